@@ -1,0 +1,152 @@
+//! Semantic memory: named concepts with float32 embeddings.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::error::{invalid, Result};
+use crate::store::{now, Store};
+use crate::validate;
+
+/// A stored concept, as the seed's `Concept` dataclass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concept {
+    pub id: i64,
+    pub name: String,
+    pub embedding: Vec<f32>,
+    pub creation_time: f64,
+    pub access_count: i64,
+    pub last_accessed: f64,
+    /// A JSON object, as text.
+    pub metadata: String,
+}
+
+const COLUMNS: &str = "id, name, embedding, creation_time, access_count, last_accessed, metadata";
+const DIM_KEY: &str = "embedding_dim";
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<Concept> {
+    let blob: Vec<u8> = row.get(2)?;
+    let embedding = validate::blob_to_embedding(&blob).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Blob, Box::new(e))
+    })?;
+    Ok(Concept {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        embedding,
+        creation_time: row.get(3)?,
+        access_count: row.get::<_, Option<i64>>(4)?.unwrap_or(0),
+        last_accessed: row.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
+        metadata: row.get::<_, Option<String>>(6)?.unwrap_or_else(|| "{}".into()),
+    })
+}
+
+pub(crate) fn stored_dim(conn: &Connection) -> Result<Option<usize>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT value FROM gm_meta WHERE key = ?1")?
+        .query_row([DIM_KEY], |r| r.get(0))
+        .optional()?;
+    Ok(text.and_then(|t| t.parse().ok()))
+}
+
+/// Fixes the store's embedding dimension, or checks it against the fixed one.
+/// `field` names what the caller passed, for the error message.
+fn check_dim(conn: &Connection, dim: usize, field: &str) -> Result<()> {
+    match stored_dim(conn)? {
+        Some(stored) if stored == dim => Ok(()),
+        Some(stored) => Err(invalid(
+            field,
+            format!("dimension {dim} does not match the store's {stored}"),
+        )),
+        None => {
+            conn.prepare_cached("INSERT INTO gm_meta(key, value) VALUES (?1, ?2)")?
+                .execute(params![DIM_KEY, dim.to_string()])?;
+            Ok(())
+        }
+    }
+}
+
+pub(crate) fn fix_dim(conn: &Connection, dim: usize) -> Result<()> {
+    check_dim(conn, dim, "embedding_dim")
+}
+
+impl Store {
+    /// Stores a concept, or updates the one with the same name: the id and
+    /// access statistics are kept, the embedding replaced, and metadata and
+    /// creation time replaced only when given. Returns the concept id.
+    pub fn store_concept(
+        &self,
+        name: &str,
+        embedding: &[f32],
+        metadata: Option<&str>,
+        creation_time: Option<f64>,
+    ) -> Result<i64> {
+        let name = validate::non_empty("name", name)?;
+        let blob = validate::embedding_to_blob(validate::embedding(embedding)?);
+        let metadata = validate::json_object("metadata", metadata)?;
+        let creation_time = validate::finite_opt("creation_time", creation_time)?;
+        self.write(|conn| {
+            check_dim(conn, embedding.len(), "embedding")?;
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO concepts (name, embedding, creation_time, metadata) \
+                 VALUES (?1, ?2, coalesce(?3, ?5), coalesce(?4, '{}')) \
+                 ON CONFLICT(name) DO UPDATE SET embedding = excluded.embedding, \
+                 creation_time = coalesce(?3, creation_time), metadata = coalesce(?4, metadata) \
+                 RETURNING id",
+            )?;
+            Ok(stmt.query_row(params![name, blob, creation_time, metadata, now()], |r| r.get(0))?)
+        })
+    }
+
+    /// The concept with this id, or `None`. Does not count as an access.
+    pub fn retrieve_concept(&self, id: i64) -> Result<Option<Concept>> {
+        let id = validate::id("concept_id", id)?;
+        let sql = format!("SELECT {COLUMNS} FROM concepts WHERE id = ?1");
+        self.read(|conn| Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?))
+    }
+
+    /// The concept with this name, or `None`. Atomically increments its
+    /// `access_count` and sets `last_accessed` to now; the returned concept
+    /// shows the updated values.
+    pub fn retrieve_concept_by_name(&self, name: &str) -> Result<Option<Concept>> {
+        let name = validate::non_empty("name", name)?;
+        let sql = format!(
+            "UPDATE concepts SET access_count = coalesce(access_count, 0) + 1, last_accessed = ?2 \
+             WHERE name = ?1 RETURNING {COLUMNS}"
+        );
+        self.write(|conn| {
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row(params![name, now()], from_row)
+                .optional()?)
+        })
+    }
+
+    /// Concepts whose name contains `query`, most accessed first. `%` and
+    /// `_` in `query` act as SQL LIKE wildcards; `""` matches every concept.
+    /// Matching is case-insensitive for ASCII letters, as LIKE is.
+    pub fn search_concepts(&self, query: &str, limit: i64) -> Result<Vec<Concept>> {
+        let limit = validate::limit(limit)?;
+        let sql = format!(
+            "SELECT {COLUMNS} FROM concepts WHERE name LIKE '%' || ?1 || '%' \
+             ORDER BY access_count DESC, id ASC LIMIT ?2"
+        );
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![query, limit], from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// How many concepts are stored.
+    pub fn count_concepts(&self) -> Result<i64> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached("SELECT count(*) FROM concepts")?
+                .query_row([], |r| r.get(0))?)
+        })
+    }
+
+    /// The store's embedding dimension, once fixed by the first concept or
+    /// by `Options::embedding_dim`.
+    pub fn embedding_dim(&self) -> Result<Option<usize>> {
+        self.read(stored_dim)
+    }
+}

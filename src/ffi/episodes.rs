@@ -1,0 +1,259 @@
+//! Episodes across the C ABI.
+
+use std::ffi::c_char;
+
+use super::boundary::{boundary, input, opt_f64, opt_text, out, slice, text};
+use super::handle::{gm_store, store_ref};
+use super::results::{free_list, free_one, into_list, into_one, text_size, Arena, CRecord};
+use crate::error::Result;
+use crate::status::*;
+use crate::validate::MAX_BLOB_LEN;
+use crate::{Episode, NewEpisode};
+
+/// An episode to store. Plain data owned by the caller; read during the call.
+#[repr(C)]
+pub struct gm_episode_input {
+    /// Experience bytes (see `gm_experience_*` for the shared tensor
+    /// format); NULL only when `experience_len` is 0.
+    pub experience_data: *const u8,
+    /// Length of `experience_data` in bytes.
+    pub experience_len: usize,
+    /// Must be finite.
+    pub performance_score: f64,
+    /// Unix time in seconds; used only when `has_timestamp` is 1.
+    pub timestamp: f64,
+    /// NUL-terminated UTF-8, non-empty.
+    pub context_hash: *const c_char,
+    /// NUL-terminated UTF-8 JSON object, or NULL for `{}`.
+    pub metadata: *const c_char,
+    /// 1 to use `timestamp`, 0 for the current time.
+    pub has_timestamp: u8,
+    /// Reserved; must be 0.
+    pub reserved: [u8; 7],
+}
+
+/// A stored episode. Every pointer lives exactly as long as the result that
+/// holds it (`gm_episode_free` or `gm_episode_list_free`).
+#[repr(C)]
+pub struct gm_episode {
+    pub id: i64,
+    /// Unix time in seconds.
+    pub timestamp: f64,
+    pub performance_score: f64,
+    /// Insertion time as a Julian day (the seed schema's default).
+    pub created_at: f64,
+    pub experience_data: *const u8,
+    pub experience_len: usize,
+    /// NUL-terminated UTF-8.
+    pub context_hash: *const c_char,
+    /// Byte length of `context_hash`, without the NUL.
+    pub context_hash_len: usize,
+    /// NUL-terminated UTF-8 JSON object.
+    pub metadata: *const c_char,
+    /// Byte length of `metadata`, without the NUL.
+    pub metadata_len: usize,
+}
+
+/// A list of episodes, owned by the caller, freed with
+/// `gm_episode_list_free`. All strings and blobs of the list lie in one
+/// block, `[arena, arena + arena_len)`, so a binding may copy it at once.
+#[repr(C)]
+pub struct gm_episode_list {
+    pub items: *const gm_episode,
+    pub len: usize,
+    pub arena: *const u8,
+    pub arena_len: usize,
+}
+
+impl CRecord for Episode {
+    type C = gm_episode;
+
+    fn arena_size(&self) -> (usize, usize) {
+        (
+            self.experience_data.len() + text_size(&self.context_hash) + text_size(&self.metadata),
+            0,
+        )
+    }
+
+    fn to_c(&self, arena: &mut Arena) -> gm_episode {
+        gm_episode {
+            id: self.id,
+            timestamp: self.timestamp,
+            performance_score: self.performance_score,
+            created_at: self.created_at,
+            experience_data: arena.blob(&self.experience_data),
+            experience_len: self.experience_data.len(),
+            context_hash: arena.text(&self.context_hash),
+            context_hash_len: self.context_hash.len(),
+            metadata: arena.text(&self.metadata),
+            metadata_len: self.metadata.len(),
+        }
+    }
+}
+
+fn episode_list(episodes: &[Episode]) -> *mut gm_episode_list {
+    into_list(episodes, |p| gm_episode_list {
+        items: p.items,
+        len: p.len,
+        arena: p.arena,
+        arena_len: p.arena_len,
+    })
+}
+
+/// Largest batch accepted by `gm_store_episodes`.
+pub const GM_MAX_BATCH: usize = 10_000_000;
+
+unsafe fn to_new_episode<'a>(e: &'a gm_episode_input, field: &str) -> Result<NewEpisode<'a>> {
+    let at = |name: &str| format!("{field}.{name}");
+    if e.reserved != [0; 7] {
+        return Err(crate::error::invalid(&at("reserved"), "must be 0"));
+    }
+    Ok(NewEpisode {
+        experience_data: slice(
+            e.experience_data,
+            e.experience_len,
+            &at("experience_data"),
+            MAX_BLOB_LEN,
+        )?,
+        performance_score: e.performance_score,
+        context_hash: text(e.context_hash, &at("context_hash"))?,
+        timestamp: super::boundary::flag(e.has_timestamp, &at("has_timestamp"))?.then_some(e.timestamp),
+        metadata: opt_text(e.metadata, &at("metadata"))?,
+    })
+}
+
+/// Stores one episode and writes its id to `*out_id`.
+///
+/// Errors: `GM_ERR_INVALID_ARGUMENT` for a NULL argument, invalid UTF-8, a
+/// non-finite score or timestamp, an empty context hash, or metadata that
+/// is not a JSON object. Inside a `gm_begin` scope on this thread the write
+/// joins that transaction. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_store_episode(
+    store: *mut gm_store,
+    episode: *const gm_episode_input,
+    out_id: *mut i64,
+) -> gm_status {
+    boundary("gm_store_episode", || {
+        let out_id = out(out_id, "out_id", 0)?;
+        let store = store_ref(store)?;
+        let episode = to_new_episode(input(episode, "episode")?, "episode")?;
+        out_id.set(store.store_episode(&episode)?);
+        Ok(())
+    })
+}
+
+/// Stores `count` episodes in one transaction (all or none) and writes
+/// their ids, in order, to the caller's array `out_ids` of `count` slots.
+/// `episodes` may be NULL only when `count` is 0. Every episode is checked
+/// before anything is written; the message names the first bad index
+/// (`episodes[3].performance_score: ...`). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_store_episodes(
+    store: *mut gm_store,
+    episodes: *const gm_episode_input,
+    count: usize,
+    out_ids: *mut i64,
+) -> gm_status {
+    boundary("gm_store_episodes", || {
+        let inputs = slice(episodes, count, "episodes", GM_MAX_BATCH)?;
+        if count > 0 && out_ids.is_null() {
+            return Err(super::boundary::null("out_ids"));
+        }
+        let store = store_ref(store)?;
+        let batch = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| to_new_episode(e, &format!("episodes[{i}]")))
+            .collect::<Result<Vec<_>>>()?;
+        let ids = store.store_episodes(&batch)?;
+        if count > 0 {
+            std::slice::from_raw_parts_mut(out_ids, count).copy_from_slice(&ids);
+        }
+        Ok(())
+    })
+}
+
+/// Writes the episode with id `id` to `*out_episode`, owned by the caller
+/// and freed with `gm_episode_free`. Returns `GM_ERR_NOT_FOUND` (and NULL)
+/// when there is none, `GM_ERR_INVALID_ARGUMENT` for an id <= 0.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_get_episode(
+    store: *mut gm_store,
+    id: i64,
+    out_episode: *mut *mut gm_episode,
+) -> gm_status {
+    boundary("gm_get_episode", || {
+        let out_episode = out(out_episode, "out_episode", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        let episode = store
+            .retrieve_episode(id)?
+            .ok_or_else(|| crate::Error::NotFound(format!("episode_id: no episode with id {id}")))?;
+        out_episode.set(into_one(&episode));
+        Ok(())
+    })
+}
+
+/// Writes the episodes whose context is `context_hash`, newest first, at
+/// most `limit` (0 ..= 10000000), to `*out_list`; with `min_score` not
+/// NULL, only those scoring at least `*min_score`. The list is owned by the
+/// caller and freed with `gm_episode_list_free`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_get_episodes_by_context(
+    store: *mut gm_store,
+    context_hash: *const c_char,
+    limit: i64,
+    min_score: *const f64,
+    out_list: *mut *mut gm_episode_list,
+) -> gm_status {
+    boundary("gm_get_episodes_by_context", || {
+        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        let context = text(context_hash, "context_hash")?;
+        let episodes = store.get_episodes_by_context(context, limit, opt_f64(min_score))?;
+        out_list.set(episode_list(&episodes));
+        Ok(())
+    })
+}
+
+/// Writes the episodes of the last `time_window` seconds, newest first, at
+/// most `limit`, to `*out_list` (free with `gm_episode_list_free`).
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_get_recent_episodes(
+    store: *mut gm_store,
+    time_window: f64,
+    limit: i64,
+    out_list: *mut *mut gm_episode_list,
+) -> gm_status {
+    boundary("gm_get_recent_episodes", || {
+        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        out_list.set(episode_list(&store.get_recent_episodes(time_window, limit)?));
+        Ok(())
+    })
+}
+
+/// Writes the number of stored episodes to `*out_count`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_count_episodes(store: *mut gm_store, out_count: *mut i64) -> gm_status {
+    boundary("gm_count_episodes", || {
+        let out_count = out(out_count, "out_count", 0)?;
+        out_count.set(store_ref(store)?.count_episodes()?);
+        Ok(())
+    })
+}
+
+/// Frees an episode from `gm_get_episode`. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_episode_free(episode: *mut gm_episode) {
+    super::boundary::quiet_boundary((), || free_one(episode))
+}
+
+/// Frees a list from an episode query, with every pointer in it. NULL is a
+/// no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_episode_list_free(list: *mut gm_episode_list) {
+    super::boundary::quiet_boundary((), || free_list::<gm_episode_list, gm_episode>(list))
+}

@@ -1,0 +1,206 @@
+//! Learning events across the C ABI.
+
+use std::ffi::c_char;
+
+use super::boundary::{boundary, opt_f64, opt_text, out, quiet_boundary, text};
+use super::handle::{gm_store, store_ref};
+use super::results::{free_list, into_list, text_size, Arena, CRecord};
+use crate::status::*;
+use crate::{LearningEvent, StrategyStats};
+
+/// A stored learning event. Pointers live as long as the list that holds it.
+#[repr(C)]
+pub struct gm_learning_event {
+    pub id: i64,
+    pub performance_delta: f64,
+    /// Unix time in seconds.
+    pub timestamp: f64,
+    /// NUL-terminated UTF-8.
+    pub task_type: *const c_char,
+    pub task_type_len: usize,
+    /// NUL-terminated UTF-8.
+    pub strategy_used: *const c_char,
+    pub strategy_used_len: usize,
+    /// NUL-terminated UTF-8 JSON object.
+    pub parameters: *const c_char,
+    pub parameters_len: usize,
+}
+
+/// A list of learning events, owned by the caller, freed with
+/// `gm_learning_event_list_free`. Strings lie in `[arena, arena + arena_len)`.
+#[repr(C)]
+pub struct gm_learning_event_list {
+    pub items: *const gm_learning_event,
+    pub len: usize,
+    pub arena: *const u8,
+    pub arena_len: usize,
+}
+
+/// One strategy's record: the seed's `(strategy, avg_delta, count)`.
+#[repr(C)]
+pub struct gm_strategy {
+    pub avg_delta: f64,
+    pub usage_count: i64,
+    /// NUL-terminated UTF-8.
+    pub strategy: *const c_char,
+    pub strategy_len: usize,
+}
+
+/// A list of strategies, best first, owned by the caller, freed with
+/// `gm_strategy_list_free`. Strings lie in `[arena, arena + arena_len)`.
+#[repr(C)]
+pub struct gm_strategy_list {
+    pub items: *const gm_strategy,
+    pub len: usize,
+    pub arena: *const u8,
+    pub arena_len: usize,
+}
+
+impl CRecord for LearningEvent {
+    type C = gm_learning_event;
+
+    fn arena_size(&self) -> (usize, usize) {
+        (
+            text_size(&self.task_type) + text_size(&self.strategy_used) + text_size(&self.parameters),
+            0,
+        )
+    }
+
+    fn to_c(&self, arena: &mut Arena) -> gm_learning_event {
+        gm_learning_event {
+            id: self.id,
+            performance_delta: self.performance_delta,
+            timestamp: self.timestamp,
+            task_type: arena.text(&self.task_type),
+            task_type_len: self.task_type.len(),
+            strategy_used: arena.text(&self.strategy_used),
+            strategy_used_len: self.strategy_used.len(),
+            parameters: arena.text(&self.parameters),
+            parameters_len: self.parameters.len(),
+        }
+    }
+}
+
+impl CRecord for StrategyStats {
+    type C = gm_strategy;
+
+    fn arena_size(&self) -> (usize, usize) {
+        (text_size(&self.strategy), 0)
+    }
+
+    fn to_c(&self, arena: &mut Arena) -> gm_strategy {
+        gm_strategy {
+            avg_delta: self.avg_delta,
+            usage_count: self.usage_count,
+            strategy: arena.text(&self.strategy),
+            strategy_len: self.strategy.len(),
+        }
+    }
+}
+
+/// Stores a learning event and writes its id to `*out_id`. `parameters`
+/// (a JSON object) may be NULL for `{}`; `timestamp` may be NULL for now.
+/// Errors: `GM_ERR_INVALID_ARGUMENT` for empty names, a non-finite delta or
+/// timestamp, or bad parameters. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_store_learning_event(
+    store: *mut gm_store,
+    task_type: *const c_char,
+    performance_delta: f64,
+    strategy_used: *const c_char,
+    parameters: *const c_char,
+    timestamp: *const f64,
+    out_id: *mut i64,
+) -> gm_status {
+    boundary("gm_store_learning_event", || {
+        let out_id = out(out_id, "out_id", 0)?;
+        let store = store_ref(store)?;
+        let task = text(task_type, "task_type")?;
+        let strategy = text(strategy_used, "strategy_used")?;
+        let params = opt_text(parameters, "parameters")?;
+        out_id.set(store.store_learning_event(
+            task,
+            performance_delta,
+            strategy,
+            params,
+            opt_f64(timestamp),
+        )?);
+        Ok(())
+    })
+}
+
+/// Writes the events of `task_type`, newest first, at most `limit`, to
+/// `*out_list` (free with `gm_learning_event_list_free`); with
+/// `min_performance_delta` not NULL, only those with at least that delta.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_get_learning_events_by_task(
+    store: *mut gm_store,
+    task_type: *const c_char,
+    limit: i64,
+    min_performance_delta: *const f64,
+    out_list: *mut *mut gm_learning_event_list,
+) -> gm_status {
+    boundary("gm_get_learning_events_by_task", || {
+        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        let task = text(task_type, "task_type")?;
+        let events = store.get_learning_events_by_task(task, limit, opt_f64(min_performance_delta))?;
+        out_list.set(into_list(&events, |p| gm_learning_event_list {
+            items: p.items,
+            len: p.len,
+            arena: p.arena,
+            arena_len: p.arena_len,
+        }));
+        Ok(())
+    })
+}
+
+/// Writes the strategies of `task_type` by average delta, best first, at
+/// most `limit`, to `*out_list` (free with `gm_strategy_list_free`).
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_get_best_strategies(
+    store: *mut gm_store,
+    task_type: *const c_char,
+    limit: i64,
+    out_list: *mut *mut gm_strategy_list,
+) -> gm_status {
+    boundary("gm_get_best_strategies", || {
+        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        let strategies = store.get_best_strategies(text(task_type, "task_type")?, limit)?;
+        out_list.set(into_list(&strategies, |p| gm_strategy_list {
+            items: p.items,
+            len: p.len,
+            arena: p.arena,
+            arena_len: p.arena_len,
+        }));
+        Ok(())
+    })
+}
+
+/// Writes the number of stored learning events to `*out_count`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_count_learning_events(store: *mut gm_store, out_count: *mut i64) -> gm_status {
+    boundary("gm_count_learning_events", || {
+        let out_count = out(out_count, "out_count", 0)?;
+        out_count.set(store_ref(store)?.count_learning_events()?);
+        Ok(())
+    })
+}
+
+/// Frees a learning-event list with every pointer in it. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_learning_event_list_free(list: *mut gm_learning_event_list) {
+    quiet_boundary((), || {
+        free_list::<gm_learning_event_list, gm_learning_event>(list)
+    })
+}
+
+/// Frees a strategy list with every pointer in it. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_strategy_list_free(list: *mut gm_strategy_list) {
+    quiet_boundary((), || free_list::<gm_strategy_list, gm_strategy>(list))
+}

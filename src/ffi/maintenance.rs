@@ -1,0 +1,214 @@
+//! Transactions, raw SQL, statistics and checks across the C ABI.
+
+use std::ffi::c_char;
+
+use super::boundary::{boundary, out, quiet_boundary, slice, text, text_bytes};
+use super::handle::{gm_store, store_ref};
+use crate::error::{invalid, Result};
+use crate::status::*;
+use crate::validate::MAX_BLOB_LEN;
+use crate::SqlValue;
+
+/// `gm_value.kind`: SQL NULL.
+pub const GM_VALUE_NULL: u32 = 0;
+/// `gm_value.kind`: a 64-bit integer in `int_value`.
+pub const GM_VALUE_INTEGER: u32 = 1;
+/// `gm_value.kind`: a finite double in `real_value`.
+pub const GM_VALUE_REAL: u32 = 2;
+/// `gm_value.kind`: UTF-8 text of `len` bytes at `data` (no NUL needed).
+pub const GM_VALUE_TEXT: u32 = 3;
+/// `gm_value.kind`: a blob of `len` bytes at `data`.
+pub const GM_VALUE_BLOB: u32 = 4;
+
+/// A bound parameter for `gm_execute`. Plain data owned by the caller; the
+/// field that `kind` names is read, the others are ignored.
+#[repr(C)]
+pub struct gm_value {
+    /// One of the `GM_VALUE_*` kinds.
+    pub kind: u32,
+    /// Reserved; must be 0.
+    pub reserved: u32,
+    pub int_value: i64,
+    pub real_value: f64,
+    /// Text or blob bytes; NULL only when `len` is 0.
+    pub data: *const u8,
+    pub len: usize,
+}
+
+/// Database statistics, owned by the caller, freed with `gm_stats_free`.
+/// New fields are only ever appended.
+#[repr(C)]
+pub struct gm_stats {
+    pub episodes_count: i64,
+    pub concepts_count: i64,
+    pub learning_events_count: i64,
+    pub relationships_count: i64,
+    /// Main file plus WAL, in bytes.
+    pub db_size_bytes: u64,
+    /// The same in MiB.
+    pub db_size_mb: f64,
+    pub schema_version: i64,
+    pub page_size: i64,
+    pub page_count: i64,
+    pub freelist_count: i64,
+    /// 0 while no concept has fixed it.
+    pub embedding_dim: u64,
+    /// Unix time of the newest automatic backup; valid when
+    /// `has_last_backup_time` is 1.
+    pub last_backup_time: f64,
+    pub has_last_backup_time: u8,
+    pub reserved: [u8; 7],
+}
+
+/// Largest parameter count for `gm_execute` (SQLite's own limit).
+pub const GM_MAX_SQL_PARAMS: usize = 32_766;
+
+unsafe fn to_sql_value(v: &gm_value, i: usize) -> Result<SqlValue<'_>> {
+    let field = format!("params[{i}]");
+    Ok(match v.kind {
+        GM_VALUE_NULL => SqlValue::Null,
+        GM_VALUE_INTEGER => SqlValue::Integer(v.int_value),
+        GM_VALUE_REAL => SqlValue::Real(v.real_value),
+        GM_VALUE_TEXT => SqlValue::Text(text_bytes(v.data, v.len, &field, MAX_BLOB_LEN)?),
+        GM_VALUE_BLOB => SqlValue::Blob(slice(v.data, v.len, &field, MAX_BLOB_LEN)?),
+        other => return Err(invalid(&format!("{field}.kind"), format!("unknown kind {other}"))),
+    })
+}
+
+/// Begins a transaction owned by the calling thread (nested calls make
+/// savepoints). Every gm call this thread makes on the store joins it until
+/// the matching `gm_commit` or `gm_rollback`; other threads' writes wait
+/// for it, up to `connection_timeout`. Must be ended on the same thread.
+#[no_mangle]
+pub unsafe extern "C" fn gm_begin(store: *mut gm_store) -> gm_status {
+    boundary("gm_begin", || store_ref(store)?.begin())
+}
+
+/// Commits the calling thread's innermost transaction. `GM_ERR_MISUSE` if
+/// this thread has none open.
+#[no_mangle]
+pub unsafe extern "C" fn gm_commit(store: *mut gm_store) -> gm_status {
+    boundary("gm_commit", || store_ref(store)?.commit())
+}
+
+/// Rolls back the calling thread's innermost transaction. `GM_ERR_MISUSE`
+/// if this thread has none open.
+#[no_mangle]
+pub unsafe extern "C" fn gm_rollback(store: *mut gm_store) -> gm_status {
+    boundary("gm_rollback", || store_ref(store)?.rollback())
+}
+
+/// Executes one SQL statement with `count` bound parameters (`params` may
+/// be NULL when `count` is 0) and writes the number of changed rows to
+/// `*out_changes` (may be NULL). Joins this thread's transaction if one is
+/// open. Transaction control, ATTACH, DETACH and PRAGMA are refused with
+/// `GM_ERR_INVALID_ARGUMENT`, as is a SQL error. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_execute(
+    store: *mut gm_store,
+    sql: *const c_char,
+    params: *const gm_value,
+    count: usize,
+    out_changes: *mut i64,
+) -> gm_status {
+    boundary("gm_execute", || {
+        if let Some(changes) = out_changes.as_mut() {
+            *changes = 0;
+        }
+        let store = store_ref(store)?;
+        let sql = text(sql, "sql")?;
+        let values = slice(params, count, "params", GM_MAX_SQL_PARAMS)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| to_sql_value(v, i))
+            .collect::<Result<Vec<_>>>()?;
+        let changed = store.execute(sql, &values)?;
+        if let Some(changes) = out_changes.as_mut() {
+            *changes = changed as i64;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the store's statistics to `*out_stats` (free with
+/// `gm_stats_free`). Counts come from one consistent snapshot. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_get_stats(store: *mut gm_store, out_stats: *mut *mut gm_stats) -> gm_status {
+    boundary("gm_get_stats", || {
+        let out_stats = out(out_stats, "out_stats", std::ptr::null_mut())?;
+        let s = store_ref(store)?.get_database_stats()?;
+        out_stats.set(Box::into_raw(Box::new(gm_stats {
+            episodes_count: s.episodes_count,
+            concepts_count: s.concepts_count,
+            learning_events_count: s.learning_events_count,
+            relationships_count: s.relationships_count,
+            db_size_bytes: s.db_size_bytes,
+            db_size_mb: s.db_size_mb(),
+            schema_version: s.schema_version,
+            page_size: s.page_size,
+            page_count: s.page_count,
+            freelist_count: s.freelist_count,
+            embedding_dim: s.embedding_dim.unwrap_or(0) as u64,
+            last_backup_time: s.last_backup_time.unwrap_or(0.0),
+            has_last_backup_time: s.last_backup_time.is_some() as u8,
+            reserved: [0; 7],
+        })));
+        Ok(())
+    })
+}
+
+/// Frees statistics from `gm_get_stats`. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_stats_free(stats: *mut gm_stats) {
+    quiet_boundary((), || {
+        if !stats.is_null() {
+            drop(Box::from_raw(stats));
+        }
+    })
+}
+
+/// Runs SQLite's integrity and foreign-key checks and writes the number of
+/// problems found to `*out_problems` (0 means sound) and, when
+/// `out_report` is not NULL, a NUL-terminated report to `*out_report`
+/// ("ok", or one problem a line), owned by the caller and freed with
+/// `gm_string_free`. Problems are not an error: the status is `GM_OK`.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_integrity_check(
+    store: *mut gm_store,
+    out_problems: *mut i64,
+    out_report: *mut *mut c_char,
+) -> gm_status {
+    boundary("gm_integrity_check", || {
+        let out_problems = out(out_problems, "out_problems", 0)?;
+        let report_slot = out_report.as_mut();
+        let problems = store_ref(store)?.integrity_check()?;
+        let report = if problems.is_empty() {
+            "ok".to_string()
+        } else {
+            problems.join("\n")
+        };
+        out_problems.set(problems.len() as i64);
+        if let Some(slot) = report_slot {
+            *slot = owned_string(&report);
+        }
+        Ok(())
+    })
+}
+
+/// A NUL-terminated copy the caller frees with `gm_string_free`.
+pub(crate) fn owned_string(s: &str) -> *mut c_char {
+    std::ffi::CString::new(s.replace('\0', "?"))
+        .unwrap_or_default()
+        .into_raw()
+}
+
+/// Frees a string returned by a gm call (a report, a path). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_string_free(s: *mut c_char) {
+    quiet_boundary((), || {
+        if !s.is_null() {
+            drop(std::ffi::CString::from_raw(s));
+        }
+    })
+}

@@ -1,0 +1,227 @@
+//! Versioned, forward-only schema migrations.
+//!
+//! Version 1 is the seed document's DDL, verbatim. Every improvement is a
+//! later migration; v1 is never edited, so a file made by the seed's own
+//! implementation (the seed tables and no version table) is recognised as
+//! v1 and upgraded in place.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+
+/// The schema version this library writes.
+pub const LATEST_VERSION: i64 = 2;
+
+/// The table that records applied migrations.
+pub const VERSION_TABLE: &str = "gm_schema_version";
+
+const SEED_TABLES: [&str; 4] = ["episodes", "concepts", "learning_events", "concept_relationships"];
+
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "seed schema: episodes, concepts, learning_events, concept_relationships",
+        sql: V1_SEED_DDL,
+    },
+    Migration {
+        version: 2,
+        description:
+            "gm_meta; drop indexes that duplicate UNIQUE or composite ones; context and strategy indexes",
+        sql: V2_SQL,
+    },
+];
+
+/// The seed document's schema, exactly as published.
+const V1_SEED_DDL: &str = "
+CREATE TABLE episodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    timestamp REAL NOT NULL,
+    experience_data BLOB NOT NULL,
+    performance_score REAL NOT NULL,
+    context_hash TEXT NOT NULL,
+    metadata TEXT DEFAULT '{}',
+    created_at REAL DEFAULT (julianday('now'))
+);
+CREATE INDEX idx_episodes_timestamp ON episodes(timestamp);
+CREATE INDEX idx_episodes_context_hash ON episodes(context_hash);
+CREATE INDEX idx_episodes_performance_score ON episodes(performance_score);
+
+CREATE TABLE concepts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    embedding BLOB NOT NULL,
+    creation_time REAL NOT NULL,
+    access_count INTEGER DEFAULT 0,
+    last_accessed REAL DEFAULT 0,
+    metadata TEXT DEFAULT '{}'
+);
+CREATE INDEX idx_concepts_name ON concepts(name);
+CREATE INDEX idx_concepts_creation_time ON concepts(creation_time);
+CREATE INDEX idx_concepts_access_count ON concepts(access_count);
+
+CREATE TABLE learning_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_type TEXT NOT NULL,
+    performance_delta REAL NOT NULL,
+    strategy_used TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    parameters TEXT DEFAULT '{}'
+);
+CREATE INDEX idx_learning_events_task_type ON learning_events(task_type);
+CREATE INDEX idx_learning_events_timestamp ON learning_events(timestamp);
+CREATE INDEX idx_learning_events_performance_delta ON learning_events(performance_delta);
+
+CREATE TABLE concept_relationships (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_concept_id INTEGER NOT NULL,
+    target_concept_id INTEGER NOT NULL,
+    relationship_type TEXT NOT NULL,
+    strength REAL DEFAULT 1.0,
+    created_at REAL DEFAULT (julianday('now')),
+    FOREIGN KEY (source_concept_id) REFERENCES concepts (id),
+    FOREIGN KEY (target_concept_id) REFERENCES concepts (id),
+    UNIQUE(source_concept_id, target_concept_id, relationship_type)
+);
+CREATE INDEX idx_concept_relationships_source ON concept_relationships(source_concept_id);
+CREATE INDEX idx_concept_relationships_target ON concept_relationships(target_concept_id);
+CREATE INDEX idx_concept_relationships_type ON concept_relationships(relationship_type);
+";
+
+/// Every index dropped here is a prefix of another index: UNIQUE(name)
+/// already indexes concept names, UNIQUE(source, target, type) serves
+/// lookups by source, and the composite indexes below serve lookups by
+/// context and by task. Fewer indexes make every write cheaper.
+const V2_SQL: &str = "
+CREATE TABLE gm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+DROP INDEX idx_concepts_name;
+CREATE INDEX idx_episodes_context_time ON episodes(context_hash, timestamp);
+DROP INDEX idx_episodes_context_hash;
+CREATE INDEX idx_learning_events_task_strategy
+    ON learning_events(task_type, strategy_used, performance_delta);
+DROP INDEX idx_learning_events_task_type;
+DROP INDEX idx_concept_relationships_source;
+INSERT INTO gm_meta(key, value)
+    SELECT 'embedding_dim', CAST(length(embedding) / 4 AS TEXT) FROM concepts
+    WHERE (SELECT count(DISTINCT length(embedding)) FROM concepts) = 1
+      AND length(embedding) % 4 = 0 AND length(embedding) > 0
+    LIMIT 1;
+";
+
+fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    let found: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The schema version of an open database: 0 for an empty one, 1 for the
+/// seed's tables without a version table. A file that holds other tables
+/// and not gmstore's is refused rather than altered.
+pub fn detect_version(conn: &Connection) -> Result<i64> {
+    if table_exists(conn, VERSION_TABLE)? {
+        let version: Option<i64> =
+            conn.query_row(&format!("SELECT max(version) FROM {VERSION_TABLE}"), [], |r| {
+                r.get(0)
+            })?;
+        return Ok(version.unwrap_or(0));
+    }
+    let mut present = Vec::new();
+    for table in SEED_TABLES {
+        if table_exists(conn, table)? {
+            present.push(table);
+        }
+    }
+    if present.len() == SEED_TABLES.len() {
+        return Ok(1);
+    }
+    if !present.is_empty() {
+        return Err(Error::NotADatabase(format!(
+            "not a gmstore database: it has the tables {present:?} but not all of {SEED_TABLES:?}"
+        )));
+    }
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables > 0 {
+        return Err(Error::NotADatabase(
+            "not a gmstore database: it holds other tables and none of gmstore's".into(),
+        ));
+    }
+    Ok(0)
+}
+
+/// Refuses a file written by a newer gmstore, before anything is written.
+pub fn check_not_newer(version: i64) -> Result<()> {
+    if version > LATEST_VERSION {
+        return Err(Error::SchemaTooNew(format!(
+            "schema version {version} is newer than this gmstore supports ({LATEST_VERSION}); \
+             the file was left untouched, upgrade gmstore to open it"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies every pending migration in one IMMEDIATE transaction, so a
+/// concurrent opener either sees the old schema or the finished new one.
+/// Returns the version before migrating.
+pub fn migrate(conn: &Connection) -> Result<i64> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let outcome = apply_pending(conn);
+    match outcome {
+        Ok(from) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(from)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+fn apply_pending(conn: &Connection) -> Result<i64> {
+    // Re-read inside the write lock: another process may have migrated.
+    let from = detect_version(conn)?;
+    check_not_newer(from)?;
+    if from == LATEST_VERSION {
+        return Ok(from);
+    }
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+            version INTEGER PRIMARY KEY,
+            applied_at REAL NOT NULL,
+            description TEXT NOT NULL
+        )"
+    ))?;
+    for m in MIGRATIONS.iter().filter(|m| m.version > from) {
+        if m.version > 1 || from == 0 {
+            conn.execute_batch(m.sql)
+                .map_err(|e| Error::from(e).context(&format!("migration to v{}", m.version)))?;
+        }
+        conn.execute(
+            &format!(
+                "INSERT INTO {VERSION_TABLE}(version, applied_at, description) \
+                 VALUES (?1, unixepoch('subsec'), ?2)"
+            ),
+            rusqlite::params![m.version, m.description],
+        )?;
+    }
+    Ok(from)
+}
+
+/// The seed's v1 DDL, for tests and tools that need a seed-made file.
+pub fn seed_ddl() -> &'static str {
+    V1_SEED_DDL
+}

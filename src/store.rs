@@ -1,0 +1,491 @@
+//! Opening a store, its connections, and the concurrency model.
+//!
+//! One writer connection serves every write, guarded by a thread-owned
+//! lock: a thread that begins a transaction owns the writer until it
+//! commits or rolls back, and every store call it makes meanwhile joins
+//! that transaction. Readers on other threads use pooled read connections,
+//! which under WAL never block and are never blocked by the writer.
+//! Every write starts with `BEGIN IMMEDIATE`, so it takes SQLite's write
+//! lock up front and waits in the busy handler instead of failing with
+//! `SQLITE_BUSY` on a read-to-write upgrade.
+
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread::{self, ThreadId};
+use std::time::Instant;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+use crate::migrations;
+use crate::options::{Options, Synchronous};
+
+/// Prepared statements kept per connection; more than the store uses.
+const STATEMENT_CACHE: usize = 64;
+/// Idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 16;
+
+/// A gmstore database. `Send + Sync`: share it between threads freely.
+pub struct Store {
+    options: Options,
+    writer: Writer,
+    readers: Option<ReaderPool>,
+}
+
+struct Ownership {
+    owner: Option<ThreadId>,
+    tx_depth: u32,
+}
+
+struct Writer {
+    conn: Mutex<Connection>,
+    state: Mutex<Ownership>,
+    released: Condvar,
+    options_timeout: std::time::Duration,
+}
+
+struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Proof that the calling thread owns the writer. Dropping it gives the
+/// writer back unless a transaction is still open on this thread.
+struct Held<'s> {
+    writer: &'s Writer,
+}
+
+fn poisoned<T>(_: T) -> Error {
+    Error::Internal("a lock was poisoned by an earlier panic; reopen the store".into())
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
+    m.lock().map_err(poisoned)
+}
+
+impl Writer {
+    fn acquire(&self) -> Result<Held<'_>> {
+        let me = thread::current().id();
+        let mut state = lock(&self.state)?;
+        if state.owner == Some(me) {
+            return Ok(Held { writer: self });
+        }
+        let deadline = Instant::now() + self.options_timeout;
+        while state.owner.is_some() {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return Err(Error::Busy(
+                    "database is locked: another thread kept a transaction open past connection_timeout"
+                        .into(),
+                ));
+            };
+            state = self.released.wait_timeout(state, left).map_err(poisoned)?.0;
+        }
+        state.owner = Some(me);
+        Ok(Held { writer: self })
+    }
+
+    fn owned_by_me(&self) -> Result<bool> {
+        Ok(lock(&self.state)?.owner == Some(thread::current().id()))
+    }
+}
+
+impl Held<'_> {
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+        lock(&self.writer.conn)
+    }
+
+    fn tx_depth(&self) -> Result<u32> {
+        Ok(lock(&self.writer.state)?.tx_depth)
+    }
+
+    fn set_tx_depth(&self, depth: u32) -> Result<()> {
+        lock(&self.writer.state)?.tx_depth = depth;
+        Ok(())
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.writer.state.lock() {
+            if state.tx_depth == 0 {
+                state.owner = None;
+                drop(state);
+                self.writer.released.notify_one();
+            }
+        }
+    }
+}
+
+/// Rolls back on drop unless finished, so an error or a panic inside a
+/// write never leaves the connection inside a half-done transaction.
+struct OpenTx<'c> {
+    conn: &'c Connection,
+    nested: bool,
+    finished: bool,
+}
+
+impl<'c> OpenTx<'c> {
+    fn begin(conn: &'c Connection, nested: bool) -> Result<Self> {
+        let sql = if nested {
+            "SAVEPOINT gm_op"
+        } else {
+            "BEGIN IMMEDIATE"
+        };
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(OpenTx {
+            conn,
+            nested,
+            finished: false,
+        })
+    }
+
+    fn commit(mut self) -> Result<()> {
+        let sql = if self.nested { "RELEASE gm_op" } else { "COMMIT" };
+        let result = self.conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
+        self.finished = result.is_ok();
+        result.map(|_| ()).map_err(Error::from)
+    }
+}
+
+impl Drop for OpenTx<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let sql = if self.nested {
+            "ROLLBACK TO gm_op; RELEASE gm_op"
+        } else {
+            "ROLLBACK"
+        };
+        if !self.conn.is_autocommit() || self.nested {
+            let _ = self.conn.execute_batch(sql);
+        }
+    }
+}
+
+fn savepoint_name(depth: u32) -> String {
+    format!("gm_tx_{depth}")
+}
+
+impl Store {
+    /// Opens (creating if needed) the store described by `options`,
+    /// applying pending migrations atomically.
+    pub fn open(options: Options) -> Result<Store> {
+        options.validate()?;
+        let path_label = options.db_path.display().to_string();
+        Self::open_inner(options).map_err(|e| e.context(&format!("db_path '{path_label}'")))
+    }
+
+    /// Opens a store at `path` with default options.
+    pub fn open_path(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open(Options::new(path.as_ref()))
+    }
+
+    /// A private in-memory store, for tests and scratch work.
+    pub fn open_in_memory() -> Result<Store> {
+        Self::open(Options::in_memory())
+    }
+
+    fn open_inner(options: Options) -> Result<Store> {
+        if !options.is_memory() && !options.read_only {
+            create_file(&options)?;
+        }
+        let conn = open_connection(&options, false)?;
+        let version = migrations::detect_version(&conn).map_err(explain_open_error)?;
+        migrations::check_not_newer(version)?;
+        if options.read_only {
+            require_current(version)?;
+        } else {
+            configure_writer(&conn, &options, version)?;
+            migrations::migrate(&conn)?;
+        }
+        let readers = (!options.is_memory()).then(|| ReaderPool {
+            idle: Mutex::new(Vec::new()),
+        });
+        let store = Store {
+            writer: Writer {
+                conn: Mutex::new(conn),
+                state: Mutex::new(Ownership {
+                    owner: None,
+                    tx_depth: 0,
+                }),
+                released: Condvar::new(),
+                options_timeout: options.connection_timeout,
+            },
+            readers,
+            options,
+        };
+        store.apply_embedding_dim_option()?;
+        Ok(store)
+    }
+
+    fn apply_embedding_dim_option(&self) -> Result<()> {
+        match self.options.embedding_dim {
+            Some(dim) if !self.options.read_only => self.write(|conn| crate::concepts::fix_dim(conn, dim)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Runs `f` inside a write transaction on the writer connection: a
+    /// savepoint when this thread already has a transaction open, else a
+    /// fresh `BEGIN IMMEDIATE` transaction. Commits on `Ok`, rolls back on
+    /// `Err` or panic.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.ensure_writable()?;
+        let held = self.writer.acquire()?;
+        let nested = held.tx_depth()? > 0;
+        let conn = held.conn()?;
+        let tx = OpenTx::begin(&conn, nested)?;
+        let value = f(&conn)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on a connection that sees everything this thread has
+    /// written: the writer inside this thread's transaction (or for an
+    /// in-memory store), else a pooled reader that blocks nobody.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pool = match &self.readers {
+            Some(pool) if !self.writer.owned_by_me()? => pool,
+            _ => {
+                let held = self.writer.acquire()?;
+                let conn = held.conn()?;
+                return f(&conn);
+            }
+        };
+        let conn = match lock(&pool.idle)?.pop() {
+            Some(conn) => conn,
+            None => open_connection(&self.options, true)?,
+        };
+        let result = f(&conn);
+        let mut idle = lock(&pool.idle)?;
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+
+    fn ensure_writable(&self) -> Result<()> {
+        if self.options.read_only {
+            return Err(Error::ReadOnly("the store was opened read-only".into()));
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction owned by the calling thread; nested calls make
+    /// savepoints. Every store call on this thread joins it until the
+    /// matching `commit` or `rollback`. Other threads' writes wait for it.
+    pub fn begin(&self) -> Result<()> {
+        self.ensure_writable()?;
+        let held = self.writer.acquire()?;
+        let depth = held.tx_depth()?;
+        let sql = if depth == 0 {
+            "BEGIN IMMEDIATE".to_string()
+        } else {
+            format!("SAVEPOINT {}", savepoint_name(depth))
+        };
+        held.conn()?.execute_batch(&sql)?;
+        held.set_tx_depth(depth + 1)
+    }
+
+    /// Commits the innermost transaction of the calling thread.
+    pub fn commit(&self) -> Result<()> {
+        self.end_transaction(true)
+    }
+
+    /// Rolls back the innermost transaction of the calling thread.
+    pub fn rollback(&self) -> Result<()> {
+        self.end_transaction(false)
+    }
+
+    fn end_transaction(&self, commit: bool) -> Result<()> {
+        let what = if commit { "commit" } else { "rollback" };
+        if !self.writer.owned_by_me()? {
+            return Err(Error::Misuse(format!(
+                "{what}: no transaction is open on this thread"
+            )));
+        }
+        let held = self.writer.acquire()?;
+        let depth = held.tx_depth()?;
+        if depth == 0 {
+            return Err(Error::Misuse(format!(
+                "{what}: no transaction is open on this thread"
+            )));
+        }
+        let name = savepoint_name(depth - 1);
+        let sql = match (commit, depth) {
+            (true, 1) => "COMMIT".to_string(),
+            (false, 1) => "ROLLBACK".to_string(),
+            (true, _) => format!("RELEASE {name}"),
+            (false, _) => format!("ROLLBACK TO {name}; RELEASE {name}"),
+        };
+        let conn = held.conn()?;
+        let result = conn.execute_batch(&sql);
+        // SQLite may end the whole transaction on its own (I/O error, full
+        // disk); then the depth is 0 whatever we asked for.
+        let new_depth = if conn.is_autocommit() {
+            0
+        } else if result.is_ok() {
+            depth - 1
+        } else {
+            depth
+        };
+        drop(conn);
+        held.set_tx_depth(new_depth)?;
+        result.map_err(Error::from)
+    }
+
+    /// Whether the calling thread has a transaction open.
+    pub fn in_transaction(&self) -> bool {
+        self.writer.owned_by_me().unwrap_or(false)
+            && self.writer.state.lock().map(|s| s.tx_depth > 0).unwrap_or(false)
+    }
+
+    /// A transaction scope: commits on [`Transaction::commit`], rolls back
+    /// when dropped otherwise. Scopes nest as savepoints.
+    pub fn transaction(&self) -> Result<Transaction<'_>> {
+        self.begin()?;
+        Ok(Transaction {
+            store: self,
+            finished: false,
+            _not_send: std::marker::PhantomData,
+        })
+    }
+
+    /// Runs `f` in a transaction scope: commits if it returns `Ok`, rolls
+    /// back if it returns `Err` or panics.
+    pub fn with_transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let tx = self.transaction()?;
+        let value = f(self)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+/// A transaction scope bound to the thread that opened it.
+pub struct Transaction<'s> {
+    store: &'s Store,
+    finished: bool,
+    // The transaction belongs to the opening thread's writer ownership.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl Transaction<'_> {
+    /// Commits this scope (releases the savepoint when nested).
+    pub fn commit(mut self) -> Result<()> {
+        self.finished = true;
+        self.store.commit()
+    }
+
+    /// Rolls this scope back explicitly.
+    pub fn rollback(mut self) -> Result<()> {
+        self.finished = true;
+        self.store.rollback()
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.store.rollback();
+        }
+    }
+}
+
+fn create_file(options: &Options) -> Result<()> {
+    let path = &options.db_path;
+    if path.is_dir() {
+        return Err(crate::error::invalid(
+            "db_path",
+            "is a directory, not a database file",
+        ));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
+    // Created here, not by SQLite, so the file never exists with wider
+    // permissions than asked; SQLite gives -wal and -shm the same mode.
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(options.file_mode)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn open_connection(options: &Options, reader: bool) -> Result<Connection> {
+    let flags = if options.read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(&options.db_path, flags)?;
+    conn.busy_timeout(options.connection_timeout)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    if reader {
+        conn.pragma_update(None, "query_only", true)?;
+    }
+    Ok(conn)
+}
+
+fn explain_open_error(err: Error) -> Error {
+    match err {
+        Error::NotADatabase(m) => Error::NotADatabase(format!("not a SQLite database ({m})")),
+        other => other,
+    }
+}
+
+fn require_current(version: i64) -> Result<()> {
+    if version == migrations::LATEST_VERSION {
+        return Ok(());
+    }
+    if version == 0 {
+        return Err(Error::NotADatabase(
+            "the file holds no gmstore schema and the store is read-only".into(),
+        ));
+    }
+    Err(Error::ReadOnly(format!(
+        "schema version {version} needs migrating to {}; open it read-write once first",
+        migrations::LATEST_VERSION
+    )))
+}
+
+fn configure_writer(conn: &Connection, options: &Options, version: i64) -> Result<()> {
+    if version == 0 {
+        // Takes effect only on a file with no pages yet; set before WAL.
+        conn.pragma_update(None, "page_size", options.page_size)?;
+    }
+    if options.enable_wal && !options.is_memory() {
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Io(format!(
+                "could not enable WAL (journal_mode is {mode})"
+            )));
+        }
+    }
+    let sync = match options.effective_synchronous() {
+        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", sync)?;
+    Ok(())
+}
+
+/// Current Unix time in seconds, as the seed's `time.time()`.
+pub(crate) fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
