@@ -714,7 +714,7 @@ gm_status gm_embedding_dim(struct gm_store *store, size_t *out_dim);
 /**
  * Frees a concept from `gm_get_concept*`. NULL is a no-op.
  */
-void gm_concept_free(struct gm_concept *concept);
+void gm_concept_free(struct gm_concept *item);
 
 /**
  * Frees a concept list with every pointer in it. NULL is a no-op.

@@ -113,10 +113,7 @@ impl Store {
         let valid = episodes
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                e.validated()
-                    .map_err(|err| err.context(&format!("episodes[{i}]")))
-            })
+            .map(|(i, e)| e.validated().map_err(|err| err.within(&format!("episodes[{i}]"))))
             .collect::<Result<Vec<_>>>()?;
         self.write(|conn| valid.iter().map(|e| insert(conn, e)).collect())
     }

@@ -72,20 +72,29 @@ impl Error {
 
     /// Prefixes the message with what was being done, keeping the kind.
     pub fn context(self, what: &str) -> Error {
-        let wrap = |m: String| format!("{what}: {m}");
+        self.map_message(|m| format!("{what}: {m}"))
+    }
+
+    /// Qualifies the field a message names with its parent
+    /// (`performance_score: ...` becomes `episodes[3].performance_score: ...`).
+    pub fn within(self, parent: &str) -> Error {
+        self.map_message(|m| format!("{parent}.{m}"))
+    }
+
+    fn map_message(self, f: impl FnOnce(String) -> String) -> Error {
         match self {
-            Error::NotFound(m) => Error::NotFound(wrap(m)),
-            Error::InvalidArgument(m) => Error::InvalidArgument(wrap(m)),
-            Error::Constraint(m) => Error::Constraint(wrap(m)),
-            Error::Busy(m) => Error::Busy(wrap(m)),
-            Error::Io(m) => Error::Io(wrap(m)),
-            Error::Corrupt(m) => Error::Corrupt(wrap(m)),
-            Error::NotADatabase(m) => Error::NotADatabase(wrap(m)),
-            Error::SchemaTooNew(m) => Error::SchemaTooNew(wrap(m)),
-            Error::ReadOnly(m) => Error::ReadOnly(wrap(m)),
-            Error::Full(m) => Error::Full(wrap(m)),
-            Error::Misuse(m) => Error::Misuse(wrap(m)),
-            Error::Internal(m) => Error::Internal(wrap(m)),
+            Error::NotFound(m) => Error::NotFound(f(m)),
+            Error::InvalidArgument(m) => Error::InvalidArgument(f(m)),
+            Error::Constraint(m) => Error::Constraint(f(m)),
+            Error::Busy(m) => Error::Busy(f(m)),
+            Error::Io(m) => Error::Io(f(m)),
+            Error::Corrupt(m) => Error::Corrupt(f(m)),
+            Error::NotADatabase(m) => Error::NotADatabase(f(m)),
+            Error::SchemaTooNew(m) => Error::SchemaTooNew(f(m)),
+            Error::ReadOnly(m) => Error::ReadOnly(f(m)),
+            Error::Full(m) => Error::Full(f(m)),
+            Error::Misuse(m) => Error::Misuse(f(m)),
+            Error::Internal(m) => Error::Internal(f(m)),
         }
     }
 }

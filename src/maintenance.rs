@@ -167,7 +167,7 @@ impl Store {
 
     /// The current schema version of the file.
     pub fn schema_version(&self) -> Result<i64> {
-        self.read(|conn| migrations::detect_version(conn))
+        self.read(migrations::detect_version)
     }
 
     /// Unix time of the newest automatic backup on disk (none yet).
@@ -177,6 +177,9 @@ impl Store {
 }
 
 fn explain_sql_error(err: rusqlite::Error) -> Error {
+    if matches!(err, rusqlite::Error::SqlInputError { .. }) {
+        return invalid("sql", err);
+    }
     match err.sqlite_error_code() {
         Some(rusqlite::ErrorCode::AuthorizationForStatementDenied) => invalid(
             "sql",

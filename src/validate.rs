@@ -136,7 +136,7 @@ pub fn embedding_to_blob(values: &[f32]) -> Vec<u8> {
 
 /// Decodes a little-endian float32 blob; a trailing partial value is an error.
 pub fn blob_to_embedding(blob: &[u8]) -> Result<Vec<f32>> {
-    if blob.len() % 4 != 0 {
+    if !blob.len().is_multiple_of(4) {
         return Err(crate::Error::Corrupt(format!(
             "embedding: blob of {} bytes is not a whole number of float32 values",
             blob.len()

@@ -7,7 +7,7 @@
 //! close that races another thread's call frees the store only after that
 //! call returns. Tokens are never reused.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::ffi::c_char;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -71,7 +71,7 @@ pub struct gm_options {
     pub file_mode: u32,
 }
 
-static STORES: Lazy<RwLock<HashMap<usize, Arc<Store>>>> = Lazy::new(|| RwLock::new(HashMap::new()));
+static STORES: Lazy<RwLock<BTreeMap<usize, Arc<Store>>>> = Lazy::new(|| RwLock::new(BTreeMap::new()));
 static NEXT_TOKEN: AtomicUsize = AtomicUsize::new(1);
 // Tokens are spaced like aligned pointers so they look like one in a debugger.
 const TOKEN_STRIDE: usize = 16;

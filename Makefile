@@ -1,0 +1,88 @@
+# gmstore: `make demo` builds everything and runs the simulator on
+# godly_ai.db; `make test` runs every test. See README.md.
+
+CARGO      ?= cargo
+CC         ?= cc
+CXX        ?= c++
+# The one place the cbindgen version is pinned (.ci/run installs it).
+CBINDGEN_VERSION := 0.29.4
+
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+RELEASE    := target/release
+LIBSO      := $(RELEASE)/libgmstore.so
+LIBA       := $(RELEASE)/libgmstore.a
+OUT        := target/c
+DB         ?= godly_ai.db
+
+WARN       := -Wall -Wextra -Werror
+CFLAGS_C   := -std=c11 $(WARN) -g -O1 -Iinclude -DEXPECTED_VERSION='"$(VERSION)"'
+CFLAGS_CXX := -std=c++17 $(WARN) -g -O1 -Iinclude
+LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -lm
+LINK_A     := $(LIBA) -lpthread -ldl -lm
+SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all build header check-header demo test lint test-rust test-c test-cpp bench clean
+
+all: build
+
+# The SONAME is libgmstore.so.0; the link named so lets programs linked
+# here run from the build tree.
+build:
+	$(CARGO) build --release
+	ln -sf libgmstore.so $(RELEASE)/libgmstore.so.0
+
+header:
+	cbindgen --config cbindgen.toml --crate gmstore --output include/gmstore.h
+
+# Fails when the committed header differs from what the sources generate.
+check-header: | $(OUT)
+	@command -v cbindgen >/dev/null || { echo "cbindgen $(CBINDGEN_VERSION) is required: cargo install cbindgen --version $(CBINDGEN_VERSION) --locked"; exit 1; }
+	@cbindgen --version | grep -q " $(CBINDGEN_VERSION)$$" || { echo "cbindgen $(CBINDGEN_VERSION) is required, found: $$(cbindgen --version)"; exit 1; }
+	cbindgen --config cbindgen.toml --crate gmstore --output $(OUT)/gmstore.h
+	diff -u include/gmstore.h $(OUT)/gmstore.h || { echo "include/gmstore.h is stale: run 'make header' and commit"; exit 1; }
+
+$(OUT):
+	mkdir -p $(OUT)
+
+$(OUT)/simulator: examples/c/simulator.c include/gmstore.h build | $(OUT)
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude $< -o $@ $(LINK_SO)
+
+demo: $(OUT)/simulator
+	./$(OUT)/simulator $(DB)
+
+test: lint check-header test-rust test-c test-cpp
+	@echo "make test: all suites passed"
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --release
+
+# C tests: ASan+UBSan against the shared library, then valgrind against
+# the static library, so both artefacts are exercised.
+test-c: build | $(OUT)
+	$(CC) $(CFLAGS_C) $(SANITIZE) tests/c/test_gmstore.c -o $(OUT)/test_gmstore_asan $(LINK_SO)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(OUT)/test_gmstore_asan
+	$(CC) $(CFLAGS_C) tests/c/test_gmstore.c -o $(OUT)/test_gmstore_static $(LINK_A)
+	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,possible --error-exitcode=1 ./$(OUT)/test_gmstore_static
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude examples/c/simulator.c -o $(OUT)/simulator_test $(LINK_SO)
+	rm -f $(OUT)/demo_test.db* && ./$(OUT)/simulator_test $(OUT)/demo_test.db > $(OUT)/simulator.out
+	grep -q "best strategies" $(OUT)/simulator.out
+	sqlite3 $(OUT)/demo_test.db .tables | grep -q concept_relationships
+	./scripts/check_exports.sh $(LIBSO)
+
+test-cpp: build | $(OUT)
+	printf '#include "gmstore.h"\n#include "gmstore.h"\n#include "gmstore.hpp"\nint main(void) { return gm_version() == GM_VERSION_NUMBER ? 0 : 1; }\n' > $(OUT)/header_twice.cpp
+	$(CXX) $(CFLAGS_CXX) $(OUT)/header_twice.cpp -o $(OUT)/header_twice $(LINK_SO) && ./$(OUT)/header_twice
+	$(CXX) $(CFLAGS_CXX) -x c++ -fsyntax-only -std=c++20 include/gmstore.h
+	$(CXX) $(CFLAGS_CXX) $(SANITIZE) examples/cpp/memory_demo.cpp -o $(OUT)/memory_demo $(LINK_SO)
+	rm -f $(OUT)/cpp_demo.db* && ./$(OUT)/memory_demo $(OUT)/cpp_demo.db
+
+bench:
+	$(CARGO) bench --bench core
+
+clean:
+	$(CARGO) clean
+	rm -rf $(OUT)

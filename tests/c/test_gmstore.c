@@ -1,0 +1,639 @@
+/*
+ * C tests of the gmstore ABI: every exported function's success path, a
+ * table of bad inputs with the status and message each must produce, and
+ * several pthreads sharing one store. Built with -std=c11 -Wall -Wextra
+ * -Werror and run under ASan+UBSan and valgrind by `make test`.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "gmstore.h"
+#include "gmstore.h" /* the header must survive a second inclusion */
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef EXPECTED_VERSION
+#error "build with -DEXPECTED_VERSION=\"x.y.z\" taken from Cargo.toml"
+#endif
+
+static int passed, failed;
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (cond) {                                                            \
+            passed++;                                                          \
+        } else {                                                               \
+            failed++;                                                          \
+            fprintf(stderr, "%s:%d: FAILED: %s (last error: %s)\n", __FILE__, \
+                    __LINE__, #cond, gm_last_error_message());                 \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_OK(call) CHECK((call) == GM_OK)
+
+static char db_path[256];
+static gm_store *S;        /* read-write store used by most tests */
+static int64_t concept_a;  /* an existing concept (dimension 4) */
+static int64_t concept_b;
+
+static const float EMB4[4] = {0.5f, -0.25f, 1.0f, 0.0f};
+
+static gm_episode_input episode_input(const char *context, double score) {
+    static const uint8_t data[] = {1, 2, 3, 0, 255};
+    gm_episode_input in;
+    memset(&in, 0, sizeof in);
+    in.experience_data = data;
+    in.experience_len = sizeof data;
+    in.performance_score = score;
+    in.context_hash = context;
+    return in;
+}
+
+/* ---------- success paths ---------------------------------------------- */
+
+static void test_version(void) {
+    CHECK(gm_version() == GM_VERSION_NUMBER);
+    CHECK(strcmp(gm_version_string(), EXPECTED_VERSION) == 0);
+    char header_version[32];
+    snprintf(header_version, sizeof header_version, "%d.%d.%d", GM_VERSION_MAJOR,
+             GM_VERSION_MINOR, GM_VERSION_PATCH);
+    CHECK(strcmp(header_version, EXPECTED_VERSION) == 0);
+    CHECK(strncmp(gm_sqlite_version(), "3.", 2) == 0);
+    CHECK(strcmp(gm_status_name(GM_ERR_BUSY), "GM_ERR_BUSY") == 0);
+    CHECK(strcmp(gm_status_name(9999), "GM_ERR_UNKNOWN") == 0);
+}
+
+static void test_episodes(void) {
+    gm_episode_input in = episode_input("nav_level_1", 0.85);
+    in.metadata = "{\"difficulty\": \"medium\"}";
+    in.timestamp = 1000.0;
+    in.has_timestamp = 1;
+    int64_t id = 0;
+    CHECK_OK(gm_store_episode(S, &in, &id));
+    CHECK(id > 0);
+
+    gm_episode *e = NULL;
+    CHECK_OK(gm_get_episode(S, id, &e));
+    CHECK(e != NULL && e->id == id && e->performance_score == 0.85 && e->timestamp == 1000.0);
+    CHECK(e != NULL && e->experience_len == 5 && e->experience_data[3] == 0 && e->experience_data[4] == 255);
+    CHECK(e != NULL && strcmp(e->context_hash, "nav_level_1") == 0 && e->context_hash_len == 11);
+    CHECK(e != NULL && strcmp(e->metadata, "{\"difficulty\": \"medium\"}") == 0);
+    gm_episode_free(e);
+
+    gm_episode_input batch[3];
+    for (int i = 0; i < 3; i++) {
+        batch[i] = episode_input("nav_level_2", 0.1 * (i + 1));
+        batch[i].has_timestamp = 1;
+        batch[i].timestamp = 2000.0 + i;
+    }
+    int64_t ids[3] = {0};
+    CHECK_OK(gm_store_episodes(S, batch, 3, ids));
+    CHECK(ids[0] > id && ids[1] == ids[0] + 1 && ids[2] == ids[1] + 1);
+    CHECK_OK(gm_store_episodes(S, NULL, 0, NULL));
+
+    gm_episode_list *list = NULL;
+    double min_score = 0.15;
+    CHECK_OK(gm_get_episodes_by_context(S, "nav_level_2", 10, &min_score, &list));
+    CHECK(list != NULL && list->len == 2);
+    /* newest first */
+    CHECK(list != NULL && list->len == 2 && list->items[0].id == ids[2] && list->items[1].id == ids[1]);
+    CHECK(list != NULL && list->arena != NULL && list->arena_len > 0);
+    gm_episode_list_free(list);
+
+    CHECK_OK(gm_get_episodes_by_context(S, "nav_level_2", 1, NULL, &list));
+    CHECK(list != NULL && list->len == 1);
+    gm_episode_list_free(list);
+
+    CHECK_OK(gm_get_episodes_by_context(S, "no_such_context", 10, NULL, &list));
+    CHECK(list != NULL && list->len == 0);
+    gm_episode_list_free(list);
+
+    gm_episode_input now_in = episode_input("recent", 1.0); /* timestamp: now */
+    CHECK_OK(gm_store_episode(S, &now_in, &id));
+    CHECK_OK(gm_get_recent_episodes(S, 3600.0, 100, &list));
+    CHECK(list != NULL && list->len == 1 && list->items[0].id == id);
+    gm_episode_list_free(list);
+
+    int64_t count = -1;
+    CHECK_OK(gm_count_episodes(S, &count));
+    CHECK(count == 5);
+
+    CHECK(gm_get_episode(S, 999999, &e) == GM_ERR_NOT_FOUND && e == NULL);
+    gm_episode_free(NULL);
+    gm_episode_list_free(NULL);
+}
+
+static void test_concepts(void) {
+    const float emb_b[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+    CHECK_OK(gm_store_concept(S, "neural_network", EMB4, 4, "{\"category\": \"ml\"}", NULL, &concept_a));
+    CHECK_OK(gm_store_concept(S, "neural_field", emb_b, 4, NULL, NULL, &concept_b));
+    CHECK(concept_a > 0 && concept_b > concept_a);
+
+    size_t dim = 0;
+    CHECK_OK(gm_embedding_dim(S, &dim));
+    CHECK(dim == 4);
+
+    gm_concept *c = NULL;
+    CHECK_OK(gm_get_concept(S, concept_a, &c));
+    CHECK(c != NULL && c->embedding_len == 4 && memcmp(c->embedding, EMB4, sizeof EMB4) == 0);
+    CHECK(c != NULL && strcmp(c->name, "neural_network") == 0 && c->access_count == 0);
+    gm_concept_free(c);
+
+    /* by name counts an access */
+    CHECK_OK(gm_get_concept_by_name(S, "neural_network", &c));
+    CHECK(c != NULL && c->access_count == 1 && c->last_accessed > 0);
+    gm_concept_free(c);
+    CHECK_OK(gm_get_concept_by_name(S, "neural_network", &c));
+    CHECK(c != NULL && c->access_count == 2);
+    gm_concept_free(c);
+
+    /* upsert keeps id, access count and metadata when metadata is NULL */
+    int64_t again = 0;
+    CHECK_OK(gm_store_concept(S, "neural_network", emb_b, 4, NULL, NULL, &again));
+    CHECK(again == concept_a);
+    CHECK_OK(gm_get_concept(S, concept_a, &c));
+    CHECK(c != NULL && c->access_count == 2 && c->embedding[3] == 4.0f);
+    CHECK(c != NULL && strcmp(c->metadata, "{\"category\": \"ml\"}") == 0);
+    gm_concept_free(c);
+
+    gm_concept_list *list = NULL;
+    CHECK_OK(gm_search_concepts(S, "neural", 10, &list));
+    CHECK(list != NULL && list->len == 2 && list->floats_len == 8);
+    /* most accessed first; embeddings form one row-major matrix */
+    CHECK(list != NULL && list->len == 2 && list->items[0].id == concept_a);
+    CHECK(list != NULL && list->len == 2 && list->items[1].embedding == list->floats + 4);
+    gm_concept_list_free(list);
+    CHECK_OK(gm_search_concepts(S, "", 10, &list));
+    CHECK(list != NULL && list->len == 2);
+    gm_concept_list_free(list);
+    CHECK_OK(gm_search_concepts(S, "neural_f%", 10, &list));
+    CHECK(list != NULL && list->len == 1 && list->items[0].id == concept_b);
+    gm_concept_list_free(list);
+
+    int64_t count = 0;
+    CHECK_OK(gm_count_concepts(S, &count));
+    CHECK(count == 2);
+    CHECK(gm_get_concept_by_name(S, "missing", &c) == GM_ERR_NOT_FOUND && c == NULL);
+    gm_concept_free(NULL);
+    gm_concept_list_free(NULL);
+}
+
+static void test_relationships(void) {
+    CHECK_OK(gm_add_relationship(S, concept_a, concept_b, "similar_to", 0.8));
+    CHECK_OK(gm_add_relationship(S, concept_a, concept_b, "part_of", 0.9));
+    CHECK_OK(gm_add_relationship(S, concept_a, concept_b, "similar_to", 0.7)); /* update */
+    gm_relationship_list *list = NULL;
+    CHECK_OK(gm_get_relationships(S, concept_a, NULL, &list));
+    CHECK(list != NULL && list->len == 2);
+    CHECK(list != NULL && list->len == 2 && strcmp(list->items[0].relationship_type, "part_of") == 0);
+    CHECK(list != NULL && list->len == 2 && list->items[1].strength == 0.7 && list->items[1].target_id == concept_b);
+    gm_relationship_list_free(list);
+    CHECK_OK(gm_get_relationships(S, concept_a, "similar_to", &list));
+    CHECK(list != NULL && list->len == 1);
+    gm_relationship_list_free(list);
+    gm_relationship_list_free(NULL);
+}
+
+static void test_learning(void) {
+    const char *strategies[3] = {"adam", "sgd", "adam"};
+    const double deltas[3] = {0.15, 0.05, 0.25};
+    for (int i = 0; i < 3; i++) {
+        int64_t id = 0;
+        double ts = 100.0 + i;
+        CHECK_OK(gm_store_learning_event(S, "image_classification", deltas[i], strategies[i],
+                                         "{\"learning_rate\": 0.001}", &ts, &id));
+        CHECK(id > 0);
+    }
+    gm_learning_event_list *events = NULL;
+    double min_delta = 0.1;
+    CHECK_OK(gm_get_learning_events_by_task(S, "image_classification", 50, &min_delta, &events));
+    CHECK(events != NULL && events->len == 2 && events->items[0].performance_delta == 0.25);
+    CHECK(events != NULL && events->len == 2 && strcmp(events->items[0].parameters, "{\"learning_rate\": 0.001}") == 0);
+    gm_learning_event_list_free(events);
+
+    gm_strategy_list *best = NULL;
+    CHECK_OK(gm_get_best_strategies(S, "image_classification", 5, &best));
+    CHECK(best != NULL && best->len == 2);
+    CHECK(best != NULL && best->len == 2 && strcmp(best->items[0].strategy, "adam") == 0);
+    CHECK(best != NULL && best->len == 2 && fabs(best->items[0].avg_delta - 0.2) < 1e-12 && best->items[0].usage_count == 2);
+    gm_strategy_list_free(best);
+    int64_t count = 0;
+    CHECK_OK(gm_count_learning_events(S, &count));
+    CHECK(count == 3);
+    gm_learning_event_list_free(NULL);
+    gm_strategy_list_free(NULL);
+}
+
+static void test_transactions(void) {
+    int64_t before = 0, after = 0, id = 0;
+    CHECK_OK(gm_count_episodes(S, &before));
+
+    CHECK_OK(gm_begin(S));
+    gm_episode_input in = episode_input("tx", 0.5);
+    CHECK_OK(gm_store_episode(S, &in, &id));
+    gm_value params[5];
+    memset(params, 0, sizeof params);
+    static const uint8_t blob[2] = {9, 8};
+    params[0].kind = GM_VALUE_REAL;    params[0].real_value = 42.0;
+    params[1].kind = GM_VALUE_BLOB;    params[1].data = blob; params[1].len = 2;
+    params[2].kind = GM_VALUE_REAL;    params[2].real_value = 0.25;
+    params[3].kind = GM_VALUE_TEXT;    params[3].data = (const uint8_t *)"tx"; params[3].len = 2;
+    params[4].kind = GM_VALUE_NULL;
+    int64_t changes = 0;
+    CHECK_OK(gm_execute(S, "INSERT INTO episodes (timestamp, experience_data, performance_score, context_hash, metadata) "
+                           "VALUES (?, ?, ?, ?, coalesce(?, '{}'))", params, 5, &changes));
+    CHECK(changes == 1);
+    /* nested scope rolled back alone */
+    CHECK_OK(gm_begin(S));
+    CHECK_OK(gm_store_episode(S, &in, &id));
+    CHECK_OK(gm_rollback(S));
+    CHECK_OK(gm_commit(S));
+    CHECK_OK(gm_count_episodes(S, &after));
+    CHECK(after == before + 2);
+
+    CHECK_OK(gm_begin(S));
+    CHECK_OK(gm_store_episode(S, &in, &id));
+    CHECK_OK(gm_rollback(S));
+    CHECK_OK(gm_count_episodes(S, &after));
+    CHECK(after == before + 2);
+
+    CHECK(gm_commit(S) == GM_ERR_MISUSE);
+    CHECK(strstr(gm_last_error_message(), "no transaction") != NULL);
+    CHECK(gm_execute(S, "BEGIN", NULL, 0, NULL) == GM_ERR_INVALID_ARGUMENT);
+    CHECK(gm_execute(S, "PRAGMA foreign_keys = OFF", NULL, 0, NULL) == GM_ERR_INVALID_ARGUMENT);
+    CHECK(gm_execute(S, "SELEC nonsense", NULL, 0, NULL) == GM_ERR_INVALID_ARGUMENT);
+}
+
+static void test_stats_and_errors(void) {
+    gm_stats *st = NULL;
+    CHECK_OK(gm_get_stats(S, &st));
+    CHECK(st != NULL && st->episodes_count == 7 && st->concepts_count == 2);
+    CHECK(st != NULL && st->learning_events_count == 3 && st->relationships_count == 2);
+    CHECK(st != NULL && st->schema_version == 2 && st->page_size == 16384 && st->embedding_dim == 4);
+    CHECK(st != NULL && st->db_size_bytes > 0 && st->db_size_mb > 0.0);
+    gm_stats_free(st);
+    gm_stats_free(NULL);
+
+    int64_t problems = -1;
+    char *report = NULL;
+    CHECK_OK(gm_integrity_check(S, &problems, &report));
+    CHECK(problems == 0 && report != NULL && strcmp(report, "ok") == 0);
+    gm_string_free(report);
+    gm_string_free(NULL);
+
+    /* last error: set by a failure, copied out, cleared by a success */
+    int64_t id = 0;
+    gm_episode_input in = episode_input("x", NAN);
+    CHECK(gm_store_episode(S, &in, &id) == GM_ERR_INVALID_ARGUMENT);
+    size_t needed = 0;
+    CHECK(gm_last_error_copy(NULL, 0, &needed) == GM_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed == strlen(gm_last_error_message()) + 1);
+    char small[4];
+    CHECK(gm_last_error_copy(small, sizeof small, &needed) == GM_ERR_BUFFER_TOO_SMALL);
+    char *buf = malloc(needed);
+    CHECK(gm_last_error_copy(buf, needed, NULL) == GM_OK);
+    CHECK(strstr(buf, "performance_score") != NULL);
+    free(buf);
+    CHECK_OK(gm_count_episodes(S, &id));
+    CHECK(strcmp(gm_last_error_message(), "") == 0);
+
+    gm_options opts;
+    CHECK_OK(gm_options_init(&opts));
+    CHECK(opts.struct_size == sizeof(gm_options) && opts.enable_wal == 1 && opts.max_backups == 10);
+    CHECK(opts.connection_timeout_secs == 30.0 && opts.backup_interval_secs == 3600);
+}
+
+/* ---------- the bad-input table ----------------------------------------- */
+
+typedef gm_status (*bad_call)(void);
+
+typedef struct {
+    const char *name;      /* the call and what is wrong with it */
+    bad_call call;
+    gm_status expected;
+    const char *fragment;  /* must appear in gm_last_error_message() */
+} bad_case;
+
+static int64_t i64_out;
+static gm_episode *ep_out;
+static gm_concept *c_out;
+static gm_episode_list *el_out;
+static gm_concept_list *cl_out;
+static const float NAN4[4] = {0.0f, NAN, 0.0f, 0.0f};
+static const float INF4[4] = {0.0f, 0.0f, INFINITY, 0.0f};
+static const char BAD_UTF8[] = {'a', (char)0xff, 'b', 0};
+static char closed_marker;
+
+static gm_status ep_with(const char *ctx, double score, const char *meta) {
+    gm_episode_input in = episode_input(ctx, score);
+    in.metadata = meta;
+    return gm_store_episode(S, &in, &i64_out);
+}
+static gm_status ep_ts(double ts) {
+    gm_episode_input in = episode_input("ctx", 0.5);
+    in.timestamp = ts;
+    in.has_timestamp = 1;
+    return gm_store_episode(S, &in, &i64_out);
+}
+
+static gm_status b01(void) { gm_episode_input in = episode_input("c", 1); return gm_store_episode(NULL, &in, &i64_out); }
+static gm_status b02(void) { return gm_store_episode(S, NULL, &i64_out); }
+static gm_status b03(void) { gm_episode_input in = episode_input("c", 1); return gm_store_episode(S, &in, NULL); }
+static gm_status b04(void) { return ep_with(NULL, 1.0, NULL); }
+static gm_status b05(void) { return ep_with(BAD_UTF8, 1.0, NULL); }
+static gm_status b06(void) { return ep_with("c", NAN, NULL); }
+static gm_status b07(void) { return ep_with("c", INFINITY, NULL); }
+static gm_status b08(void) { return ep_with("c", -INFINITY, NULL); }
+static gm_status b09(void) { return ep_with("", 1.0, NULL); }
+static gm_status b10(void) { return ep_with("c", 1.0, "[1, 2]"); }
+static gm_status b11(void) { return ep_with("c", 1.0, "not json"); }
+static gm_status b12(void) { return ep_with("c", 1.0, BAD_UTF8); }
+static gm_status b13(void) { return ep_ts(NAN); }
+static gm_status b14(void) { gm_episode_input in = episode_input("c", 1); in.experience_data = NULL; return gm_store_episode(S, &in, &i64_out); }
+static gm_status b15(void) { gm_episode_input in = episode_input("c", 1); in.has_timestamp = 7; return gm_store_episode(S, &in, &i64_out); }
+static gm_status b16(void) { gm_episode_input b[2] = {episode_input("c", 1), episode_input("c", NAN)}; int64_t ids[2]; return gm_store_episodes(S, b, 2, ids); }
+static gm_status b17(void) { gm_episode_input b[1] = {episode_input("c", 1)}; return gm_store_episodes(S, b, 1, NULL); }
+static gm_status b18(void) { return gm_store_episodes(S, NULL, 3, &i64_out); }
+static gm_status b19(void) { return gm_get_episode(S, -5, &ep_out); }
+static gm_status b20(void) { return gm_get_episode(S, 0, &ep_out); }
+static gm_status b21(void) { return gm_get_episode(S, 123456789, &ep_out); }
+static gm_status b22(void) { return gm_get_episode(S, 1, NULL); }
+static gm_status b23(void) { return gm_get_episodes_by_context(S, "c", -1, NULL, &el_out); }
+static gm_status b24(void) { return gm_get_episodes_by_context(S, "c", INT64_MAX, NULL, &el_out); }
+static gm_status b25(void) { double m = NAN; return gm_get_episodes_by_context(S, "c", 10, &m, &el_out); }
+static gm_status b26(void) { return gm_get_recent_episodes(S, INFINITY, 10, &el_out); }
+static gm_status b27(void) { return gm_get_recent_episodes(S, -1.0, 10, &el_out); }
+static gm_status b28(void) { return gm_store_concept(S, "x", NAN4, 4, NULL, NULL, &i64_out); }
+static gm_status b29(void) { return gm_store_concept(S, "x", INF4, 4, NULL, NULL, &i64_out); }
+static gm_status b30(void) { return gm_store_concept(S, "x", EMB4, 0, NULL, NULL, &i64_out); }
+static gm_status b31(void) { return gm_store_concept(S, "x", EMB4, (size_t)1 << 40, NULL, NULL, &i64_out); }
+static gm_status b32(void) { return gm_store_concept(S, "x", EMB4, 3, NULL, NULL, &i64_out); }
+static gm_status b33(void) { return gm_store_concept(S, "x", NULL, 4, NULL, NULL, &i64_out); }
+static gm_status b34(void) { return gm_store_concept(S, "x", EMB4, 4, "42", NULL, &i64_out); }
+static gm_status b35(void) { return gm_store_concept(S, BAD_UTF8, EMB4, 4, NULL, NULL, &i64_out); }
+static gm_status b36(void) { return gm_store_concept(S, "", EMB4, 4, NULL, NULL, &i64_out); }
+static gm_status b37(void) { double t = NAN; return gm_store_concept(S, "x", EMB4, 4, NULL, &t, &i64_out); }
+static gm_status b38(void) { return gm_get_concept(S, 987654, &c_out); }
+static gm_status b39(void) { return gm_get_concept(S, -1, &c_out); }
+static gm_status b40(void) { return gm_get_concept_by_name(S, NULL, &c_out); }
+static gm_status b41(void) { return gm_search_concepts(S, "a", -3, &cl_out); }
+static gm_status b42(void) { return gm_search_concepts(S, NULL, 3, &cl_out); }
+static gm_status b43(void) { return gm_add_relationship(S, concept_a, concept_b, "r", 1.5); }
+static gm_status b44(void) { return gm_add_relationship(S, concept_a, concept_b, "r", -0.1); }
+static gm_status b45(void) { return gm_add_relationship(S, concept_a, concept_b, "r", NAN); }
+static gm_status b46(void) { return gm_add_relationship(S, concept_a, 424242, "r", 0.5); }
+static gm_status b47(void) { return gm_add_relationship(S, -1, concept_b, "r", 0.5); }
+static gm_status b48(void) { return gm_add_relationship(S, concept_a, concept_b, NULL, 0.5); }
+static gm_status b49(void) { double t = INFINITY; return gm_store_learning_event(S, "t", 0.1, "s", NULL, &t, &i64_out); }
+static gm_status b50(void) { return gm_store_learning_event(S, "t", NAN, "s", NULL, NULL, &i64_out); }
+static gm_status b51(void) { return gm_store_learning_event(S, "t", -INFINITY, "s", NULL, NULL, &i64_out); }
+static gm_status b52(void) { return gm_store_learning_event(S, "t", 0.1, "s", "\"str\"", NULL, &i64_out); }
+static gm_status b53(void) { return gm_store_learning_event(S, "t", 0.1, NULL, NULL, NULL, &i64_out); }
+static gm_status b54(void) { gm_learning_event_list *l = NULL; double d = NAN; return gm_get_learning_events_by_task(S, "t", 5, &d, &l); }
+static gm_status b55(void) { gm_strategy_list *l = NULL; return gm_get_best_strategies(S, "t", -1, &l); }
+static gm_status b56(void) { return gm_open(NULL, NULL, (gm_store **)&ep_out); }
+static gm_status b57(void) { gm_store *s = NULL; return gm_open("", NULL, &s); }
+static gm_status b58(void) { gm_store *s = NULL; return gm_open("/", NULL, &s); }
+static gm_status b59(void) { gm_store *s = NULL; gm_options o; gm_options_init(&o); o.struct_size = 8; return gm_open(":memory:", &o, &s); }
+static gm_status b60(void) { gm_store *s = NULL; gm_options o; gm_options_init(&o); o.connection_timeout_secs = NAN; return gm_open(":memory:", &o, &s); }
+static gm_status b61(void) { return gm_open(":memory:", NULL, NULL); }
+static gm_status b62(void) { return gm_count_episodes((gm_store *)&closed_marker, &i64_out); }
+static gm_status b63(void) { gm_value v; memset(&v, 0, sizeof v); v.kind = 99; return gm_execute(S, "SELECT ?", &v, 1, NULL); }
+static gm_status b64(void) { gm_value v; memset(&v, 0, sizeof v); v.kind = GM_VALUE_REAL; v.real_value = NAN; return gm_execute(S, "SELECT ?", &v, 1, NULL); }
+static gm_status b65(void) { gm_value v; memset(&v, 0, sizeof v); v.kind = GM_VALUE_TEXT; v.data = (const uint8_t *)BAD_UTF8; v.len = 3; return gm_execute(S, "SELECT ?", &v, 1, NULL); }
+static gm_status b66(void) { return gm_rollback(S); }
+static gm_status b67(void) { return gm_options_init(NULL); }
+
+static const bad_case BAD_INPUTS[] = {
+    {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
+    {"gm_store_episode: NULL episode", b02, GM_ERR_INVALID_ARGUMENT, "episode: must not be NULL"},
+    {"gm_store_episode: NULL out_id", b03, GM_ERR_INVALID_ARGUMENT, "out_id: must not be NULL"},
+    {"gm_store_episode: NULL context_hash", b04, GM_ERR_INVALID_ARGUMENT, "episode.context_hash: must not be NULL"},
+    {"gm_store_episode: invalid UTF-8 context_hash", b05, GM_ERR_INVALID_ARGUMENT, "episode.context_hash: not valid UTF-8"},
+    {"gm_store_episode: NaN score", b06, GM_ERR_INVALID_ARGUMENT, "performance_score: must be a finite number"},
+    {"gm_store_episode: +inf score", b07, GM_ERR_INVALID_ARGUMENT, "performance_score: must be a finite number"},
+    {"gm_store_episode: -inf score", b08, GM_ERR_INVALID_ARGUMENT, "performance_score: must be a finite number"},
+    {"gm_store_episode: empty context_hash", b09, GM_ERR_INVALID_ARGUMENT, "context_hash: must not be empty"},
+    {"gm_store_episode: metadata is a JSON array", b10, GM_ERR_INVALID_ARGUMENT, "metadata: not a JSON object"},
+    {"gm_store_episode: metadata is not JSON", b11, GM_ERR_INVALID_ARGUMENT, "metadata: not valid JSON"},
+    {"gm_store_episode: metadata invalid UTF-8", b12, GM_ERR_INVALID_ARGUMENT, "episode.metadata: not valid UTF-8"},
+    {"gm_store_episode: NaN timestamp", b13, GM_ERR_INVALID_ARGUMENT, "timestamp: must be a finite number"},
+    {"gm_store_episode: NULL data with length 5", b14, GM_ERR_INVALID_ARGUMENT, "experience_data: is NULL but its length is 5"},
+    {"gm_store_episode: has_timestamp not 0/1", b15, GM_ERR_INVALID_ARGUMENT, "has_timestamp: must be 0 or 1"},
+    {"gm_store_episodes: NaN in item 1", b16, GM_ERR_INVALID_ARGUMENT, "episodes[1].performance_score"},
+    {"gm_store_episodes: NULL out_ids", b17, GM_ERR_INVALID_ARGUMENT, "out_ids: must not be NULL"},
+    {"gm_store_episodes: NULL items, count 3", b18, GM_ERR_INVALID_ARGUMENT, "episodes: is NULL but its length is 3"},
+    {"gm_get_episode: negative id", b19, GM_ERR_INVALID_ARGUMENT, "episode_id: must be a positive id"},
+    {"gm_get_episode: id 0", b20, GM_ERR_INVALID_ARGUMENT, "episode_id: must be a positive id"},
+    {"gm_get_episode: missing id", b21, GM_ERR_NOT_FOUND, "no episode with id 123456789"},
+    {"gm_get_episode: NULL out", b22, GM_ERR_INVALID_ARGUMENT, "out_episode: must not be NULL"},
+    {"gm_get_episodes_by_context: negative limit", b23, GM_ERR_INVALID_ARGUMENT, "limit: must not be negative"},
+    {"gm_get_episodes_by_context: huge limit", b24, GM_ERR_INVALID_ARGUMENT, "limit: 9223372036854775807 exceeds"},
+    {"gm_get_episodes_by_context: NaN min_score", b25, GM_ERR_INVALID_ARGUMENT, "min_score: must be a finite number"},
+    {"gm_get_recent_episodes: infinite window", b26, GM_ERR_INVALID_ARGUMENT, "time_window: must be a finite number"},
+    {"gm_get_recent_episodes: negative window", b27, GM_ERR_INVALID_ARGUMENT, "time_window: must not be negative"},
+    {"gm_store_concept: NaN component", b28, GM_ERR_INVALID_ARGUMENT, "embedding: component 1 is NaN"},
+    {"gm_store_concept: inf component", b29, GM_ERR_INVALID_ARGUMENT, "embedding: component 2 is inf"},
+    {"gm_store_concept: zero-length embedding", b30, GM_ERR_INVALID_ARGUMENT, "embedding: must not be empty"},
+    {"gm_store_concept: huge embedding", b31, GM_ERR_INVALID_ARGUMENT, "embedding: length 1099511627776 exceeds the maximum"},
+    {"gm_store_concept: wrong dimension", b32, GM_ERR_INVALID_ARGUMENT, "embedding: dimension 3 does not match the store's 4"},
+    {"gm_store_concept: NULL embedding, dim 4", b33, GM_ERR_INVALID_ARGUMENT, "embedding: is NULL but its length is 4"},
+    {"gm_store_concept: metadata is a number", b34, GM_ERR_INVALID_ARGUMENT, "metadata: not a JSON object (got a number)"},
+    {"gm_store_concept: invalid UTF-8 name", b35, GM_ERR_INVALID_ARGUMENT, "name: not valid UTF-8"},
+    {"gm_store_concept: empty name", b36, GM_ERR_INVALID_ARGUMENT, "name: must not be empty"},
+    {"gm_store_concept: NaN creation_time", b37, GM_ERR_INVALID_ARGUMENT, "creation_time: must be a finite number"},
+    {"gm_get_concept: missing id", b38, GM_ERR_NOT_FOUND, "no concept with id 987654"},
+    {"gm_get_concept: negative id", b39, GM_ERR_INVALID_ARGUMENT, "concept_id: must be a positive id"},
+    {"gm_get_concept_by_name: NULL name", b40, GM_ERR_INVALID_ARGUMENT, "name: must not be NULL"},
+    {"gm_search_concepts: negative limit", b41, GM_ERR_INVALID_ARGUMENT, "limit: must not be negative"},
+    {"gm_search_concepts: NULL query", b42, GM_ERR_INVALID_ARGUMENT, "query: must not be NULL"},
+    {"gm_add_relationship: strength 1.5", b43, GM_ERR_INVALID_ARGUMENT, "strength: 1.5 is outside [0, 1]"},
+    {"gm_add_relationship: strength -0.1", b44, GM_ERR_INVALID_ARGUMENT, "strength: -0.1 is outside [0, 1]"},
+    {"gm_add_relationship: NaN strength", b45, GM_ERR_INVALID_ARGUMENT, "strength: must be a finite number"},
+    {"gm_add_relationship: missing target", b46, GM_ERR_NOT_FOUND, "target_id: no concept with id 424242"},
+    {"gm_add_relationship: negative source", b47, GM_ERR_INVALID_ARGUMENT, "source_id: must be a positive id"},
+    {"gm_add_relationship: NULL type", b48, GM_ERR_INVALID_ARGUMENT, "relationship_type: must not be NULL"},
+    {"gm_store_learning_event: inf timestamp", b49, GM_ERR_INVALID_ARGUMENT, "timestamp: must be a finite number"},
+    {"gm_store_learning_event: NaN delta", b50, GM_ERR_INVALID_ARGUMENT, "performance_delta: must be a finite number"},
+    {"gm_store_learning_event: -inf delta", b51, GM_ERR_INVALID_ARGUMENT, "performance_delta: must be a finite number"},
+    {"gm_store_learning_event: parameters a string", b52, GM_ERR_INVALID_ARGUMENT, "parameters: not a JSON object (got a string)"},
+    {"gm_store_learning_event: NULL strategy", b53, GM_ERR_INVALID_ARGUMENT, "strategy_used: must not be NULL"},
+    {"gm_get_learning_events_by_task: NaN min delta", b54, GM_ERR_INVALID_ARGUMENT, "min_performance_delta: must be a finite"},
+    {"gm_get_best_strategies: negative limit", b55, GM_ERR_INVALID_ARGUMENT, "limit: must not be negative"},
+    {"gm_open: NULL path", b56, GM_ERR_INVALID_ARGUMENT, "path: must not be NULL"},
+    {"gm_open: empty path", b57, GM_ERR_INVALID_ARGUMENT, "db_path: must not be empty"},
+    {"gm_open: path is a directory", b58, GM_ERR_INVALID_ARGUMENT, "is a directory"},
+    {"gm_open: wrong struct_size", b59, GM_ERR_INVALID_ARGUMENT, "options.struct_size: 8 is not sizeof(gm_options)"},
+    {"gm_open: NaN timeout", b60, GM_ERR_INVALID_ARGUMENT, "options.connection_timeout_secs: must be a finite number"},
+    {"gm_open: NULL out_store", b61, GM_ERR_INVALID_ARGUMENT, "out_store: must not be NULL"},
+    {"gm_count_episodes: closed/unknown handle", b62, GM_ERR_MISUSE, "store: handle is closed or was never opened"},
+    {"gm_execute: unknown value kind", b63, GM_ERR_INVALID_ARGUMENT, "params[0].kind: unknown kind 99"},
+    {"gm_execute: NaN real", b64, GM_ERR_INVALID_ARGUMENT, "params[0]: must be a finite number"},
+    {"gm_execute: invalid UTF-8 text", b65, GM_ERR_INVALID_ARGUMENT, "params[0]: not valid UTF-8"},
+    {"gm_rollback: no transaction", b66, GM_ERR_MISUSE, "rollback: no transaction is open on this thread"},
+    {"gm_options_init: NULL", b67, GM_ERR_INVALID_ARGUMENT, "opts: must not be NULL"},
+};
+
+static void test_bad_inputs(void) {
+    int64_t before_episodes = 0, before_concepts = 0, after = 0;
+    CHECK_OK(gm_count_episodes(S, &before_episodes));
+    CHECK_OK(gm_count_concepts(S, &before_concepts));
+    gm_episode *probe = NULL;
+    CHECK_OK(gm_get_episode(S, 1, &probe));
+
+    size_t n = sizeof BAD_INPUTS / sizeof BAD_INPUTS[0];
+    CHECK(n >= 40);
+    for (size_t i = 0; i < n; i++) {
+        const bad_case *c = &BAD_INPUTS[i];
+        gm_status got = c->call();
+        const char *msg = gm_last_error_message();
+        if (got != c->expected || strstr(msg, c->fragment) == NULL) {
+            failed++;
+            fprintf(stderr, "bad input '%s': got %s \"%s\", expected %s containing \"%s\"\n", c->name,
+                    gm_status_name(got), msg, gm_status_name(c->expected), c->fragment);
+        } else {
+            passed++;
+        }
+    }
+    /* nothing stored was lost or changed, and the file is sound */
+    CHECK_OK(gm_count_episodes(S, &after));
+    CHECK(after == before_episodes);
+    CHECK_OK(gm_count_concepts(S, &after));
+    CHECK(after == before_concepts);
+    gm_episode *again = NULL;
+    CHECK_OK(gm_get_episode(S, 1, &again));
+    CHECK(probe && again && again->experience_len == probe->experience_len &&
+          memcmp(again->experience_data, probe->experience_data, probe->experience_len) == 0 &&
+          strcmp(again->metadata, probe->metadata) == 0 && again->performance_score == probe->performance_score);
+    gm_episode_free(probe);
+    gm_episode_free(again);
+    int64_t problems = -1;
+    CHECK_OK(gm_integrity_check(S, &problems, NULL));
+    CHECK(problems == 0);
+}
+
+static void test_injection_shaped_names(void) {
+    const char *evil = "x'); DROP TABLE concepts; --";
+    int64_t id = 0;
+    CHECK_OK(gm_store_concept(S, evil, EMB4, 4, NULL, NULL, &id));
+    gm_concept *c = NULL;
+    CHECK_OK(gm_get_concept_by_name(S, evil, &c));
+    CHECK(c != NULL && c->id == id && strcmp(c->name, evil) == 0);
+    gm_concept_free(c);
+    gm_concept_list *l = NULL;
+    CHECK_OK(gm_search_concepts(S, "DROP TABLE", 10, &l));
+    CHECK(l != NULL && l->len == 1);
+    gm_concept_list_free(l);
+    gm_episode_input in = episode_input("ctx\"; DELETE FROM episodes; --", 0.5);
+    CHECK_OK(gm_store_episode(S, &in, &id));
+    gm_episode_list *el = NULL;
+    CHECK_OK(gm_get_episodes_by_context(S, "ctx\"; DELETE FROM episodes; --", 5, NULL, &el));
+    CHECK(el != NULL && el->len == 1);
+    gm_episode_list_free(el);
+}
+
+static void test_read_only_and_closed(void) {
+    gm_options o;
+    gm_options_init(&o);
+    o.read_only = 1;
+    gm_store *ro = NULL;
+    CHECK_OK(gm_open(db_path, &o, &ro));
+    int64_t count = 0, id = 0;
+    CHECK_OK(gm_count_episodes(ro, &count));
+    CHECK(count > 0);
+    gm_episode_input in = episode_input("ro", 0.5);
+    CHECK(gm_store_episode(ro, &in, &id) == GM_ERR_READ_ONLY);
+    CHECK(strstr(gm_last_error_message(), "read-only") != NULL);
+    CHECK(gm_begin(ro) == GM_ERR_READ_ONLY);
+    gm_close(ro);
+    CHECK(gm_count_episodes(ro, &count) == GM_ERR_MISUSE);
+    gm_close(ro); /* closing twice is harmless */
+    gm_close(NULL);
+}
+
+/* ---------- threads ------------------------------------------------------ */
+
+enum { THREADS = 6, PER_THREAD = 150 };
+static int thread_errors;
+static pthread_mutex_t errors_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *worker(void *arg) {
+    int t = (int)(intptr_t)arg;
+    char ctx[32];
+    snprintf(ctx, sizeof ctx, "thread_%d", t);
+    int errors = 0;
+    for (int i = 0; i < PER_THREAD; i++) {
+        gm_episode_input in = episode_input(ctx, i);
+        int64_t id = 0;
+        if (gm_store_episode(S, &in, &id) != GM_OK) errors++;
+        if (i % 10 == 0) {
+            gm_episode_list *l = NULL;
+            if (gm_get_episodes_by_context(S, ctx, 1000, NULL, &l) != GM_OK || l->len < (size_t)i + 1) errors++;
+            gm_episode_list_free(l);
+            gm_concept *c = NULL;
+            if (gm_get_concept_by_name(S, "neural_field", &c) != GM_OK) errors++;
+            gm_concept_free(c);
+        }
+        if (i % 50 == 0) { /* a transaction of 5 from this thread */
+            if (gm_begin(S) != GM_OK) errors++;
+            for (int k = 0; k < 5; k++)
+                if (gm_store_episode(S, &in, &id) != GM_OK) errors++;
+            if (gm_commit(S) != GM_OK) errors++;
+        }
+    }
+    pthread_mutex_lock(&errors_lock);
+    thread_errors += errors;
+    pthread_mutex_unlock(&errors_lock);
+    return NULL;
+}
+
+static void test_threads(void) {
+    int64_t before = 0, after = 0;
+    gm_concept *c = NULL;
+    CHECK_OK(gm_get_concept(S, concept_b, &c));
+    int64_t accesses_before = c ? c->access_count : 0;
+    gm_concept_free(c);
+    CHECK_OK(gm_count_episodes(S, &before));
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++) pthread_create(&threads[t], NULL, worker, (void *)(intptr_t)t);
+    for (int t = 0; t < THREADS; t++) pthread_join(threads[t], NULL);
+    CHECK(thread_errors == 0);
+    CHECK_OK(gm_count_episodes(S, &after));
+    /* PER_THREAD singles plus 3 transactions of 5 per thread */
+    CHECK(after == before + THREADS * (PER_THREAD + 3 * 5));
+    CHECK_OK(gm_get_concept(S, concept_b, &c));
+    CHECK(c != NULL && c->access_count == accesses_before + THREADS * (PER_THREAD / 10));
+    gm_concept_free(c);
+}
+
+int main(void) {
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(db_path, sizeof db_path, "%s/gm_ctest_%ld.db", dir, (long)getpid());
+    char wal[300], shm[300];
+    snprintf(wal, sizeof wal, "%s-wal", db_path);
+    snprintf(shm, sizeof shm, "%s-shm", db_path);
+    if (gm_open(db_path, NULL, &S) != GM_OK) {
+        fprintf(stderr, "cannot open %s: %s\n", db_path, gm_last_error_message());
+        return 1;
+    }
+    test_version();
+    test_episodes();
+    test_concepts();
+    test_relationships();
+    test_learning();
+    test_transactions();
+    test_stats_and_errors();
+    test_bad_inputs();
+    test_injection_shaped_names();
+    test_read_only_and_closed();
+    test_threads();
+    gm_close(S);
+    unlink(db_path);
+    unlink(wal);
+    unlink(shm);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
