@@ -198,6 +198,7 @@ fn apply_pending(conn: &Connection) -> Result<i64> {
     if from == LATEST_VERSION {
         return Ok(from);
     }
+    let adopting_seed_file = from == 1 && !table_exists(conn, VERSION_TABLE)?;
     conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
             version INTEGER PRIMARY KEY,
@@ -205,20 +206,30 @@ fn apply_pending(conn: &Connection) -> Result<i64> {
             description TEXT NOT NULL
         )"
     ))?;
-    for m in MIGRATIONS.iter().filter(|m| m.version > from) {
-        if m.version > 1 || from == 0 {
-            conn.execute_batch(m.sql)
-                .map_err(|e| Error::from(e).context(&format!("migration to v{}", m.version)))?;
-        }
-        conn.execute(
-            &format!(
-                "INSERT INTO {VERSION_TABLE}(version, applied_at, description) \
-                 VALUES (?1, unixepoch('subsec'), ?2)"
-            ),
-            rusqlite::params![m.version, m.description],
+    if adopting_seed_file {
+        record(
+            conn,
+            1,
+            "seed schema, adopted from a file made without a version table",
         )?;
     }
+    for m in MIGRATIONS.iter().filter(|m| m.version > from) {
+        conn.execute_batch(m.sql)
+            .map_err(|e| Error::from(e).context(&format!("migration to v{}", m.version)))?;
+        record(conn, m.version, m.description)?;
+    }
     Ok(from)
+}
+
+fn record(conn: &Connection, version: i64, description: &str) -> Result<()> {
+    conn.execute(
+        &format!(
+            "INSERT INTO {VERSION_TABLE}(version, applied_at, description) \
+                 VALUES (?1, unixepoch('subsec'), ?2)"
+        ),
+        rusqlite::params![version, description],
+    )?;
+    Ok(())
 }
 
 /// The seed's v1 DDL, for tests and tools that need a seed-made file.
