@@ -96,7 +96,10 @@ CREATE INDEX idx_concept_relationships_type ON concept_relationships(relationshi
 /// Every index dropped here is a prefix of another index: UNIQUE(name)
 /// already indexes concept names, UNIQUE(source, target, type) serves
 /// lookups by source, and the composite indexes below serve lookups by
-/// context and by task. Fewer indexes make every write cheaper.
+/// context and by task. The score index serves no query the store makes
+/// (score filters always come within a context, where the composite index
+/// applies) and cost a page write on every episode insert. Fewer indexes
+/// make every write cheaper.
 const V2_SQL: &str = "
 CREATE TABLE gm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 DROP INDEX idx_concepts_name;
