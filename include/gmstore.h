@@ -859,6 +859,59 @@ gm_status gm_integrity_check(struct gm_store *store, int64_t *out_problems, char
  */
 void gm_string_free(char *s);
 
+/**
+ * Backs the store up and writes the backup's path to `*out_path` (a
+ * NUL-terminated string owned by the caller, freed with `gm_string_free`).
+ * With `backup_path` NULL the backup goes to
+ * `<db dir>/backups/<db stem>_<UTC stamp>.db` and only the newest
+ * `max_backups` default backups are kept; otherwise to `backup_path`,
+ * which must not exist. The copy is consistent while other threads and
+ * processes write, does not block them, and is verified
+ * (`integrity_check`) before it appears under its name. Files are created
+ * with `file_mode` (default 0600). `GM_ERR_MISUSE` inside a transaction of
+ * this thread. Thread-safe.
+ */
+gm_status gm_create_backup(struct gm_store *store, const char *backup_path, char **out_path);
+
+/**
+ * Backs up to the default folder when `backup_interval` has passed since
+ * the newest backup on disk. Writes the new backup's path to `*out_path`
+ * (free with `gm_string_free`), or NULL when no backup was due. The last
+ * backup time comes from the files on disk, so the interval holds across
+ * restarts. Thread-safe.
+ */
+gm_status gm_auto_backup_if_needed(struct gm_store *store, char **out_path);
+
+/**
+ * Replaces the store's content with the backup at `backup_path`, after
+ * verifying it (a corrupt or foreign file is refused and the store left
+ * untouched). The copy runs through SQLite's online backup API into the
+ * open store as one transaction: other threads and handles see the old
+ * content or the new, never a mix, and a crash leaves one of them whole.
+ * `GM_ERR_MISUSE` inside a transaction of this thread. Thread-safe.
+ */
+gm_status gm_restore(struct gm_store *store, const char *backup_path);
+
+/**
+ * Rebuilds the database file to reclaim free pages and writes the bytes
+ * reclaimed on disk to `*out_reclaimed` (may be NULL). Waits for, then
+ * blocks, other writers while it runs. Thread-safe.
+ */
+gm_status gm_vacuum(struct gm_store *store, uint64_t *out_reclaimed);
+
+/**
+ * Writes a compacted, verified copy of the store to the new file
+ * `dest_path` (`VACUUM INTO`). Thread-safe.
+ */
+gm_status gm_vacuum_into(struct gm_store *store, const char *dest_path);
+
+/**
+ * Copies the write-ahead log into the main file and truncates it; writes
+ * the number of frames checkpointed to `*out_frames` (may be NULL).
+ * Thread-safe.
+ */
+gm_status gm_checkpoint(struct gm_store *store, int64_t *out_frames);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -5,6 +5,7 @@
 //! versioned migrations and backups. The safe Rust API lives in [`Store`];
 //! the C ABI in [`ffi`] is a thin layer over it.
 
+pub mod backup;
 pub mod concepts;
 pub mod episodes;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod status;
 mod store;
 pub mod validate;
 
+pub use backup::BackupInfo;
 pub use concepts::Concept;
 pub use episodes::{Episode, NewEpisode};
 pub use error::{Error, Result};

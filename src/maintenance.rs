@@ -169,11 +169,6 @@ impl Store {
     pub fn schema_version(&self) -> Result<i64> {
         self.read(migrations::detect_version)
     }
-
-    /// Unix time of the newest automatic backup on disk (none yet).
-    pub fn last_backup_time(&self) -> Result<Option<f64>> {
-        Ok(None)
-    }
 }
 
 fn explain_sql_error(err: rusqlite::Error) -> Error {

@@ -209,6 +209,9 @@ impl Store {
             require_current(version)?;
         } else {
             configure_writer(&conn, &options, version)?;
+            if (1..migrations::LATEST_VERSION).contains(&version) && !options.is_memory() {
+                crate::backup::backup_before_migration(&conn, &options.db_path, version, options.file_mode)?;
+            }
             migrations::migrate(&conn)?;
         }
         let readers = (!options.is_memory()).then(|| ReaderPool {
@@ -280,6 +283,34 @@ impl Store {
             idle.push(conn);
         }
         result
+    }
+
+    /// Runs `f` on a connection of its own that reads committed data only:
+    /// copies (backup, VACUUM INTO) run there without holding the writer.
+    pub(crate) fn read_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.in_transaction() {
+            return Err(Error::Misuse(
+                "cannot copy the database while this thread has a transaction open".into(),
+            ));
+        }
+        if self.options.is_memory() {
+            return self.read(f);
+        }
+        f(&open_connection(&self.options, false)?)
+    }
+
+    /// Runs `f` on the writer connection outside any transaction, for
+    /// operations SQLite refuses inside one (VACUUM, restore).
+    pub(crate) fn with_writer_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        self.ensure_writable()?;
+        let held = self.writer.acquire()?;
+        if held.tx_depth()? > 0 {
+            return Err(Error::Misuse(
+                "not allowed while this thread has a transaction open".into(),
+            ));
+        }
+        let mut conn = held.conn()?;
+        f(&mut conn)
     }
 
     fn ensure_writable(&self) -> Result<()> {

@@ -17,5 +17,6 @@ pub mod concepts;
 pub mod graph;
 pub mod learning;
 pub mod maintenance;
+pub mod backup;
 
 pub use crate::status::*;

@@ -554,6 +554,65 @@ static void test_read_only_and_closed(void) {
     gm_close(NULL);
 }
 
+/* ---------- backups and maintenance -------------------------------------- */
+
+static int file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+static void test_backups(void) {
+    char custom[300], compact[300];
+    snprintf(custom, sizeof custom, "%s.manual-backup", db_path);
+    snprintf(compact, sizeof compact, "%s.compact", db_path);
+    int64_t before = 0, after = 0, id = 0;
+    CHECK_OK(gm_count_episodes(S, &before));
+
+    char *auto_path = NULL;
+    CHECK_OK(gm_auto_backup_if_needed(S, &auto_path));
+    CHECK(auto_path != NULL && strstr(auto_path, "/backups/") != NULL && file_exists(auto_path));
+    char *again = (char *)1;
+    CHECK_OK(gm_auto_backup_if_needed(S, &again));
+    CHECK(again == NULL); /* not due again within backup_interval */
+
+    char *path = NULL;
+    CHECK_OK(gm_create_backup(S, custom, &path));
+    CHECK(path != NULL && strcmp(path, custom) == 0 && file_exists(custom));
+    gm_string_free(path);
+    CHECK(gm_create_backup(S, custom, &path) == GM_ERR_INVALID_ARGUMENT && path == NULL);
+    CHECK(strstr(gm_last_error_message(), "already exists") != NULL);
+
+    gm_stats *st = NULL;
+    CHECK_OK(gm_get_stats(S, &st));
+    CHECK(st != NULL && st->has_last_backup_time == 1 && st->last_backup_time > 0);
+    gm_stats_free(st);
+
+    gm_episode_input in = episode_input("after_backup", 0.5);
+    CHECK_OK(gm_store_episode(S, &in, &id));
+    CHECK_OK(gm_restore(S, custom));
+    CHECK_OK(gm_count_episodes(S, &after));
+    CHECK(after == before);
+    CHECK(gm_restore(S, "/nonexistent/backup.db") != GM_OK);
+    CHECK(strstr(gm_last_error_message(), "restore: backup '/nonexistent/backup.db'") != NULL);
+
+    CHECK_OK(gm_begin(S));
+    CHECK(gm_create_backup(S, NULL, &path) == GM_ERR_MISUSE);
+    CHECK(gm_vacuum(S, NULL) == GM_ERR_MISUSE);
+    CHECK_OK(gm_rollback(S));
+
+    uint64_t reclaimed = 1;
+    CHECK_OK(gm_vacuum(S, &reclaimed));
+    int64_t frames = -1;
+    CHECK_OK(gm_checkpoint(S, &frames));
+    CHECK(frames >= 0);
+    CHECK_OK(gm_vacuum_into(S, compact));
+    CHECK(file_exists(compact));
+    CHECK(gm_vacuum_into(S, compact) == GM_ERR_INVALID_ARGUMENT);
+    CHECK(gm_vacuum_into(S, NULL) == GM_ERR_INVALID_ARGUMENT);
+
+    unlink(custom);
+    unlink(compact);
+    unlink(auto_path);
+    gm_string_free(auto_path);
+}
+
 /* ---------- threads ------------------------------------------------------ */
 
 enum { THREADS = 6, PER_THREAD = 150 };
@@ -629,11 +688,15 @@ int main(void) {
     test_bad_inputs();
     test_injection_shaped_names();
     test_read_only_and_closed();
+    test_backups();
     test_threads();
     gm_close(S);
     unlink(db_path);
     unlink(wal);
     unlink(shm);
+    char backups[300];
+    snprintf(backups, sizeof backups, "%s/backups", dir);
+    rmdir(backups); /* only if empty: other runs may share TMPDIR */
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }
