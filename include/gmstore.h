@@ -88,6 +88,81 @@
 #define GM_MAX_SQL_PARAMS 32766
 
 /**
+ * `gm_tensor.dtype`: 1-byte booleans.
+ */
+#define GM_DTYPE_BOOL 1
+
+/**
+ * `gm_tensor.dtype`: uint8.
+ */
+#define GM_DTYPE_U8 2
+
+/**
+ * `gm_tensor.dtype`: int8.
+ */
+#define GM_DTYPE_I8 3
+
+/**
+ * `gm_tensor.dtype`: uint16.
+ */
+#define GM_DTYPE_U16 4
+
+/**
+ * `gm_tensor.dtype`: int16.
+ */
+#define GM_DTYPE_I16 5
+
+/**
+ * `gm_tensor.dtype`: IEEE float16.
+ */
+#define GM_DTYPE_F16 6
+
+/**
+ * `gm_tensor.dtype`: bfloat16.
+ */
+#define GM_DTYPE_BF16 7
+
+/**
+ * `gm_tensor.dtype`: uint32.
+ */
+#define GM_DTYPE_U32 8
+
+/**
+ * `gm_tensor.dtype`: int32.
+ */
+#define GM_DTYPE_I32 9
+
+/**
+ * `gm_tensor.dtype`: float32.
+ */
+#define GM_DTYPE_F32 10
+
+/**
+ * `gm_tensor.dtype`: uint64.
+ */
+#define GM_DTYPE_U64 11
+
+/**
+ * `gm_tensor.dtype`: int64.
+ */
+#define GM_DTYPE_I64 12
+
+/**
+ * `gm_tensor.dtype`: float64.
+ */
+#define GM_DTYPE_F64 13
+
+/**
+ * Most dimensions a tensor may have.
+ */
+#define GM_MAX_TENSOR_DIMS 32
+
+/**
+ * Most tensors one experience may hold.
+ */
+#define GM_MAX_TENSORS 1000000
+
+/**
  * An open store. Opaque: create with `gm_open`, release with `gm_close`.
  * Thread-safe: any number of threads may call into one handle at once.
  */
@@ -429,6 +504,87 @@ typedef struct gm_stats {
   uint8_t has_last_backup_time;
   uint8_t reserved[7];
 } gm_stats;
+
+/**
+ * A tensor to encode. Plain data owned by the caller, read during the call.
+ * `data` holds `prod(shape) * dtype size` bytes, little-endian, row-major.
+ */
+typedef struct gm_tensor {
+  /**
+   * NUL-terminated UTF-8, unique within the experience, non-empty.
+   */
+  const char *name;
+  /**
+   * One of `GM_DTYPE_*`.
+   */
+  uint32_t dtype;
+  /**
+   * Number of dimensions, 0 (a scalar) ..= `GM_MAX_TENSOR_DIMS`.
+   */
+  uint32_t ndim;
+  /**
+   * `ndim` extents; may be NULL when `ndim` is 0.
+   */
+  const uint64_t *shape;
+  const uint8_t *data;
+  size_t data_len;
+} gm_tensor;
+
+/**
+ * A byte buffer owned by the caller, freed with `gm_buffer_free`.
+ */
+typedef struct gm_buffer {
+  const uint8_t *data;
+  size_t len;
+} gm_buffer;
+
+/**
+ * Where one decoded tensor lies in the buffer given to
+ * `gm_experience_decode`. Pointers live as long as the `gm_experience`.
+ */
+typedef struct gm_tensor_info {
+  /**
+   * NUL-terminated UTF-8.
+   */
+  const char *name;
+  size_t name_len;
+  /**
+   * One of `GM_DTYPE_*`.
+   */
+  uint32_t dtype;
+  uint32_t ndim;
+  /**
+   * `ndim` extents.
+   */
+  const uint64_t *shape;
+  /**
+   * Byte offset of the data from the start of the decoded buffer
+   * (8-byte aligned relative to it).
+   */
+  uint64_t offset;
+  /**
+   * Byte length of the data.
+   */
+  uint64_t len;
+} gm_tensor_info;
+
+/**
+ * A decoded experience, owned by the caller, freed with
+ * `gm_experience_free`. It holds offsets, not copies: tensor data stays in
+ * the caller's buffer at `buffer + tensors[i].offset`.
+ */
+typedef struct gm_experience {
+  /**
+   * In data order.
+   */
+  const struct gm_tensor_info *tensors;
+  size_t count;
+  /**
+   * The JSON value tree (NUL-terminated), or NULL if the writer gave none.
+   */
+  const char *values_json;
+  size_t values_json_len;
+} gm_experience;
 
 /**
  * Success.
@@ -911,6 +1067,42 @@ gm_status gm_vacuum_into(struct gm_store *store, const char *dest_path);
  * Thread-safe.
  */
 gm_status gm_checkpoint(struct gm_store *store, int64_t *out_frames);
+
+/**
+ * Encodes `count` tensors and an optional JSON value tree (`values_json`,
+ * may be NULL; `{"$tensor": "name"}` in it stands for a tensor) as one
+ * experience, written to `*out_buffer` (free with `gm_buffer_free`). Store
+ * the bytes as an episode's `experience_data`.
+ * Errors: `GM_ERR_INVALID_ARGUMENT` for an unknown dtype, a data length
+ * that does not match the shape, duplicate or empty names, values that are
+ * not JSON or refer to a missing tensor. Thread-safe.
+ */
+gm_status gm_experience_encode(const struct gm_tensor *tensors,
+                               size_t count,
+                               const char *values_json,
+                               struct gm_buffer **out_buffer);
+
+/**
+ * Frees a buffer from `gm_experience_encode`. NULL is a no-op.
+ */
+void gm_buffer_free(struct gm_buffer *buffer);
+
+/**
+ * Decodes the experience in `data[0..len]` (for example an episode's
+ * `experience_data`) and writes its layout to `*out_experience` (free with
+ * `gm_experience_free`). Nothing is copied: each tensor's bytes are at
+ * `data + offset` and stay valid as long as the caller keeps `data`.
+ * `GM_ERR_INVALID_ARGUMENT` when the bytes are not a gmstore experience
+ * (for example raw bytes stored by an older writer). Thread-safe.
+ */
+gm_status gm_experience_decode(const uint8_t *data,
+                               size_t len,
+                               struct gm_experience **out_experience);
+
+/**
+ * Frees a decoded experience. NULL is a no-op.
+ */
+void gm_experience_free(struct gm_experience *experience);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod concepts;
 pub mod episodes;
 pub mod error;
+pub mod experience;
 pub mod ffi;
 pub mod graph;
 pub mod learning;

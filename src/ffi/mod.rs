@@ -18,5 +18,6 @@ pub mod graph;
 pub mod learning;
 pub mod maintenance;
 pub mod backup;
+pub mod experience;
 
 pub use crate::status::*;

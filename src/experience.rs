@@ -1,0 +1,324 @@
+//! The experience format: how an episode's observations, actions and other
+//! values are stored so that C, Rust and Python all read them back exactly.
+//!
+//! An experience is a safetensors file. Arrays are its tensors (names,
+//! dtypes and shapes exact; data little-endian, 8-byte aligned so readers
+//! can map arrays in place). Everything else (strings, numbers, lists,
+//! nested dicts) travels as a JSON tree in the safetensors metadata under
+//! `gmstore.values`, where `{"$tensor": "name"}` stands for a tensor and
+//! `{"$bytes": "name"}` for a byte string kept as a `U8` tensor. Loading
+//! it never executes code, unlike pickle. See `docs/EXPERIENCE_FORMAT.md`.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use safetensors::tensor::{Dtype, SafeTensors, View};
+
+use crate::error::{invalid, Error, Result};
+
+/// Metadata key naming the format and its version.
+pub const FORMAT_KEY: &str = "gmstore.format";
+/// The current format.
+pub const FORMAT: &str = "experience/1";
+/// Metadata key of the JSON value tree.
+pub const VALUES_KEY: &str = "gmstore.values";
+
+/// Element types, with their stable C codes (`GM_DTYPE_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum DType {
+    Bool = 1,
+    U8 = 2,
+    I8 = 3,
+    U16 = 4,
+    I16 = 5,
+    F16 = 6,
+    BF16 = 7,
+    U32 = 8,
+    I32 = 9,
+    F32 = 10,
+    U64 = 11,
+    I64 = 12,
+    F64 = 13,
+}
+
+const ALL: [DType; 13] = [
+    DType::Bool,
+    DType::U8,
+    DType::I8,
+    DType::U16,
+    DType::I16,
+    DType::F16,
+    DType::BF16,
+    DType::U32,
+    DType::I32,
+    DType::F32,
+    DType::U64,
+    DType::I64,
+    DType::F64,
+];
+
+impl DType {
+    /// The dtype with this C code.
+    pub fn from_code(code: u32) -> Option<DType> {
+        ALL.into_iter().find(|d| *d as u32 == code)
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        self.safetensors().bitsize() / 8
+    }
+
+    fn safetensors(self) -> Dtype {
+        match self {
+            DType::Bool => Dtype::BOOL,
+            DType::U8 => Dtype::U8,
+            DType::I8 => Dtype::I8,
+            DType::U16 => Dtype::U16,
+            DType::I16 => Dtype::I16,
+            DType::F16 => Dtype::F16,
+            DType::BF16 => Dtype::BF16,
+            DType::U32 => Dtype::U32,
+            DType::I32 => Dtype::I32,
+            DType::F32 => Dtype::F32,
+            DType::U64 => Dtype::U64,
+            DType::I64 => Dtype::I64,
+            DType::F64 => Dtype::F64,
+        }
+    }
+
+    fn from_safetensors(d: Dtype) -> Option<DType> {
+        ALL.into_iter().find(|x| x.safetensors() == d)
+    }
+}
+
+/// A tensor to encode: borrowed little-endian bytes.
+#[derive(Debug, Clone)]
+pub struct Tensor<'a> {
+    pub name: &'a str,
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub data: &'a [u8],
+}
+
+impl View for &Tensor<'_> {
+    fn dtype(&self) -> Dtype {
+        self.dtype.safetensors()
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// A decoded tensor: where its bytes lie in the encoded buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    pub name: String,
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    /// Byte offset of the data from the start of the encoded buffer.
+    pub offset: usize,
+    pub len: usize,
+}
+
+/// A decoded experience. Tensor data stays in the caller's buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// In data order (offset ascending).
+    pub tensors: Vec<TensorInfo>,
+    /// The JSON value tree, if the writer gave one.
+    pub values: Option<String>,
+}
+
+fn element_count(name: &str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            invalid(
+                &format!("tensors['{name}'].shape"),
+                format!("{shape:?} overflows"),
+            )
+        })
+}
+
+fn check_tensor(t: &Tensor<'_>) -> Result<()> {
+    let field = format!("tensors['{}']", t.name);
+    if t.name.is_empty() {
+        return Err(invalid("tensors[].name", "must not be empty"));
+    }
+    let expected = element_count(t.name, &t.shape)?
+        .checked_mul(t.dtype.size())
+        .ok_or_else(|| invalid(&field, "size overflows"))?;
+    if t.data.len() != expected {
+        return Err(invalid(
+            &format!("{field}.data"),
+            format!(
+                "{} bytes, but shape {:?} of {:?} needs {expected}",
+                t.data.len(),
+                t.shape,
+                t.dtype
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Every `{"$tensor": n}` / `{"$bytes": n}` reference in a value tree.
+fn references(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let marker = map.get("$tensor").or_else(|| map.get("$bytes"));
+            match (map.len(), marker) {
+                (1, Some(serde_json::Value::String(name))) => out.push(name.clone()),
+                _ => map.values().for_each(|v| references(v, out)),
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| references(v, out)),
+        _ => {}
+    }
+}
+
+fn check_values(values: &str, names: &HashSet<&str>) -> Result<()> {
+    let tree: serde_json::Value =
+        serde_json::from_str(values).map_err(|e| invalid("values", format!("not valid JSON: {e}")))?;
+    let mut refs = Vec::new();
+    references(&tree, &mut refs);
+    match refs.iter().find(|r| !names.contains(r.as_str())) {
+        Some(missing) => Err(invalid(
+            "values",
+            format!("refers to tensor '{missing}', which is not given"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Encodes tensors and an optional JSON value tree as one experience.
+pub fn encode(tensors: &[Tensor<'_>], values: Option<&str>) -> Result<Vec<u8>> {
+    let mut names = HashSet::new();
+    for t in tensors {
+        check_tensor(t)?;
+        if !names.insert(t.name) {
+            return Err(invalid("tensors[].name", format!("'{}' appears twice", t.name)));
+        }
+    }
+    let mut meta = HashMap::from([(FORMAT_KEY.to_string(), FORMAT.to_string())]);
+    if let Some(values) = values {
+        check_values(values, &names)?;
+        meta.insert(VALUES_KEY.to_string(), values.to_string());
+    }
+    safetensors::serialize(tensors.iter().map(|t| (t.name, t)), Some(meta))
+        .map_err(|e| Error::Internal(format!("experience: encoding failed: {e}")))
+}
+
+/// Whether `bytes` is an experience written by [`encode`].
+pub fn is_experience(bytes: &[u8]) -> bool {
+    decode(bytes).is_ok()
+}
+
+/// Decodes an experience without copying tensor data: each tensor is
+/// located by offset and length within `bytes`.
+pub fn decode(bytes: &[u8]) -> Result<Decoded> {
+    let not_ours = |why: String| invalid("experience_data", format!("not a gmstore experience: {why}"));
+    let (header_len, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| not_ours(e.to_string()))?;
+    let extra = metadata.metadata().clone().unwrap_or_default();
+    match extra.get(FORMAT_KEY).map(String::as_str) {
+        Some(FORMAT) => {}
+        Some(other) => return Err(not_ours(format!("format '{other}' is not {FORMAT}"))),
+        None => return Err(not_ours(format!("no '{FORMAT_KEY}' metadata"))),
+    }
+    let data_start = 8 + header_len;
+    let mut tensors = metadata
+        .tensors()
+        .into_iter()
+        .map(|(name, info)| {
+            let dtype = DType::from_safetensors(info.dtype)
+                .ok_or_else(|| not_ours(format!("tensor '{name}' has unsupported dtype {:?}", info.dtype)))?;
+            let (start, end) = info.data_offsets;
+            Ok(TensorInfo {
+                name,
+                dtype,
+                shape: info.shape.clone(),
+                offset: data_start + start,
+                len: end - start,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    tensors.sort_by_key(|t| t.offset);
+    Ok(Decoded {
+        tensors,
+        values: extra.get(VALUES_KEY).cloned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f32_bytes(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn round_trips_tensors_and_values_with_aligned_data() {
+        let obs = f32_bytes(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let flags = [1u8, 0, 1];
+        let tensors = [
+            Tensor {
+                name: "observation",
+                dtype: DType::F32,
+                shape: vec![2, 3],
+                data: &obs,
+            },
+            Tensor {
+                name: "done",
+                dtype: DType::Bool,
+                shape: vec![3],
+                data: &flags,
+            },
+        ];
+        let values =
+            r#"{"observation": {"$tensor": "observation"}, "done": {"$tensor": "done"}, "action": "left"}"#;
+        let bytes = encode(&tensors, Some(values)).unwrap();
+        let d = decode(&bytes).unwrap();
+        assert_eq!(d.values.as_deref(), Some(values));
+        let o = d.tensors.iter().find(|t| t.name == "observation").unwrap();
+        assert_eq!((o.dtype, o.shape.clone()), (DType::F32, vec![2, 3]));
+        assert_eq!(&bytes[o.offset..o.offset + o.len], &obs[..]);
+        assert_eq!(o.offset % 8, 0, "numpy can view the data in place");
+        assert!(is_experience(&bytes));
+    }
+
+    #[test]
+    fn rejects_inconsistent_input_and_foreign_bytes() {
+        let data = [0u8; 10];
+        let bad = [Tensor {
+            name: "x",
+            dtype: DType::F32,
+            shape: vec![3],
+            data: &data,
+        }];
+        assert!(encode(&bad, None).unwrap_err().to_string().contains("needs 12"));
+        let ok = [Tensor {
+            name: "x",
+            dtype: DType::U8,
+            shape: vec![10],
+            data: &data,
+        }];
+        assert!(encode(&ok, Some(r#"{"a": {"$tensor": "y"}}"#))
+            .unwrap_err()
+            .to_string()
+            .contains("'y'"));
+        assert!(encode(&ok, Some("{")).is_err());
+        assert!(decode(b"hello").is_err());
+        assert!(!is_experience(&[0u8; 64]));
+        let plain = safetensors::serialize(ok.iter().map(|t| (t.name, t)), None).unwrap();
+        assert!(decode(&plain).unwrap_err().to_string().contains("gmstore.format"));
+    }
+}
