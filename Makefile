@@ -21,7 +21,7 @@ LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -
 LINK_A     := $(LIBA) -lpthread -ldl -lm
 SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all build header check-header demo test lint test-rust test-c test-cpp bench clean
+.PHONY: all build header check-header demo test lint test-rust test-c test-cpp test-python bench clean
 
 all: build
 
@@ -50,7 +50,7 @@ $(OUT)/simulator: examples/c/simulator.c include/gmstore.h build | $(OUT)
 demo: $(OUT)/simulator
 	./$(OUT)/simulator $(DB)
 
-test: lint check-header test-rust test-c test-cpp
+test: lint check-header test-rust test-c test-cpp test-python
 	@echo "make test: all suites passed"
 
 lint:
@@ -79,6 +79,22 @@ test-cpp: build | $(OUT)
 	$(CXX) $(CFLAGS_CXX) -x c++ -fsyntax-only -std=c++20 include/gmstore.h
 	$(CXX) $(CFLAGS_CXX) $(SANITIZE) examples/cpp/memory_demo.cpp -o $(OUT)/memory_demo $(LINK_SO)
 	rm -f $(OUT)/cpp_demo.db* && ./$(OUT)/memory_demo $(OUT)/cpp_demo.db
+
+VENV := .venv
+PY   := $(VENV)/bin/python
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "numpy>=1.22" "pytest>=7"
+
+# Installs the package the way a user does (one pip command, the library
+# inside the package), then tests the installed copy, not the source tree.
+test-python: build $(OUT)/simulator $(PY)
+	$(PY) -m pip install -q --force-reinstall --no-deps ./python
+	cd $(OUT) && GMSTORE_TEST_INSTALLED=1 $(CURDIR)/$(PY) -m pytest -q -p no:cacheprovider $(CURDIR)/python/tests
+	$(PY) examples/python/seed_examples.py > $(OUT)/seed_examples.out
+	grep -q "all seed examples ran" $(OUT)/seed_examples.out
 
 bench:
 	$(CARGO) bench --bench core

@@ -99,16 +99,17 @@ CREATE INDEX idx_concept_relationships_type ON concept_relationships(relationshi
 /// context and by task. The score index serves no query the store makes
 /// (score filters always come within a context, where the composite index
 /// applies) and cost a page write on every episode insert. Fewer indexes
-/// make every write cheaper.
+/// make every write cheaper. `IF [NOT] EXISTS` because files made by other
+/// implementations of the seed do not always carry every seed index.
 const V2_SQL: &str = "
 CREATE TABLE gm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-DROP INDEX idx_concepts_name;
-CREATE INDEX idx_episodes_context_time ON episodes(context_hash, timestamp);
-DROP INDEX idx_episodes_context_hash;
-CREATE INDEX idx_learning_events_task_strategy
+DROP INDEX IF EXISTS idx_concepts_name;
+CREATE INDEX IF NOT EXISTS idx_episodes_context_time ON episodes(context_hash, timestamp);
+DROP INDEX IF EXISTS idx_episodes_context_hash;
+CREATE INDEX IF NOT EXISTS idx_learning_events_task_strategy
     ON learning_events(task_type, strategy_used, performance_delta);
-DROP INDEX idx_learning_events_task_type;
-DROP INDEX idx_concept_relationships_source;
+DROP INDEX IF EXISTS idx_learning_events_task_type;
+DROP INDEX IF EXISTS idx_concept_relationships_source;
 INSERT INTO gm_meta(key, value)
     SELECT 'embedding_dim', CAST(length(embedding) / 4 AS TEXT) FROM concepts
     WHERE (SELECT count(DISTINCT length(embedding)) FROM concepts) = 1

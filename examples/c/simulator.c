@@ -2,8 +2,11 @@
  * A small grid-world simulator that keeps its memory in gmstore.
  *
  * An agent crosses an 8x8 grid to a goal with one of three strategies. Each
- * run is stored as an episode (the float32 observations of every step as
- * the experience, the score, the level as context, JSON metadata); the
+ * run is stored as an episode: its experience holds the float32
+ * observations of every step as a [steps, 8, 8] tensor plus the strategy
+ * and outcome, in gmstore's experience format, which Python reads back as
+ * numpy arrays; the score, the level as context and JSON metadata go with
+ * it. The
  * landmarks it meets are concepts with embeddings and relationships; each
  * strategy's improvement over the random baseline is a learning event.
  * Then it queries its memory back and prints a report.
@@ -106,6 +109,26 @@ static void store_landmarks(int64_t ids[3]) {
     TRY("gm_add_relationship", gm_add_relationship(store, ids[2], ids[0], "far_from", 0.2));
 }
 
+/* The run as an experience: observations as a tensor, outcome as values. */
+static gm_buffer *encode_run(const run_result *run, strategy s) {
+    uint64_t shape[3] = {(uint64_t)run->steps, GRID, GRID};
+    gm_tensor obs;
+    memset(&obs, 0, sizeof obs);
+    obs.name = "observation";
+    obs.dtype = GM_DTYPE_F32;
+    obs.ndim = 3;
+    obs.shape = shape;
+    obs.data = (const uint8_t *)run->observations;
+    obs.data_len = sizeof(float) * OBS_FLOATS * (size_t)run->steps;
+    char values[160];
+    snprintf(values, sizeof values,
+             "{\"observation\": {\"$tensor\": \"observation\"}, \"strategy\": \"%s\", \"reached_goal\": %s}",
+             STRATEGY_NAMES[s], run->reached_goal ? "true" : "false");
+    gm_buffer *out = NULL;
+    TRY("gm_experience_encode", gm_experience_encode(&obs, 1, values, &out));
+    return out;
+}
+
 /* Runs every strategy on every level; one transaction per strategy batch. */
 static void simulate(double mean_score[STRATEGIES]) {
     static run_result run;
@@ -120,15 +143,17 @@ static void simulate(double mean_score[STRATEGIES]) {
             snprintf(metadata, sizeof metadata,
                      "{\"strategy\": \"%s\", \"steps\": %d, \"reached_goal\": %s, \"obs_shape\": [%d, %d, %d]}",
                      STRATEGY_NAMES[s], run.steps, run.reached_goal ? "true" : "false", run.steps, GRID, GRID);
+            gm_buffer *experience = encode_run(&run, (strategy)s);
             gm_episode_input in;
             memset(&in, 0, sizeof in);
-            in.experience_data = (const uint8_t *)run.observations;
-            in.experience_len = sizeof(float) * OBS_FLOATS * (size_t)run.steps;
+            in.experience_data = experience->data;
+            in.experience_len = experience->len;
             in.performance_score = score_of(&run);
             in.context_hash = context;
             in.metadata = metadata;
             int64_t id;
             TRY("gm_store_episode", gm_store_episode(store, &in, &id));
+            gm_buffer_free(experience);
             total += in.performance_score;
         }
         TRY("gm_commit", gm_commit(store));
@@ -142,6 +167,17 @@ static void simulate(double mean_score[STRATEGIES]) {
             gm_store_learning_event(store, "grid_navigation", mean_score[s] - mean_score[RANDOM_WALK],
                                     STRATEGY_NAMES[s], params, NULL, &id));
     }
+}
+
+/* Decodes an episode's experience in place to show its observation shape. */
+static void print_episode(const gm_episode *e) {
+    gm_experience *x = NULL;
+    TRY("gm_experience_decode", gm_experience_decode(e->experience_data, e->experience_len, &x));
+    const gm_tensor_info *obs = &x->tensors[0];
+    printf("  episode %-5lld score %.3f  %s [%llu x %llu x %llu]  %s\n", (long long)e->id, e->performance_score,
+           obs->name, (unsigned long long)obs->shape[0], (unsigned long long)obs->shape[1],
+           (unsigned long long)obs->shape[2], e->metadata);
+    gm_experience_free(x);
 }
 
 static void report(const int64_t landmarks[3]) {
@@ -158,9 +194,7 @@ static void report(const int64_t landmarks[3]) {
     double min_score = 0.7;
     TRY("gm_get_episodes_by_context", gm_get_episodes_by_context(store, "grid_level_0", 5, &min_score, &eps));
     for (size_t i = 0; i < eps->len; i++)
-        printf("  episode %-5lld score %.3f  %zu observation floats  %s\n", (long long)eps->items[i].id,
-               eps->items[i].performance_score, eps->items[i].experience_len / sizeof(float),
-               eps->items[i].metadata);
+        print_episode(&eps->items[i]);
     gm_episode_list_free(eps);
 
     printf("\n== knowledge graph around goal_cell ==\n");

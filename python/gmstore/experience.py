@@ -51,7 +51,8 @@ class _Encoder:
             raise TypeError(f"experience_data{path or ''}: arrays of dtype {dtype} cannot be stored; "
                             f"use bool, (u)int8..64, float16/32/64")
         native = dtype.newbyteorder("=") if dtype.byteorder not in ("=", "|") else dtype
-        array = np.ascontiguousarray(array, dtype=native.newbyteorder("<"))
+        # astype, not ascontiguousarray, which would turn a 0-d array into 1-d
+        array = array.astype(native.newbyteorder("<"), order="C", copy=False)
         name = path.lstrip("/") or "array"
         self.tensors.append((name, array))
         return {marker: name}
@@ -71,6 +72,9 @@ class _Encoder:
             return [self.walk(item, f"{path}/{i}") for i, item in enumerate(value)]
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self.tensor(path, np.frombuffer(bytes(value), dtype=np.uint8), "$bytes")
+        if isinstance(value, (np.ndarray, np.generic)):
+            # before the Python scalars: np.float64 is a float subclass
+            return self.tensor(path, np.asarray(value))
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, int) and not isinstance(value, bool):

@@ -406,6 +406,26 @@ static gm_status b64(void) { gm_value v; memset(&v, 0, sizeof v); v.kind = GM_VA
 static gm_status b65(void) { gm_value v; memset(&v, 0, sizeof v); v.kind = GM_VALUE_TEXT; v.data = (const uint8_t *)BAD_UTF8; v.len = 3; return gm_execute(S, "SELECT ?", &v, 1, NULL); }
 static gm_status b66(void) { return gm_rollback(S); }
 static gm_status b67(void) { return gm_options_init(NULL); }
+static gm_status xenc(uint32_t dtype, uint32_t ndim, const uint64_t *shape, size_t len, const char *name, const char *values) {
+    static const uint8_t data[16] = {0};
+    gm_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = name; t.dtype = dtype; t.ndim = ndim; t.shape = shape; t.data = data; t.data_len = len;
+    gm_buffer *b = NULL;
+    gm_status st = gm_experience_encode(&t, 1, values, &b);
+    gm_buffer_free(b);
+    return st;
+}
+static const uint64_t SHAPE4[1] = {4};
+static gm_status b68(void) { return xenc(99, 1, SHAPE4, 4, "x", NULL); }
+static gm_status b69(void) { return xenc(GM_DTYPE_F32, 1, SHAPE4, 8, "x", NULL); }
+static gm_status b70(void) { return xenc(GM_DTYPE_U8, 33, SHAPE4, 4, "x", NULL); }
+static gm_status b71(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "", NULL); }
+static gm_status b72(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "x", "{\"a\": {\"$tensor\": \"y\"}}"); }
+static gm_status b73(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "x", "{not json"); }
+static gm_status b74(void) { gm_experience *x = NULL; return gm_experience_decode((const uint8_t *)"garbage!", 8, &x); }
+static gm_status b75(void) { gm_experience *x = NULL; return gm_experience_decode(NULL, 5, &x); }
+static gm_status b76(void) { return gm_experience_encode(NULL, 0, NULL, NULL); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -475,6 +495,15 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_execute: invalid UTF-8 text", b65, GM_ERR_INVALID_ARGUMENT, "params[0]: not valid UTF-8"},
     {"gm_rollback: no transaction", b66, GM_ERR_MISUSE, "rollback: no transaction is open on this thread"},
     {"gm_options_init: NULL", b67, GM_ERR_INVALID_ARGUMENT, "opts: must not be NULL"},
+    {"gm_experience_encode: unknown dtype", b68, GM_ERR_INVALID_ARGUMENT, "tensors[0].dtype: unknown dtype 99"},
+    {"gm_experience_encode: data length off", b69, GM_ERR_INVALID_ARGUMENT, "8 bytes, but shape [4] of F32 needs 16"},
+    {"gm_experience_encode: 33 dimensions", b70, GM_ERR_INVALID_ARGUMENT, "tensors[0].ndim: 33 exceeds 32"},
+    {"gm_experience_encode: empty name", b71, GM_ERR_INVALID_ARGUMENT, "name: must not be empty"},
+    {"gm_experience_encode: dangling reference", b72, GM_ERR_INVALID_ARGUMENT, "refers to tensor 'y'"},
+    {"gm_experience_encode: values not JSON", b73, GM_ERR_INVALID_ARGUMENT, "values: not valid JSON"},
+    {"gm_experience_decode: foreign bytes", b74, GM_ERR_INVALID_ARGUMENT, "not a gmstore experience"},
+    {"gm_experience_decode: NULL with length 5", b75, GM_ERR_INVALID_ARGUMENT, "data: is NULL but its length is 5"},
+    {"gm_experience_encode: NULL out", b76, GM_ERR_INVALID_ARGUMENT, "out_buffer: must not be NULL"},
 };
 
 static void test_bad_inputs(void) {
@@ -613,6 +642,63 @@ static void test_backups(void) {
     gm_string_free(auto_path);
 }
 
+/* ---------- the experience format ----------------------------------------- */
+
+static void test_experience(void) {
+    double obs[6] = {0.5, 1, 2, 3, 4, 5.25};
+    uint64_t shape[2] = {3, 2};
+    uint8_t flags[2] = {1, 0};
+    uint64_t flag_shape[1] = {2};
+    gm_tensor t[2];
+    memset(t, 0, sizeof t);
+    t[0].name = "obs"; t[0].dtype = GM_DTYPE_F64; t[0].ndim = 2; t[0].shape = shape;
+    t[0].data = (const uint8_t *)obs; t[0].data_len = sizeof obs;
+    t[1].name = "done"; t[1].dtype = GM_DTYPE_BOOL; t[1].ndim = 1; t[1].shape = flag_shape;
+    t[1].data = flags; t[1].data_len = 2;
+    gm_buffer *buf = NULL;
+    CHECK_OK(gm_experience_encode(t, 2, "{\"obs\": {\"$tensor\": \"obs\"}, \"k\": [1, 2]}", &buf));
+    CHECK(buf != NULL && buf->len > sizeof obs);
+
+    gm_episode_input in = episode_input("experience", 0.5);
+    in.experience_data = buf->data;
+    in.experience_len = buf->len;
+    int64_t id = 0;
+    CHECK_OK(gm_store_episode(S, &in, &id));
+    gm_buffer_free(buf);
+    gm_buffer_free(NULL);
+
+    gm_episode *e = NULL;
+    CHECK_OK(gm_get_episode(S, id, &e));
+    gm_experience *x = NULL;
+    CHECK_OK(gm_experience_decode(e->experience_data, e->experience_len, &x));
+    CHECK(x != NULL && x->count == 2 && x->values_json != NULL && strstr(x->values_json, "\"k\"") != NULL);
+    for (size_t i = 0; x && i < x->count; i++) {
+        const gm_tensor_info *info = &x->tensors[i];
+        CHECK(info->offset % 8 == 0);
+        if (strcmp(info->name, "obs") == 0) {
+            CHECK(info->dtype == GM_DTYPE_F64 && info->ndim == 2 && info->shape[0] == 3 && info->shape[1] == 2);
+            CHECK(info->len == sizeof obs && memcmp(e->experience_data + info->offset, obs, sizeof obs) == 0);
+        } else {
+            CHECK(strcmp(info->name, "done") == 0 && info->dtype == GM_DTYPE_BOOL && info->len == 2);
+        }
+    }
+    gm_experience_free(x);
+    gm_experience_free(NULL);
+    gm_episode_free(e);
+
+    /* no values: a plain dictionary of tensors */
+    CHECK_OK(gm_experience_encode(t, 1, NULL, &buf));
+    CHECK_OK(gm_experience_decode(buf->data, buf->len, &x));
+    CHECK(x->count == 1 && x->values_json == NULL && x->values_json_len == 0);
+    gm_experience_free(x);
+    gm_buffer_free(buf);
+    CHECK_OK(gm_experience_encode(NULL, 0, NULL, &buf));
+    CHECK_OK(gm_experience_decode(buf->data, buf->len, &x));
+    CHECK(x->count == 0);
+    gm_experience_free(x);
+    gm_buffer_free(buf);
+}
+
 /* ---------- threads ------------------------------------------------------ */
 
 enum { THREADS = 6, PER_THREAD = 150 };
@@ -689,6 +775,7 @@ int main(void) {
     test_injection_shaped_names();
     test_read_only_and_closed();
     test_backups();
+    test_experience();
     test_threads();
     gm_close(S);
     unlink(db_path);

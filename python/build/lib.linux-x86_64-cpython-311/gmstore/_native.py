@@ -1,0 +1,254 @@
+"""ctypes binding of libgmstore: finding the library, the C structs and
+the function signatures. Mirrors include/gmstore.h; nothing else in the
+package touches ctypes declarations."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int64, c_size_t,
+                    c_uint8, c_uint32, c_uint64, c_void_p)
+from pathlib import Path
+
+LIBRARY_ENV = "GMSTORE_LIBRARY"
+_NAME = "libgmstore.so"
+
+GM_OK = 0
+GM_ERR_NOT_FOUND = 1
+GM_ERR_INVALID_ARGUMENT = 2
+GM_ERR_BUFFER_TOO_SMALL = 13
+
+GM_VALUE_NULL, GM_VALUE_INTEGER, GM_VALUE_REAL, GM_VALUE_TEXT, GM_VALUE_BLOB = 0, 1, 2, 3, 4
+GM_SYNC_DEFAULT, GM_SYNC_NORMAL, GM_SYNC_FULL = 0, 1, 2
+
+
+class GmStoreLibraryNotFound(OSError):
+    """libgmstore.so could not be found; the message lists where we looked."""
+
+
+def _candidates() -> list[Path]:
+    here = Path(__file__).resolve().parent
+    found = []
+    if os.environ.get(LIBRARY_ENV):
+        found.append(Path(os.environ[LIBRARY_ENV]))
+    found.append(here / _NAME)
+    for parent in [here.parent, *here.parents]:
+        if (parent / "Cargo.toml").is_file():
+            found += [parent / "target" / "release" / _NAME, parent / "target" / "debug" / _NAME]
+            break
+    return found
+
+
+def _load() -> ctypes.CDLL:
+    candidates = _candidates()
+    for path in candidates:
+        if path.is_file():
+            return ctypes.CDLL(str(path))
+    looked = "\n  ".join(str(p) for p in candidates)
+    raise GmStoreLibraryNotFound(
+        f"libgmstore.so not found. Looked in, in order:\n  {looked}\n"
+        f"Set {LIBRARY_ENV} to the library's path, install the package with the library "
+        f"inside (pip install ./python), or build it with `cargo build --release`."
+    )
+
+
+class Options(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32), ("max_backups", c_uint32), ("backup_interval_secs", c_int64),
+        ("connection_timeout_secs", c_double), ("enable_wal", c_uint8), ("read_only", c_uint8),
+        ("synchronous", c_uint8), ("reserved", c_uint8), ("page_size", c_uint32),
+        ("embedding_dim", c_uint32), ("file_mode", c_uint32),
+    ]
+
+
+class EpisodeInput(Structure):
+    _fields_ = [
+        ("experience_data", c_void_p), ("experience_len", c_size_t), ("performance_score", c_double),
+        ("timestamp", c_double), ("context_hash", c_char_p), ("metadata", c_char_p),
+        ("has_timestamp", c_uint8), ("reserved", c_uint8 * 7),
+    ]
+
+
+class Episode(Structure):
+    _fields_ = [
+        ("id", c_int64), ("timestamp", c_double), ("performance_score", c_double), ("created_at", c_double),
+        ("experience_data", c_void_p), ("experience_len", c_size_t),
+        ("context_hash", c_void_p), ("context_hash_len", c_size_t),
+        ("metadata", c_void_p), ("metadata_len", c_size_t),
+    ]
+
+
+class EpisodeList(Structure):
+    _fields_ = [("items", POINTER(Episode)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class Concept(Structure):
+    _fields_ = [
+        ("id", c_int64), ("creation_time", c_double), ("last_accessed", c_double), ("access_count", c_int64),
+        ("name", c_void_p), ("name_len", c_size_t), ("embedding", c_void_p), ("embedding_len", c_size_t),
+        ("metadata", c_void_p), ("metadata_len", c_size_t),
+    ]
+
+
+class ConceptList(Structure):
+    _fields_ = [
+        ("items", POINTER(Concept)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t),
+        ("floats", c_void_p), ("floats_len", c_size_t),
+    ]
+
+
+class Relationship(Structure):
+    _fields_ = [("target_id", c_int64), ("strength", c_double), ("relationship_type", c_void_p),
+                ("relationship_type_len", c_size_t)]
+
+
+class RelationshipList(Structure):
+    _fields_ = [("items", POINTER(Relationship)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class LearningEvent(Structure):
+    _fields_ = [
+        ("id", c_int64), ("performance_delta", c_double), ("timestamp", c_double),
+        ("task_type", c_void_p), ("task_type_len", c_size_t), ("strategy_used", c_void_p),
+        ("strategy_used_len", c_size_t), ("parameters", c_void_p), ("parameters_len", c_size_t),
+    ]
+
+
+class LearningEventList(Structure):
+    _fields_ = [("items", POINTER(LearningEvent)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class Strategy(Structure):
+    _fields_ = [("avg_delta", c_double), ("usage_count", c_int64), ("strategy", c_void_p), ("strategy_len", c_size_t)]
+
+
+class StrategyList(Structure):
+    _fields_ = [("items", POINTER(Strategy)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class Value(Structure):
+    _fields_ = [("kind", c_uint32), ("reserved", c_uint32), ("int_value", c_int64), ("real_value", c_double),
+                ("data", c_void_p), ("len", c_size_t)]
+
+
+class Stats(Structure):
+    _fields_ = [
+        ("episodes_count", c_int64), ("concepts_count", c_int64), ("learning_events_count", c_int64),
+        ("relationships_count", c_int64), ("db_size_bytes", c_uint64), ("db_size_mb", c_double),
+        ("schema_version", c_int64), ("page_size", c_int64), ("page_count", c_int64),
+        ("freelist_count", c_int64), ("embedding_dim", c_uint64), ("last_backup_time", c_double),
+        ("has_last_backup_time", c_uint8), ("reserved", c_uint8 * 7),
+    ]
+
+
+class Tensor(Structure):
+    _fields_ = [("name", c_char_p), ("dtype", c_uint32), ("ndim", c_uint32), ("shape", POINTER(c_uint64)),
+                ("data", c_void_p), ("data_len", c_size_t)]
+
+
+class Buffer(Structure):
+    _fields_ = [("data", c_void_p), ("len", c_size_t)]
+
+
+class TensorInfo(Structure):
+    _fields_ = [("name", c_char_p), ("name_len", c_size_t), ("dtype", c_uint32), ("ndim", c_uint32),
+                ("shape", POINTER(c_uint64)), ("offset", c_uint64), ("len", c_uint64)]
+
+
+class Experience(Structure):
+    _fields_ = [("tensors", POINTER(TensorInfo)), ("count", c_size_t), ("values_json", c_char_p),
+                ("values_json_len", c_size_t)]
+
+
+_status = c_uint32
+_store = c_void_p
+_pd = POINTER(c_double)
+
+_SIGNATURES = {
+    "gm_options_init": (_status, [POINTER(Options)]),
+    "gm_open": (_status, [c_char_p, POINTER(Options), POINTER(_store)]),
+    "gm_close": (None, [_store]),
+    "gm_version": (c_uint32, []),
+    "gm_version_string": (c_char_p, []),
+    "gm_sqlite_version": (c_char_p, []),
+    "gm_status_name": (c_char_p, [_status]),
+    "gm_last_error_message": (c_char_p, []),
+    "gm_last_error_copy": (_status, [POINTER(c_char), c_size_t, POINTER(c_size_t)]),
+    "gm_store_episode": (_status, [_store, POINTER(EpisodeInput), POINTER(c_int64)]),
+    "gm_store_episodes": (_status, [_store, POINTER(EpisodeInput), c_size_t, POINTER(c_int64)]),
+    "gm_get_episode": (_status, [_store, c_int64, POINTER(POINTER(Episode))]),
+    "gm_get_episodes_by_context": (_status, [_store, c_char_p, c_int64, _pd, POINTER(POINTER(EpisodeList))]),
+    "gm_get_recent_episodes": (_status, [_store, c_double, c_int64, POINTER(POINTER(EpisodeList))]),
+    "gm_count_episodes": (_status, [_store, POINTER(c_int64)]),
+    "gm_episode_free": (None, [POINTER(Episode)]),
+    "gm_episode_list_free": (None, [POINTER(EpisodeList)]),
+    "gm_store_concept": (_status, [_store, c_char_p, POINTER(c_float), c_size_t, c_char_p, _pd, POINTER(c_int64)]),
+    "gm_get_concept": (_status, [_store, c_int64, POINTER(POINTER(Concept))]),
+    "gm_get_concept_by_name": (_status, [_store, c_char_p, POINTER(POINTER(Concept))]),
+    "gm_search_concepts": (_status, [_store, c_char_p, c_int64, POINTER(POINTER(ConceptList))]),
+    "gm_count_concepts": (_status, [_store, POINTER(c_int64)]),
+    "gm_embedding_dim": (_status, [_store, POINTER(c_size_t)]),
+    "gm_concept_free": (None, [POINTER(Concept)]),
+    "gm_concept_list_free": (None, [POINTER(ConceptList)]),
+    "gm_add_relationship": (_status, [_store, c_int64, c_int64, c_char_p, c_double]),
+    "gm_get_relationships": (_status, [_store, c_int64, c_char_p, POINTER(POINTER(RelationshipList))]),
+    "gm_relationship_list_free": (None, [POINTER(RelationshipList)]),
+    "gm_store_learning_event": (_status, [_store, c_char_p, c_double, c_char_p, c_char_p, _pd, POINTER(c_int64)]),
+    "gm_get_learning_events_by_task": (_status, [_store, c_char_p, c_int64, _pd,
+                                                 POINTER(POINTER(LearningEventList))]),
+    "gm_get_best_strategies": (_status, [_store, c_char_p, c_int64, POINTER(POINTER(StrategyList))]),
+    "gm_count_learning_events": (_status, [_store, POINTER(c_int64)]),
+    "gm_learning_event_list_free": (None, [POINTER(LearningEventList)]),
+    "gm_strategy_list_free": (None, [POINTER(StrategyList)]),
+    "gm_begin": (_status, [_store]),
+    "gm_commit": (_status, [_store]),
+    "gm_rollback": (_status, [_store]),
+    "gm_execute": (_status, [_store, c_char_p, POINTER(Value), c_size_t, POINTER(c_int64)]),
+    "gm_get_stats": (_status, [_store, POINTER(POINTER(Stats))]),
+    "gm_stats_free": (None, [POINTER(Stats)]),
+    "gm_integrity_check": (_status, [_store, POINTER(c_int64), POINTER(c_void_p)]),
+    "gm_string_free": (None, [c_void_p]),
+    "gm_create_backup": (_status, [_store, c_char_p, POINTER(c_void_p)]),
+    "gm_auto_backup_if_needed": (_status, [_store, POINTER(c_void_p)]),
+    "gm_restore": (_status, [_store, c_char_p]),
+    "gm_vacuum": (_status, [_store, POINTER(c_uint64)]),
+    "gm_vacuum_into": (_status, [_store, c_char_p]),
+    "gm_checkpoint": (_status, [_store, POINTER(c_int64)]),
+    "gm_experience_encode": (_status, [POINTER(Tensor), c_size_t, c_char_p, POINTER(POINTER(Buffer))]),
+    "gm_buffer_free": (None, [POINTER(Buffer)]),
+    "gm_experience_decode": (_status, [c_void_p, c_size_t, POINTER(POINTER(Experience))]),
+    "gm_experience_free": (None, [POINTER(Experience)]),
+}
+
+_lib = None
+_lock = threading.Lock()
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded library with every signature declared (loaded once)."""
+    global _lib
+    with _lock:
+        if _lib is None:
+            loaded = _load()
+            for name, (restype, argtypes) in _SIGNATURES.items():
+                fn = getattr(loaded, name)
+                fn.restype = restype
+                fn.argtypes = argtypes
+            _lib = loaded
+        return _lib
+
+
+def library_path() -> str:
+    """Where the loaded library lives."""
+    return lib()._name
+
+
+def take_string(ptr: c_void_p) -> str | None:
+    """Copies and frees a library-owned string (NULL gives None)."""
+    if not ptr.value:
+        return None
+    try:
+        return ctypes.string_at(ptr.value).decode("utf-8")
+    finally:
+        lib().gm_string_free(ptr)

@@ -1,0 +1,165 @@
+"""Experience data in the format shared with C and Rust (safetensors).
+
+``encode_experience`` turns a numpy array, a dict of arrays, numbers,
+strings, lists and nested dicts, or raw bytes into bytes for an episode;
+``decode_experience`` gives back the original structure, with arrays of
+the exact dtype and shape viewing the stored bytes without a copy. The
+format itself is defined once, in the Rust core (docs/EXPERIENCE_FORMAT.md);
+this module only maps Python values onto it through the C ABI.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import pickle
+from typing import Any
+
+import numpy as np
+
+from . import _native as n
+from .errors import raise_for
+
+_DTYPES = {
+    np.dtype(np.bool_): 1, np.dtype(np.uint8): 2, np.dtype(np.int8): 3, np.dtype(np.uint16): 4,
+    np.dtype(np.int16): 5, np.dtype(np.float16): 6, np.dtype(np.uint32): 8, np.dtype(np.int32): 9,
+    np.dtype(np.float32): 10, np.dtype(np.uint64): 11, np.dtype(np.int64): 12, np.dtype(np.float64): 13,
+}
+_CODES = {code: dtype.newbyteorder("<") for dtype, code in _DTYPES.items()}
+# bfloat16 has no numpy dtype: its raw bits come back as little-endian uint16.
+_CODES[7] = np.dtype("<u2")
+
+_MARKERS = ("$tensor", "$bytes")
+_PICKLE_PREFIXES = tuple(bytes([0x80, p]) for p in range(2, 6))
+
+
+def _is_array_like(value: Any) -> bool:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return True
+    return hasattr(value, "__array__") and not isinstance(value, (str, bytes, int, float, bool))
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.tensors: list[tuple[str, np.ndarray]] = []
+
+    def tensor(self, path: str, array: np.ndarray, marker: str = "$tensor") -> dict:
+        array = np.asarray(array)
+        dtype = array.dtype
+        if dtype.newbyteorder("=") not in _DTYPES and dtype not in _DTYPES:
+            raise TypeError(f"experience_data{path or ''}: arrays of dtype {dtype} cannot be stored; "
+                            f"use bool, (u)int8..64, float16/32/64")
+        native = dtype.newbyteorder("=") if dtype.byteorder not in ("=", "|") else dtype
+        # astype, not ascontiguousarray, which would turn a 0-d array into 1-d
+        array = array.astype(native.newbyteorder("<"), order="C", copy=False)
+        name = path.lstrip("/") or "array"
+        self.tensors.append((name, array))
+        return {marker: name}
+
+    def walk(self, value: Any, path: str) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1 and next(iter(value)) in _MARKERS:
+                raise ValueError(f"experience_data{path}: a dict whose only key is "
+                                 f"{next(iter(value))!r} is reserved by the format")
+            out = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise TypeError(f"experience_data{path}: dict keys must be str, got {key!r}")
+                out[key] = self.walk(item, f"{path}/{key}")
+            return out
+        if isinstance(value, (list, tuple)):
+            return [self.walk(item, f"{path}/{i}") for i, item in enumerate(value)]
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return self.tensor(path, np.frombuffer(bytes(value), dtype=np.uint8), "$bytes")
+        if isinstance(value, (np.ndarray, np.generic)):
+            # before the Python scalars: np.float64 is a float subclass
+            return self.tensor(path, np.asarray(value))
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value if -(2**63) <= value < 2**63 else float(value)
+        if isinstance(value, float):
+            return value if math.isfinite(value) else self.tensor(path, np.float64(value))
+        if _is_array_like(value):
+            return self.tensor(path, np.asarray(value))
+        raise TypeError(f"experience_data{path}: cannot store a {type(value).__name__}; "
+                        f"use arrays, numbers, strings, lists, dicts or bytes")
+
+
+def encode_experience(data: Any) -> bytes:
+    """Encodes an array, a dict/list tree or bytes. Bytes pass through as
+    they are; everything else becomes a gmstore experience."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    enc = _Encoder()
+    values = enc.walk(data, "")
+    shapes = [(ctypes.c_uint64 * max(a.ndim, 1))(*a.shape) for _, a in enc.tensors]
+    names = [name.encode("utf-8") for name, _ in enc.tensors]
+    tensors = (n.Tensor * max(len(enc.tensors), 1))()
+    for i, (_, array) in enumerate(enc.tensors):
+        t = tensors[i]
+        t.name, t.dtype, t.ndim = names[i], _DTYPES[array.dtype.newbyteorder("=")], array.ndim
+        t.shape = ctypes.cast(shapes[i], ctypes.POINTER(ctypes.c_uint64))
+        t.data, t.data_len = array.ctypes.data if array.nbytes else None, array.nbytes
+    out = ctypes.POINTER(n.Buffer)()
+    values_json = json.dumps(values, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    status = n.lib().gm_experience_encode(tensors, len(enc.tensors), values_json, ctypes.byref(out))
+    raise_for(status)
+    try:
+        return ctypes.string_at(out.contents.data, out.contents.len)
+    finally:
+        n.lib().gm_buffer_free(out)
+
+
+def _rebuild(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, name), = value.items()
+            if key == "$tensor" and isinstance(name, str):
+                array = arrays[name]
+                return array[()] if array.ndim == 0 else array
+            if key == "$bytes" and isinstance(name, str):
+                return arrays[name].tobytes()
+        return {k: _rebuild(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rebuild(v, arrays) for v in value]
+    return value
+
+
+def is_pickle(data: bytes) -> bool:
+    """Whether the bytes look like a pickle (protocol 2 or later)."""
+    return bytes(data[:2]) in _PICKLE_PREFIXES
+
+
+def decode_experience(data: bytes, allow_pickle: bool = False) -> Any:
+    """Gives back what ``encode_experience`` stored: arrays (read-only views
+    of ``data``, exact dtype and shape), dicts, lists and scalars. Bytes that
+    are not an experience come back unchanged, except legacy pickles, which
+    are loaded only with ``allow_pickle=True`` because unpickling runs code."""
+    buf = bytes(data)
+    exp = ctypes.POINTER(n.Experience)()
+    status = n.lib().gm_experience_decode(buf, len(buf), ctypes.byref(exp))
+    if status != n.GM_OK:
+        if is_pickle(buf):
+            if not allow_pickle:
+                raise ValueError("experience_data: this looks like a pickle from another implementation; "
+                                 "loading it can run arbitrary code. Pass allow_pickle=True only if you "
+                                 "trust this database.")
+            return pickle.loads(buf)  # noqa: S301 - explicitly requested by the caller
+        return buf
+    try:
+        arrays = {}
+        values_json = exp.contents.values_json
+        for i in range(exp.contents.count):
+            info = exp.contents.tensors[i]
+            dtype = _CODES[info.dtype]
+            shape = tuple(info.shape[d] for d in range(info.ndim))
+            count = info.len // dtype.itemsize
+            arrays[info.name.decode("utf-8")] = np.frombuffer(buf, dtype=dtype, count=count,
+                                                              offset=info.offset).reshape(shape)
+    finally:
+        n.lib().gm_experience_free(exp)
+    if values_json is None:
+        return arrays
+    return _rebuild(json.loads(values_json), arrays)

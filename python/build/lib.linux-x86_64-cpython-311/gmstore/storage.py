@@ -1,0 +1,535 @@
+"""``SQLiteStorage``: the seed document's API over libgmstore."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _native as n
+from .errors import InvalidArgumentError, SQLiteStorageError, raise_for
+from .experience import decode_experience, encode_experience
+
+
+@dataclass
+class Episode:
+    id: Optional[int] = None
+    timestamp: float = 0.0
+    experience_data: bytes = b""
+    performance_score: float = 0.0
+    context_hash: str = ""
+    metadata: Dict[str, Any] = None
+
+    def experience(self, allow_pickle: bool = False) -> Any:
+        """The experience as stored: arrays, dicts and values, or bytes."""
+        return decode_experience(self.experience_data, allow_pickle=allow_pickle)
+
+
+@dataclass
+class Concept:
+    id: Optional[int] = None
+    name: str = ""
+    embedding: bytes = b""
+    creation_time: float = 0.0
+    access_count: int = 0
+    last_accessed: float = 0.0
+    metadata: Dict[str, Any] = None
+
+    def embedding_array(self) -> np.ndarray:
+        """The embedding as a float32 vector (a view of ``embedding``)."""
+        return np.frombuffer(self.embedding, dtype="<f4")
+
+
+@dataclass
+class LearningEvent:
+    id: Optional[int] = None
+    task_type: str = ""
+    performance_delta: float = 0.0
+    strategy_used: str = ""
+    timestamp: float = 0.0
+    parameters: Dict[str, Any] = None
+
+
+@dataclass
+class ExecuteResult:
+    """What ``_transaction().execute`` returns: the rows it changed."""
+
+    rowcount: int
+
+
+def _text(value: str, field_name: str) -> bytes:
+    if not isinstance(value, str):
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: must be a str, got {type(value).__name__}")
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _json_object(value: Optional[dict], field_name: str) -> Optional[bytes]:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
+                                   f"{field_name}: must be a dict, got {type(value).__name__}")
+    try:
+        return json.dumps(value, allow_nan=False, default=_json_default).encode("utf-8")
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: not JSON-serialisable ({e})") from e
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def _number(value: Any, field_name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: not a number ({e})") from e
+
+
+def _opt_number(value: Any, field_name: str):
+    return None if value is None else ctypes.byref(ctypes.c_double(_number(value, field_name)))
+
+
+def _limit(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"limit: must be an int, got {value!r}")
+    return int(value)
+
+
+_NUMPY_OF_CTYPE = {
+    ctypes.c_int64: np.int64, ctypes.c_double: np.float64, ctypes.c_void_p: np.uintp,
+    ctypes.c_size_t: np.uintp, ctypes.c_uint64: np.uint64, ctypes.c_uint32: np.uint32, ctypes.c_uint8: np.uint8,
+}
+_ROW_DTYPES: Dict[type, np.dtype] = {}
+
+
+def _row_dtype(item_type) -> np.dtype:
+    """The numpy twin of a C result struct, so a whole item array is read
+    in one go instead of one ctypes access per field per row."""
+    if item_type not in _ROW_DTYPES:
+        names = [f[0] for f in item_type._fields_]
+        _ROW_DTYPES[item_type] = np.dtype({
+            "names": names,
+            "formats": [_NUMPY_OF_CTYPE[f[1]] for f in item_type._fields_],
+            "offsets": [getattr(item_type, name).offset for name in names],
+            "itemsize": ctypes.sizeof(item_type),
+        })
+    return _ROW_DTYPES[item_type]
+
+
+def _rows(list_ptr, item_type) -> Tuple[list, bytes, int]:
+    """(tuples of every item's fields, the list's arena, its address)."""
+    lst = list_ptr.contents
+    if lst.len == 0:
+        return [], b"", 0
+    raw = ctypes.string_at(ctypes.cast(lst.items, ctypes.c_void_p), lst.len * ctypes.sizeof(item_type))
+    items = np.frombuffer(raw, dtype=_row_dtype(item_type)).tolist()
+    return items, ctypes.string_at(lst.arena, lst.arena_len), lst.arena
+
+
+def _cut(arena: bytes, base: int, ptr: int, length: int) -> bytes:
+    start = ptr - base
+    return arena[start:start + length]
+
+
+class _TransactionConnection:
+    """What ``_transaction()`` yields: ``execute(sql, params)`` with bound
+    parameters, joining the open transaction, as in the seed's examples."""
+
+    def __init__(self, storage: "SQLiteStorage"):
+        self._storage = storage
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> ExecuteResult:
+        return self._storage._execute(sql, params)
+
+
+class SQLiteStorage:
+    """Persistent memory in one SQLite file: episodes, concepts with
+    embeddings, learning events and a concept graph. Safe to share between
+    threads; calls release the GIL while the library works."""
+
+    def __init__(self, db_path: Union[str, Path] = "godly_ai.db", backup_interval: int = 3600,
+                 max_backups: int = 10, enable_wal: bool = True, connection_timeout: float = 30.0):
+        self.db_path = Path(db_path) if str(db_path) != ":memory:" else db_path
+        self._lib = n.lib()
+        opts = n.Options()
+        raise_for(self._lib.gm_options_init(ctypes.byref(opts)))
+        opts.backup_interval_secs = int(backup_interval)
+        opts.max_backups = int(max_backups)
+        opts.enable_wal = 1 if enable_wal else 0
+        opts.connection_timeout_secs = _number(connection_timeout, "connection_timeout")
+        handle = ctypes.c_void_p()
+        raise_for(self._lib.gm_open(_text(str(db_path), "db_path"), ctypes.byref(opts), ctypes.byref(handle)))
+        self._handle = handle
+        self._close_lock = threading.Lock()
+
+    # ---- lifecycle ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the store; later calls raise SQLiteStorageError. Idempotent."""
+        with self._close_lock:
+            if self._handle is not None:
+                self._lib.gm_close(self._handle)
+                self._handle = None
+
+    def __enter__(self) -> "SQLiteStorage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    @property
+    def _h(self) -> ctypes.c_void_p:
+        handle = self._handle
+        if handle is None:
+            raise SQLiteStorageError(12, "store: the storage is closed")
+        return handle
+
+    # ---- episodes ----------------------------------------------------------
+
+    def _episode_input(self, experience_data, performance_score, context_hash, timestamp, metadata, keep):
+        data = encode_experience(experience_data)
+        keep.append(data)
+        item = n.EpisodeInput()
+        item.experience_data = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p) if data else None
+        item.experience_len = len(data)
+        item.performance_score = _number(performance_score, "performance_score")
+        item.context_hash = _text(context_hash, "context_hash")
+        item.metadata = _json_object(metadata, "metadata")
+        if timestamp is not None:
+            item.timestamp, item.has_timestamp = _number(timestamp, "timestamp"), 1
+        return item
+
+    def store_episode(self, experience_data: Any, performance_score: float, context_hash: str,
+                      timestamp: Optional[float] = None, metadata: Optional[Dict[str, Any]] = None) -> int:
+        """Stores an episode; ``experience_data`` may be an array, a dict of
+        arrays and values, or bytes. Returns its id."""
+        keep: list = []
+        item = self._episode_input(experience_data, performance_score, context_hash, timestamp, metadata, keep)
+        out = ctypes.c_int64()
+        raise_for(self._lib.gm_store_episode(self._h, ctypes.byref(item), ctypes.byref(out)))
+        return out.value
+
+    def store_episodes(self, episodes: Sequence[Dict[str, Any]]) -> List[int]:
+        """Stores many episodes (dicts of ``store_episode``'s arguments) in
+        one transaction, all or none. Returns their ids in order."""
+        keep: list = []
+        items = (n.EpisodeInput * max(len(episodes), 1))()
+        for i, e in enumerate(episodes):
+            items[i] = self._episode_input(e["experience_data"], e["performance_score"], e["context_hash"],
+                                           e.get("timestamp"), e.get("metadata"), keep)
+        ids = (ctypes.c_int64 * max(len(episodes), 1))()
+        raise_for(self._lib.gm_store_episodes(self._h, items, len(episodes), ids))
+        return list(ids[:len(episodes)])
+
+    def _episodes(self, list_ptr) -> List[Episode]:
+        rows, arena, base = _rows(list_ptr, n.Episode)
+        return [
+            Episode(id=r[0], timestamp=r[1], performance_score=r[2],
+                    experience_data=_cut(arena, base, r[4], r[5]),
+                    context_hash=_cut(arena, base, r[6], r[7]).decode("utf-8"),
+                    metadata=json.loads(_cut(arena, base, r[8], r[9])))
+            for r in rows
+        ]
+
+    def retrieve_episode(self, episode_id: int) -> Optional[Episode]:
+        """The episode with this id, or None."""
+        out = ctypes.POINTER(n.Episode)()
+        status = self._lib.gm_get_episode(self._h, int(episode_id), ctypes.byref(out))
+        if status == n.GM_ERR_NOT_FOUND:
+            return None
+        raise_for(status)
+        try:
+            e = out.contents
+            return Episode(id=e.id, timestamp=e.timestamp, performance_score=e.performance_score,
+                           experience_data=ctypes.string_at(e.experience_data, e.experience_len),
+                           context_hash=ctypes.string_at(e.context_hash, e.context_hash_len).decode("utf-8"),
+                           metadata=json.loads(ctypes.string_at(e.metadata, e.metadata_len)))
+        finally:
+            self._lib.gm_episode_free(out)
+
+    def get_episodes_by_context(self, context_hash: str, limit: int = 100,
+                                min_score: Optional[float] = None) -> List[Episode]:
+        """Episodes of a context, newest first; only score >= min_score if given."""
+        out = ctypes.POINTER(n.EpisodeList)()
+        raise_for(self._lib.gm_get_episodes_by_context(self._h, _text(context_hash, "context_hash"), _limit(limit),
+                                                       _opt_number(min_score, "min_score"), ctypes.byref(out)))
+        try:
+            return self._episodes(out)
+        finally:
+            self._lib.gm_episode_list_free(out)
+
+    def get_recent_episodes(self, time_window: float = 3600.0, limit: int = 100) -> List[Episode]:
+        """Episodes of the last ``time_window`` seconds, newest first."""
+        out = ctypes.POINTER(n.EpisodeList)()
+        raise_for(self._lib.gm_get_recent_episodes(self._h, _number(time_window, "time_window"), _limit(limit),
+                                                   ctypes.byref(out)))
+        try:
+            return self._episodes(out)
+        finally:
+            self._lib.gm_episode_list_free(out)
+
+    # ---- concepts ----------------------------------------------------------
+
+    def store_concept(self, name: str, embedding: Any, metadata: Optional[Dict[str, Any]] = None,
+                      creation_time: Optional[float] = None) -> int:
+        """Stores a concept, or updates the one with this name (keeping its id
+        and access counts). ``embedding``: anything ``numpy.asarray`` takes,
+        stored as float32. Returns the concept id."""
+        try:
+            vector = np.ascontiguousarray(np.asarray(embedding, dtype=np.float64).ravel(), dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"embedding: not a numeric vector ({e})") from e
+        out = ctypes.c_int64()
+        raise_for(self._lib.gm_store_concept(
+            self._h, _text(name, "name"), vector.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), vector.size,
+            _json_object(metadata, "metadata"), _opt_number(creation_time, "creation_time"), ctypes.byref(out)))
+        return out.value
+
+    @staticmethod
+    def _concept(c: n.Concept) -> Concept:
+        return Concept(id=c.id, name=ctypes.string_at(c.name, c.name_len).decode("utf-8"),
+                       embedding=ctypes.string_at(c.embedding, c.embedding_len * 4),
+                       creation_time=c.creation_time, access_count=c.access_count, last_accessed=c.last_accessed,
+                       metadata=json.loads(ctypes.string_at(c.metadata, c.metadata_len)))
+
+    def _one_concept(self, status: int, out) -> Optional[Concept]:
+        if status == n.GM_ERR_NOT_FOUND:
+            return None
+        raise_for(status)
+        try:
+            return self._concept(out.contents)
+        finally:
+            self._lib.gm_concept_free(out)
+
+    def retrieve_concept(self, concept_id: int) -> Optional[Concept]:
+        """The concept with this id, or None. Not counted as an access."""
+        out = ctypes.POINTER(n.Concept)()
+        return self._one_concept(self._lib.gm_get_concept(self._h, int(concept_id), ctypes.byref(out)), out)
+
+    def retrieve_concept_by_name(self, name: str) -> Optional[Concept]:
+        """The concept with this name, or None; counts an access atomically."""
+        out = ctypes.POINTER(n.Concept)()
+        return self._one_concept(
+            self._lib.gm_get_concept_by_name(self._h, _text(name, "name"), ctypes.byref(out)), out)
+
+    def search_concepts(self, query: str, limit: int = 100) -> List[Concept]:
+        """Concepts whose name contains ``query`` (``%`` and ``_`` are LIKE
+        wildcards; "" matches all), most accessed first."""
+        out = ctypes.POINTER(n.ConceptList)()
+        raise_for(self._lib.gm_search_concepts(self._h, _text(query, "query"), _limit(limit), ctypes.byref(out)))
+        try:
+            rows, arena, base = _rows(out, n.Concept)
+            floats = ctypes.string_at(out.contents.floats, out.contents.floats_len * 4) if rows else b""
+            fbase = out.contents.floats or 0
+            return [
+                Concept(id=r[0], creation_time=r[1], last_accessed=r[2], access_count=r[3],
+                        name=_cut(arena, base, r[4], r[5]).decode("utf-8"),
+                        embedding=_cut(floats, fbase, r[6], r[7] * 4),
+                        metadata=json.loads(_cut(arena, base, r[8], r[9])))
+                for r in rows
+            ]
+        finally:
+            self._lib.gm_concept_list_free(out)
+
+    @staticmethod
+    def _deserialize_array(data: bytes) -> Any:
+        """A concept embedding (float32 bytes) as a numpy vector, or an
+        experience as its arrays and values."""
+        decoded = decode_experience(data)
+        if decoded is data or isinstance(decoded, bytes):
+            return np.frombuffer(data, dtype="<f4")
+        return decoded
+
+    # ---- relationships -----------------------------------------------------
+
+    def add_concept_relationship(self, source_id: int, target_id: int, relationship_type: str,
+                                 strength: float = 1.0) -> bool:
+        """Adds or updates the edge (source, target, type); strength in [0, 1]."""
+        raise_for(self._lib.gm_add_relationship(self._h, int(source_id), int(target_id),
+                                                _text(relationship_type, "relationship_type"),
+                                                _number(strength, "strength")))
+        return True
+
+    def get_concept_relationships(self, concept_id: int,
+                                  relationship_type: Optional[str] = None) -> List[Tuple[int, str, float]]:
+        """Outgoing edges as (target_id, type, strength), strongest first."""
+        out = ctypes.POINTER(n.RelationshipList)()
+        kind = None if relationship_type is None else _text(relationship_type, "relationship_type")
+        raise_for(self._lib.gm_get_relationships(self._h, int(concept_id), kind, ctypes.byref(out)))
+        try:
+            rows, arena, base = _rows(out, n.Relationship)
+            return [(r[0], _cut(arena, base, r[2], r[3]).decode("utf-8"), r[1]) for r in rows]
+        finally:
+            self._lib.gm_relationship_list_free(out)
+
+    # ---- learning events ---------------------------------------------------
+
+    def store_learning_event(self, task_type: str, performance_delta: float, strategy_used: str,
+                             parameters: Optional[Dict[str, Any]] = None, timestamp: Optional[float] = None) -> int:
+        """Stores a learning event and returns its id."""
+        out = ctypes.c_int64()
+        raise_for(self._lib.gm_store_learning_event(
+            self._h, _text(task_type, "task_type"), _number(performance_delta, "performance_delta"),
+            _text(strategy_used, "strategy_used"), _json_object(parameters, "parameters"),
+            _opt_number(timestamp, "timestamp"), ctypes.byref(out)))
+        return out.value
+
+    def get_learning_events_by_task(self, task_type: str, limit: int = 100,
+                                    min_performance_delta: Optional[float] = None) -> List[LearningEvent]:
+        """Events of a task, newest first; only delta >= the minimum if given."""
+        out = ctypes.POINTER(n.LearningEventList)()
+        raise_for(self._lib.gm_get_learning_events_by_task(
+            self._h, _text(task_type, "task_type"), _limit(limit),
+            _opt_number(min_performance_delta, "min_performance_delta"), ctypes.byref(out)))
+        try:
+            rows, arena, base = _rows(out, n.LearningEvent)
+            return [
+                LearningEvent(id=r[0], performance_delta=r[1], timestamp=r[2],
+                              task_type=_cut(arena, base, r[3], r[4]).decode("utf-8"),
+                              strategy_used=_cut(arena, base, r[5], r[6]).decode("utf-8"),
+                              parameters=json.loads(_cut(arena, base, r[7], r[8])))
+                for r in rows
+            ]
+        finally:
+            self._lib.gm_learning_event_list_free(out)
+
+    def get_best_strategies(self, task_type: str, limit: int = 10) -> List[Tuple[str, float, int]]:
+        """(strategy, average delta, usage count), best first."""
+        out = ctypes.POINTER(n.StrategyList)()
+        raise_for(self._lib.gm_get_best_strategies(self._h, _text(task_type, "task_type"), _limit(limit),
+                                                   ctypes.byref(out)))
+        try:
+            rows, arena, base = _rows(out, n.Strategy)
+            return [(_cut(arena, base, r[2], r[3]).decode("utf-8"), r[0], r[1]) for r in rows]
+        finally:
+            self._lib.gm_strategy_list_free(out)
+
+    # ---- transactions ------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[_TransactionConnection]:
+        """A transaction on this thread: store calls made inside join it; it
+        commits when the block ends and rolls back if it raises. Nests."""
+        raise_for(self._lib.gm_begin(self._h))
+        try:
+            yield _TransactionConnection(self)
+        except BaseException:
+            self._lib.gm_rollback(self._h)  # the original error is the one to report
+            raise
+        raise_for(self._lib.gm_commit(self._h))
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> ExecuteResult:
+        values = (n.Value * max(len(params), 1))()
+        keep = []
+        for i, p in enumerate(params):
+            v = values[i]
+            if p is None:
+                v.kind = n.GM_VALUE_NULL
+            elif isinstance(p, (bool, int, np.integer)):
+                v.kind, v.int_value = n.GM_VALUE_INTEGER, int(p)
+            elif isinstance(p, (float, np.floating)):
+                v.kind, v.real_value = n.GM_VALUE_REAL, float(p)
+            elif isinstance(p, str):
+                data = p.encode("utf-8")
+                keep.append(data)
+                v.kind, v.data, v.len = n.GM_VALUE_TEXT, ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p), len(data)
+            elif isinstance(p, (bytes, bytearray, memoryview)):
+                data = bytes(p)
+                keep.append(data)
+                v.kind, v.data, v.len = n.GM_VALUE_BLOB, ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p), len(data)
+            else:
+                raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
+                                           f"params[{i}]: cannot bind a {type(p).__name__}")
+        changes = ctypes.c_int64()
+        raise_for(self._lib.gm_execute(self._h, _text(sql, "sql"), values, len(params), ctypes.byref(changes)))
+        return ExecuteResult(rowcount=changes.value)
+
+    # ---- maintenance -------------------------------------------------------
+
+    def create_backup(self, backup_path: Optional[Union[str, Path]] = None) -> Path:
+        """A verified online backup; by default in ``<db dir>/backups`` with
+        retention of ``max_backups``. Returns its path."""
+        out = ctypes.c_void_p()
+        path = None if backup_path is None else _text(str(backup_path), "backup_path")
+        raise_for(self._lib.gm_create_backup(self._h, path, ctypes.byref(out)))
+        return Path(n.take_string(out))
+
+    def auto_backup_if_needed(self) -> Optional[Path]:
+        """Backs up if ``backup_interval`` has passed since the newest backup
+        on disk; returns the new path, or None."""
+        out = ctypes.c_void_p()
+        raise_for(self._lib.gm_auto_backup_if_needed(self._h, ctypes.byref(out)))
+        made = n.take_string(out)
+        return None if made is None else Path(made)
+
+    def restore_backup(self, backup_path: Union[str, Path]) -> None:
+        """Replaces the content with a verified backup, atomically."""
+        raise_for(self._lib.gm_restore(self._h, _text(str(backup_path), "backup_path")))
+
+    def vacuum_database(self) -> bool:
+        """Reclaims free space; True on success (errors raise)."""
+        self.vacuum()
+        return True
+
+    def vacuum(self) -> int:
+        """Reclaims free space and returns the bytes reclaimed."""
+        out = ctypes.c_uint64()
+        raise_for(self._lib.gm_vacuum(self._h, ctypes.byref(out)))
+        return out.value
+
+    def checkpoint(self) -> int:
+        """Folds the WAL into the main file; returns frames checkpointed."""
+        out = ctypes.c_int64()
+        raise_for(self._lib.gm_checkpoint(self._h, ctypes.byref(out)))
+        return out.value
+
+    def integrity_check(self) -> List[str]:
+        """Problems SQLite's integrity and foreign-key checks found ([] if sound)."""
+        problems, report = ctypes.c_int64(), ctypes.c_void_p()
+        raise_for(self._lib.gm_integrity_check(self._h, ctypes.byref(problems), ctypes.byref(report)))
+        text = n.take_string(report) or "ok"
+        return [] if problems.value == 0 else text.splitlines()
+
+    def get_database_stats(self) -> Dict[str, Any]:
+        """Counts, size, schema version and more, with the seed's keys."""
+        out = ctypes.POINTER(n.Stats)()
+        raise_for(self._lib.gm_get_stats(self._h, ctypes.byref(out)))
+        try:
+            s = out.contents
+            return {
+                "episodes_count": s.episodes_count,
+                "concepts_count": s.concepts_count,
+                "learning_events_count": s.learning_events_count,
+                "relationships_count": s.relationships_count,
+                "db_size_bytes": s.db_size_bytes,
+                "db_size_mb": s.db_size_mb,
+                "schema_version": s.schema_version,
+                "page_size": s.page_size,
+                "page_count": s.page_count,
+                "freelist_count": s.freelist_count,
+                "embedding_dim": s.embedding_dim or None,
+                "last_backup_time": s.last_backup_time if s.has_last_backup_time else None,
+                "db_path": str(self.db_path),
+            }
+        finally:
+            self._lib.gm_stats_free(out)
+
+
+__all__ = ["SQLiteStorage", "Episode", "Concept", "LearningEvent", "ExecuteResult"]

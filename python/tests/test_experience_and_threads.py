@@ -1,0 +1,99 @@
+"""The experience format's fidelity, and one SQLiteStorage shared by threads."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from gmstore import SQLiteStorage, decode_experience, encode_experience
+
+DTYPES = [np.bool_, np.uint8, np.int8, np.uint16, np.int16, np.float16, np.uint32, np.int32, np.float32,
+          np.uint64, np.int64, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (0,), (5,), (2, 3), (2, 1, 4, 3)])
+def test_arrays_round_trip_with_exact_dtype_and_shape(dtype, shape):
+    rng = np.random.default_rng(1)
+    array = (rng.standard_normal(shape) * 100).astype(dtype)
+    back = decode_experience(encode_experience(array))
+    assert isinstance(back, (np.ndarray, np.generic))
+    back = np.asarray(back)
+    assert back.dtype == np.dtype(dtype) and back.shape == shape
+    np.testing.assert_array_equal(back, array)
+
+
+def test_nested_dict_round_trip_and_zero_copy():
+    exp = {
+        "observation": np.arange(12, dtype=np.float32).reshape(3, 4),
+        "action": "move_forward",
+        "reward": 1.0,
+        "done": False,
+        "count": 3,
+        "nothing": None,
+        "nan_reward": float("nan"),
+        "info": {"path": [1, 2, 3], "frames": [np.zeros(2, np.uint8), np.ones((1, 2))], "raw": b"\x00\xff"},
+        "big_endian": np.arange(3, dtype=">i4"),
+        "non_contiguous": np.arange(16, dtype=np.int16).reshape(4, 4)[:, 1],
+    }
+    data = encode_experience(exp)
+    back = decode_experience(data)
+    assert back["action"] == "move_forward" and back["reward"] == 1.0 and back["done"] is False
+    assert back["count"] == 3 and back["nothing"] is None and np.isnan(back["nan_reward"])
+    assert back["info"]["path"] == [1, 2, 3] and back["info"]["raw"] == b"\x00\xff"
+    np.testing.assert_array_equal(back["info"]["frames"][1], np.ones((1, 2)))
+    np.testing.assert_array_equal(back["big_endian"], [0, 1, 2])
+    np.testing.assert_array_equal(back["non_contiguous"], [1, 5, 9, 13])
+    obs = back["observation"]
+    assert obs.base is not None and not obs.flags.writeable, "a view of the stored bytes, not a copy"
+
+
+def test_bytes_pass_through_and_foreign_bytes_stay_bytes():
+    assert encode_experience(b"raw") == b"raw"
+    assert decode_experience(b"not an experience") == b"not an experience"
+
+
+def test_unsupported_values_are_rejected_with_the_path():
+    with pytest.raises(TypeError, match=r"experience_data/a/b: cannot store a set"):
+        encode_experience({"a": {"b": {1, 2}}})
+    with pytest.raises(TypeError, match="dtype complex128"):
+        encode_experience({"z": np.zeros(2, dtype=np.complex128)})
+    with pytest.raises(TypeError, match="keys must be str"):
+        encode_experience({1: "x"})
+    with pytest.raises(ValueError, match="reserved"):
+        encode_experience({"$tensor": "x"})
+
+
+def test_threads_share_one_storage(tmp_path):
+    store = SQLiteStorage(tmp_path / "threads.db")
+    store.store_concept("shared", np.ones(8))
+    errors = []
+    per_thread = 60
+
+    def work(t):
+        try:
+            for i in range(per_thread):
+                store.store_episode({"obs": np.full(4, t, np.float32)}, i / per_thread, f"t{t}")
+                if i % 10 == 0:
+                    store.retrieve_concept_by_name("shared")
+                    got = store.get_episodes_by_context(f"t{t}", limit=1000)
+                    assert len(got) == i + 1
+                    assert all(np.all(e.experience()["obs"] == t) for e in got)
+                if i % 20 == 0:
+                    with store._transaction():
+                        store.store_learning_event("threads", 0.1, f"s{t}")
+                        store.store_learning_event("threads", 0.3, f"s{t}")
+        except Exception as e:  # noqa: BLE001 - collected and asserted below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    stats = store.get_database_stats()
+    assert stats["episodes_count"] == 6 * per_thread
+    assert stats["learning_events_count"] == 6 * 3 * 2
+    assert store.retrieve_concept(1).access_count == 6 * (per_thread // 10)
+    store.close()
