@@ -46,25 +46,31 @@ pub(crate) fn stored_dim(conn: &Connection) -> Result<Option<usize>> {
     Ok(text.and_then(|t| t.parse().ok()))
 }
 
-/// Fixes the store's embedding dimension, or checks it against the fixed one.
+/// Checks `dim` against the store's fixed dimension. Returns true when no
+/// dimension is fixed yet, so the caller records it after its own write.
 /// `field` names what the caller passed, for the error message.
-fn check_dim(conn: &Connection, dim: usize, field: &str) -> Result<()> {
+fn check_dim(conn: &Connection, dim: usize, field: &str) -> Result<bool> {
     match stored_dim(conn)? {
-        Some(stored) if stored == dim => Ok(()),
+        Some(stored) if stored == dim => Ok(false),
         Some(stored) => Err(invalid(
             field,
             format!("dimension {dim} does not match the store's {stored}"),
         )),
-        None => {
-            conn.prepare_cached("INSERT INTO gm_meta(key, value) VALUES (?1, ?2)")?
-                .execute(params![DIM_KEY, dim.to_string()])?;
-            Ok(())
-        }
+        None => Ok(true),
     }
 }
 
+fn record_dim(conn: &Connection, dim: usize) -> Result<()> {
+    conn.prepare_cached("INSERT INTO gm_meta(key, value) VALUES (?1, ?2)")?
+        .execute(params![DIM_KEY, dim.to_string()])?;
+    Ok(())
+}
+
 pub(crate) fn fix_dim(conn: &Connection, dim: usize) -> Result<()> {
-    check_dim(conn, dim, "embedding_dim")
+    if check_dim(conn, dim, "embedding_dim")? {
+        record_dim(conn, dim)?;
+    }
+    Ok(())
 }
 
 impl Store {
@@ -82,8 +88,10 @@ impl Store {
         let blob = validate::embedding_to_blob(validate::embedding(embedding)?);
         let metadata = validate::json_object("metadata", metadata)?;
         let creation_time = validate::finite_opt("creation_time", creation_time)?;
-        self.write(|conn| {
-            check_dim(conn, embedding.len(), "embedding")?;
+        // The first concept also records the dimension: a second statement,
+        // hence the savepoint inside a caller's transaction.
+        self.write_atomic(|conn| {
+            let first = check_dim(conn, embedding.len(), "embedding")?;
             let mut stmt = conn.prepare_cached(
                 "INSERT INTO concepts (name, embedding, creation_time, metadata) \
                  VALUES (?1, ?2, coalesce(?3, ?5), coalesce(?4, '{}')) \
@@ -91,7 +99,11 @@ impl Store {
                  creation_time = coalesce(?3, creation_time), metadata = coalesce(?4, metadata) \
                  RETURNING id",
             )?;
-            Ok(stmt.query_row(params![name, blob, creation_time, metadata, now()], |r| r.get(0))?)
+            let id = stmt.query_row(params![name, blob, creation_time, metadata, now()], |r| r.get(0))?;
+            if first {
+                record_dim(conn, embedding.len())?;
+            }
+            Ok(id)
         })
     }
 

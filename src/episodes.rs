@@ -115,7 +115,7 @@ impl Store {
             .enumerate()
             .map(|(i, e)| e.validated().map_err(|err| err.within(&format!("episodes[{i}]"))))
             .collect::<Result<Vec<_>>>()?;
-        self.write(|conn| valid.iter().map(|e| insert(conn, e)).collect())
+        self.write_atomic(|conn| valid.iter().map(|e| insert(conn, e)).collect())
     }
 
     /// The episode with this id, or `None`.

@@ -76,7 +76,7 @@ def _json_object(value: Optional[dict], field_name: str) -> Optional[bytes]:
         raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
                                    f"{field_name}: must be a dict, got {type(value).__name__}")
     try:
-        return json.dumps(value, allow_nan=False, default=_json_default).encode("utf-8")
+        return _JSON.encode(value).encode("utf-8")
     except (TypeError, ValueError) as e:
         raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: not JSON-serialisable ({e})") from e
 
@@ -87,6 +87,10 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+# One encoder for all calls: json.dumps with options builds one per call.
+_JSON = json.JSONEncoder(allow_nan=False, default=_json_default)
 
 
 def _number(value: Any, field_name: str) -> float:
@@ -135,6 +139,16 @@ def _rows(list_ptr, item_type) -> Tuple[list, bytes, int]:
     raw = ctypes.string_at(ctypes.cast(lst.items, ctypes.c_void_p), lst.len * ctypes.sizeof(item_type))
     items = np.frombuffer(raw, dtype=_row_dtype(item_type)).tolist()
     return items, ctypes.string_at(lst.arena, lst.arena_len), lst.arena
+
+
+def _json_objects(arena: bytes, base: int, rows: list, ptr_field: int, len_field: int) -> list:
+    """Parses the JSON text of one field of every row in a single
+    json.loads call: per-call overhead, not parsing, dominates small
+    objects."""
+    if not rows:
+        return []
+    parts = [arena[r[ptr_field] - base:r[ptr_field] - base + r[len_field]] for r in rows]
+    return json.loads(b"[" + b",".join(parts) + b"]")
 
 
 def _cut(arena: bytes, base: int, ptr: int, length: int) -> bytes:
@@ -206,15 +220,10 @@ class SQLiteStorage:
     def _episode_input(self, experience_data, performance_score, context_hash, timestamp, metadata, keep):
         data = encode_experience(experience_data)
         keep.append(data)
-        item = n.EpisodeInput()
-        item.experience_data = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p) if data else None
-        item.experience_len = len(data)
-        item.performance_score = _number(performance_score, "performance_score")
-        item.context_hash = _text(context_hash, "context_hash")
-        item.metadata = _json_object(metadata, "metadata")
-        if timestamp is not None:
-            item.timestamp, item.has_timestamp = _number(timestamp, "timestamp"), 1
-        return item
+        has_time = timestamp is not None
+        return n.EpisodeInput(data, len(data), _number(performance_score, "performance_score"),
+                              _number(timestamp, "timestamp") if has_time else 0.0,
+                              _text(context_hash, "context_hash"), _json_object(metadata, "metadata"), has_time)
 
     def store_episode(self, experience_data: Any, performance_score: float, context_hash: str,
                       timestamp: Optional[float] = None, metadata: Optional[Dict[str, Any]] = None) -> int:
@@ -240,12 +249,11 @@ class SQLiteStorage:
 
     def _episodes(self, list_ptr) -> List[Episode]:
         rows, arena, base = _rows(list_ptr, n.Episode)
+        metadata = _json_objects(arena, base, rows, 8, 9)
         return [
-            Episode(id=r[0], timestamp=r[1], performance_score=r[2],
-                    experience_data=_cut(arena, base, r[4], r[5]),
-                    context_hash=_cut(arena, base, r[6], r[7]).decode("utf-8"),
-                    metadata=json.loads(_cut(arena, base, r[8], r[9])))
-            for r in rows
+            Episode(r[0], r[1], arena[r[4] - base:r[4] - base + r[5]], r[2],
+                    arena[r[6] - base:r[6] - base + r[7]].decode("utf-8"), m)
+            for r, m in zip(rows, metadata)
         ]
 
     def retrieve_episode(self, episode_id: int) -> Optional[Episode]:
@@ -293,12 +301,12 @@ class SQLiteStorage:
         and access counts). ``embedding``: anything ``numpy.asarray`` takes,
         stored as float32. Returns the concept id."""
         try:
-            vector = np.ascontiguousarray(np.asarray(embedding, dtype=np.float64).ravel(), dtype=np.float32)
+            vector = np.asarray(embedding, dtype="<f4").reshape(-1)
         except (TypeError, ValueError) as e:
             raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"embedding: not a numeric vector ({e})") from e
         out = ctypes.c_int64()
         raise_for(self._lib.gm_store_concept(
-            self._h, _text(name, "name"), vector.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), vector.size,
+            self._h, _text(name, "name"), vector.tobytes(), vector.size,
             _json_object(metadata, "metadata"), _opt_number(creation_time, "creation_time"), ctypes.byref(out)))
         return out.value
 
@@ -338,12 +346,12 @@ class SQLiteStorage:
             rows, arena, base = _rows(out, n.Concept)
             floats = ctypes.string_at(out.contents.floats, out.contents.floats_len * 4) if rows else b""
             fbase = out.contents.floats or 0
+            metadata = _json_objects(arena, base, rows, 8, 9)
             return [
                 Concept(id=r[0], creation_time=r[1], last_accessed=r[2], access_count=r[3],
                         name=_cut(arena, base, r[4], r[5]).decode("utf-8"),
-                        embedding=_cut(floats, fbase, r[6], r[7] * 4),
-                        metadata=json.loads(_cut(arena, base, r[8], r[9])))
-                for r in rows
+                        embedding=_cut(floats, fbase, r[6], r[7] * 4), metadata=m)
+                for r, m in zip(rows, metadata)
             ]
         finally:
             self._lib.gm_concept_list_free(out)
@@ -400,12 +408,13 @@ class SQLiteStorage:
             _opt_number(min_performance_delta, "min_performance_delta"), ctypes.byref(out)))
         try:
             rows, arena, base = _rows(out, n.LearningEvent)
+            parameters = _json_objects(arena, base, rows, 7, 8)
             return [
                 LearningEvent(id=r[0], performance_delta=r[1], timestamp=r[2],
                               task_type=_cut(arena, base, r[3], r[4]).decode("utf-8"),
                               strategy_used=_cut(arena, base, r[5], r[6]).decode("utf-8"),
-                              parameters=json.loads(_cut(arena, base, r[7], r[8])))
-                for r in rows
+                              parameters=p)
+                for r, p in zip(rows, parameters)
             ]
         finally:
             self._lib.gm_learning_event_list_free(out)

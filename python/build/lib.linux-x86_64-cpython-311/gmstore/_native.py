@@ -7,7 +7,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
-from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int64, c_size_t,
+from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_int64, c_size_t,
                     c_uint8, c_uint32, c_uint64, c_void_p)
 from pathlib import Path
 
@@ -63,8 +63,10 @@ class Options(Structure):
 
 
 class EpisodeInput(Structure):
+    # c_char_p points straight into the bytes object given (kept alive by
+    # the struct): no copy and no cast.
     _fields_ = [
-        ("experience_data", c_void_p), ("experience_len", c_size_t), ("performance_score", c_double),
+        ("experience_data", c_char_p), ("experience_len", c_size_t), ("performance_score", c_double),
         ("timestamp", c_double), ("context_hash", c_char_p), ("metadata", c_char_p),
         ("has_timestamp", c_uint8), ("reserved", c_uint8 * 7),
     ]
@@ -143,8 +145,10 @@ class Stats(Structure):
 
 
 class Tensor(Structure):
-    _fields_ = [("name", c_char_p), ("dtype", c_uint32), ("ndim", c_uint32), ("shape", POINTER(c_uint64)),
-                ("data", c_void_p), ("data_len", c_size_t)]
+    # `data` as c_char_p takes either a bytes object (pointer to its buffer,
+    # kept alive by the struct) or an int address, both without a cast.
+    _fields_ = [("name", c_char_p), ("dtype", c_uint32), ("ndim", c_uint32), ("shape", c_void_p),
+                ("data", c_char_p), ("data_len", c_size_t)]
 
 
 class Buffer(Structure):
@@ -183,7 +187,8 @@ _SIGNATURES = {
     "gm_count_episodes": (_status, [_store, POINTER(c_int64)]),
     "gm_episode_free": (None, [POINTER(Episode)]),
     "gm_episode_list_free": (None, [POINTER(EpisodeList)]),
-    "gm_store_concept": (_status, [_store, c_char_p, POINTER(c_float), c_size_t, c_char_p, _pd, POINTER(c_int64)]),
+    # the embedding goes as little-endian float32 bytes (c_char_p: no copy)
+    "gm_store_concept": (_status, [_store, c_char_p, c_char_p, c_size_t, c_char_p, _pd, POINTER(c_int64)]),
     "gm_get_concept": (_status, [_store, c_int64, POINTER(POINTER(Concept))]),
     "gm_get_concept_by_name": (_status, [_store, c_char_p, POINTER(POINTER(Concept))]),
     "gm_search_concepts": (_status, [_store, c_char_p, c_int64, POINTER(POINTER(ConceptList))]),
@@ -215,7 +220,7 @@ _SIGNATURES = {
     "gm_vacuum": (_status, [_store, POINTER(c_uint64)]),
     "gm_vacuum_into": (_status, [_store, c_char_p]),
     "gm_checkpoint": (_status, [_store, POINTER(c_int64)]),
-    "gm_experience_encode": (_status, [POINTER(Tensor), c_size_t, c_char_p, POINTER(POINTER(Buffer))]),
+    "gm_experience_encode": (_status, [c_void_p, c_size_t, c_char_p, POINTER(POINTER(Buffer))]),
     "gm_buffer_free": (None, [POINTER(Buffer)]),
     "gm_experience_decode": (_status, [c_void_p, c_size_t, POINTER(POINTER(Experience))]),
     "gm_experience_free": (None, [POINTER(Experience)]),
@@ -228,6 +233,8 @@ _lock = threading.Lock()
 def lib() -> ctypes.CDLL:
     """The loaded library with every signature declared (loaded once)."""
     global _lib
+    if _lib is not None:
+        return _lib
     with _lock:
         if _lib is None:
             loaded = _load()

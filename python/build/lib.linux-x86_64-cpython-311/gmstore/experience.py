@@ -31,6 +31,11 @@ _CODES = {code: dtype.newbyteorder("<") for dtype, code in _DTYPES.items()}
 _CODES[7] = np.dtype("<u2")
 
 _MARKERS = ("$tensor", "$bytes")
+# json.dumps with keyword arguments builds a new encoder per call; reuse one.
+_JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"))
+# Below this size copying an array to bytes is cheaper than asking numpy
+# for its address through .ctypes; above it, the address avoids the copy.
+_COPY_BELOW = 1 << 16
 _PICKLE_PREFIXES = tuple(bytes([0x80, p]) for p in range(2, 6))
 
 
@@ -42,45 +47,54 @@ def _is_array_like(value: Any) -> bool:
 
 class _Encoder:
     def __init__(self) -> None:
-        self.tensors: list[tuple[str, np.ndarray]] = []
+        self.tensors: list[tuple[str, np.ndarray, int]] = []
 
     def tensor(self, path: str, array: np.ndarray, marker: str = "$tensor") -> dict:
-        array = np.asarray(array)
-        dtype = array.dtype
-        if dtype.newbyteorder("=") not in _DTYPES and dtype not in _DTYPES:
-            raise TypeError(f"experience_data{path or ''}: arrays of dtype {dtype} cannot be stored; "
-                            f"use bool, (u)int8..64, float16/32/64")
-        native = dtype.newbyteorder("=") if dtype.byteorder not in ("=", "|") else dtype
-        # astype, not ascontiguousarray, which would turn a 0-d array into 1-d
-        array = array.astype(native.newbyteorder("<"), order="C", copy=False)
+        code = _DTYPES.get(array.dtype)  # native little-endian dtypes hit directly
+        if code is None:
+            little = array.dtype.newbyteorder("<")
+            code = _DTYPES.get(little)
+            if code is None:
+                raise TypeError(f"experience_data{path or ''}: arrays of dtype {array.dtype} cannot be stored; "
+                                f"use bool, (u)int8..64, float16/32/64")
+            array = array.astype(little)
+        if not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)
         name = path.lstrip("/") or "array"
-        self.tensors.append((name, array))
+        self.tensors.append((name, array, code))
         return {marker: name}
 
     def walk(self, value: Any, path: str) -> Any:
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else self.tensor(path, np.asarray(value))
+        if kind is dict:
             if len(value) == 1 and next(iter(value)) in _MARKERS:
                 raise ValueError(f"experience_data{path}: a dict whose only key is "
                                  f"{next(iter(value))!r} is reserved by the format")
             out = {}
             for key, item in value.items():
-                if not isinstance(key, str):
+                if type(key) is not str:
                     raise TypeError(f"experience_data{path}: dict keys must be str, got {key!r}")
                 out[key] = self.walk(item, f"{path}/{key}")
             return out
+        if isinstance(value, (np.ndarray, np.generic)):
+            # before the Python scalars: np.float64 is a float subclass
+            return self.tensor(path, np.asarray(value))
         if isinstance(value, (list, tuple)):
             return [self.walk(item, f"{path}/{i}") for i, item in enumerate(value)]
         if isinstance(value, (bytes, bytearray, memoryview)):
             return self.tensor(path, np.frombuffer(bytes(value), dtype=np.uint8), "$bytes")
-        if isinstance(value, (np.ndarray, np.generic)):
-            # before the Python scalars: np.float64 is a float subclass
-            return self.tensor(path, np.asarray(value))
-        if value is None or isinstance(value, (bool, str)):
+        if isinstance(value, dict):
+            return self.walk(dict(value), path)
+        if isinstance(value, (bool, str)):
             return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value if -(2**63) <= value < 2**63 else float(value)
+        if isinstance(value, int):
+            return int(value) if -(2**63) <= value < 2**63 else float(value)
         if isinstance(value, float):
-            return value if math.isfinite(value) else self.tensor(path, np.float64(value))
+            return self.walk(float(value), path)
         if _is_array_like(value):
             return self.tensor(path, np.asarray(value))
         raise TypeError(f"experience_data{path}: cannot store a {type(value).__name__}; "
@@ -94,17 +108,21 @@ def encode_experience(data: Any) -> bytes:
         return bytes(data)
     enc = _Encoder()
     values = enc.walk(data, "")
-    shapes = [(ctypes.c_uint64 * max(a.ndim, 1))(*a.shape) for _, a in enc.tensors]
-    names = [name.encode("utf-8") for name, _ in enc.tensors]
-    tensors = (n.Tensor * max(len(enc.tensors), 1))()
-    for i, (_, array) in enumerate(enc.tensors):
-        t = tensors[i]
-        t.name, t.dtype, t.ndim = names[i], _DTYPES[array.dtype.newbyteorder("=")], array.ndim
-        t.shape = ctypes.cast(shapes[i], ctypes.POINTER(ctypes.c_uint64))
-        t.data, t.data_len = array.ctypes.data if array.nbytes else None, array.nbytes
+    count = len(enc.tensors)
+    dims = [d for _, a, _ in enc.tensors for d in a.shape]
+    shapes = (ctypes.c_uint64 * max(len(dims), 1))(*dims)
+    shape_addr = ctypes.addressof(shapes)
+    tensors = (n.Tensor * max(count, 1))()
+    keep = []  # every buffer the structs point into stays alive through the call
+    for i, (name, array, code) in enumerate(enc.tensors):
+        nbytes = array.nbytes
+        data = array.tobytes() if nbytes < _COPY_BELOW else array.ctypes.data
+        keep.append((name := name.encode("utf-8"), data))
+        tensors[i] = (name, code, array.ndim, shape_addr, data, nbytes)
+        shape_addr += 8 * array.ndim
     out = ctypes.POINTER(n.Buffer)()
-    values_json = json.dumps(values, allow_nan=False, separators=(",", ":")).encode("utf-8")
-    status = n.lib().gm_experience_encode(tensors, len(enc.tensors), values_json, ctypes.byref(out))
+    values_json = _JSON.encode(values).encode("utf-8")
+    status = n.lib().gm_experience_encode(ctypes.addressof(tensors), count, values_json, ctypes.byref(out))
     raise_for(status)
     try:
         return ctypes.string_at(out.contents.data, out.contents.len)
