@@ -18,6 +18,7 @@ pub mod migrations;
 pub mod options;
 pub mod status;
 mod store;
+pub mod transfer;
 pub mod validate;
 
 pub use backup::BackupInfo;

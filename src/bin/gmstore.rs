@@ -1,0 +1,255 @@
+//! `gmstore`: inspect, back up, check and move a gmstore database without
+//! writing code. Errors print one line and exit non-zero.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gmstore::migrations::{self, LATEST_VERSION};
+use gmstore::{Options, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Parser)]
+#[command(
+    name = "gmstore",
+    version,
+    about = "Inspect and maintain gmstore memory databases"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Counts, size, schema version and backups of a database.
+    Stats {
+        db: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Back up online (consistent while others write) to the default
+    /// backups folder, or to --to.
+    Backup {
+        db: PathBuf,
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// Replace the database's content with a verified backup, atomically.
+    Restore { db: PathBuf, backup: PathBuf },
+    /// Integrity, foreign keys and schema version; exits 1 on problems.
+    Check {
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reclaim free space.
+    Vacuum { db: PathBuf },
+    /// Upgrade the schema to this version of gmstore (backing up first).
+    Migrate { db: PathBuf },
+    /// Write every table as JSON Lines to a file or stdout.
+    Export {
+        db: PathBuf,
+        /// Output file; stdout when absent.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Load an export into a new or empty database.
+    Import { db: PathBuf, input: PathBuf },
+}
+
+type CliResult = Result<(), String>;
+
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Opens an existing database; the CLI never creates one by accident.
+fn open_existing(db: &Path) -> Result<Store, String> {
+    if !db.exists() {
+        return Err(format!("{}: no such file", db.display()));
+    }
+    Store::open(Options::new(db)).map_err(err)
+}
+
+fn progress_bar(label: &str) -> ProgressBar {
+    // Drawn on stderr, and only when it is a terminal: quiet when piped.
+    if !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} rows ({{eta}})"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn stats(db: &Path, json: bool) -> CliResult {
+    let store = open_existing(db)?;
+    let s = store.get_database_stats().map_err(err)?;
+    let backups = store.list_backups().map_err(err)?.len();
+    if json {
+        let value = serde_json::json!({
+            "db_path": db.display().to_string(),
+            "episodes_count": s.episodes_count,
+            "concepts_count": s.concepts_count,
+            "learning_events_count": s.learning_events_count,
+            "relationships_count": s.relationships_count,
+            "db_size_bytes": s.db_size_bytes,
+            "db_size_mb": s.db_size_mb(),
+            "schema_version": s.schema_version,
+            "page_size": s.page_size,
+            "page_count": s.page_count,
+            "freelist_count": s.freelist_count,
+            "embedding_dim": s.embedding_dim,
+            "last_backup_time": s.last_backup_time,
+            "backups": backups,
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    println!("database        {}", db.display());
+    println!("episodes        {}", s.episodes_count);
+    println!("concepts        {}", s.concepts_count);
+    println!("relationships   {}", s.relationships_count);
+    println!("learning events {}", s.learning_events_count);
+    println!(
+        "size            {:.2} MB ({} pages of {} bytes, {} free)",
+        s.db_size_mb(),
+        s.page_count,
+        s.page_size,
+        s.freelist_count
+    );
+    println!("schema version  {}", s.schema_version);
+    println!(
+        "embedding dim   {}",
+        s.embedding_dim.map_or("not fixed yet".into(), |d| d.to_string())
+    );
+    let last = s
+        .last_backup_time
+        .map_or("none".into(), gmstore::backup::utc_stamp);
+    println!("backups         {backups} (newest {last})");
+    Ok(())
+}
+
+fn check(db: &Path, json: bool) -> CliResult {
+    let store = open_existing(db)?;
+    let problems = store.integrity_check().map_err(err)?;
+    let version = store.schema_version().map_err(err)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"ok": problems.is_empty(), "schema_version": version, "problems": problems})
+        );
+    } else {
+        println!("schema version {version} (this gmstore writes {LATEST_VERSION})");
+        if problems.is_empty() {
+            println!("integrity ok, foreign keys ok");
+        }
+        for p in &problems {
+            println!("problem: {p}");
+        }
+    }
+    match problems.len() {
+        0 => Ok(()),
+        n => Err(format!("{n} problem(s) found")),
+    }
+}
+
+fn migrate(db: &Path) -> CliResult {
+    if !db.exists() {
+        return Err(format!("{}: no such file", db.display()));
+    }
+    let before = {
+        let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(err)?;
+        migrations::detect_version(&conn).map_err(|e| format!("{}: {e}", db.display()))?
+    };
+    migrations::check_not_newer(before).map_err(|e| format!("{}: {e}", db.display()))?;
+    let store = open_existing(db)?;
+    let after = store.schema_version().map_err(err)?;
+    if before == after {
+        println!("already at schema version {after}");
+    } else {
+        println!(
+            "migrated schema version {before} -> {after} (a copy of the old file is in the backups folder)"
+        );
+    }
+    Ok(())
+}
+
+fn export(db: &Path, output: Option<&Path>) -> CliResult {
+    let store = open_existing(db)?;
+    let bar = progress_bar("export");
+    let mut sink: Box<dyn Write> = match output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let rows = store
+        .export(&mut sink, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .map_err(err)?;
+    bar.finish_and_clear();
+    if output.is_some() {
+        println!("exported {rows} rows");
+    }
+    Ok(())
+}
+
+fn import(db: &Path, input: &Path) -> CliResult {
+    let file = File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let store = Store::open(Options::new(db)).map_err(err)?;
+    let bar = progress_bar("import");
+    let rows = store
+        .import(BufReader::new(file), |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .map_err(err)?;
+    bar.finish_and_clear();
+    println!("imported {rows} rows into {}", db.display());
+    Ok(())
+}
+
+fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Stats { db, json } => stats(&db, json),
+        Command::Backup { db, to } => {
+            let info = open_existing(&db)?.create_backup(to.as_deref()).map_err(err)?;
+            println!("{}", info.path.display());
+            Ok(())
+        }
+        Command::Restore { db, backup } => {
+            open_existing(&db)?.restore(&backup).map_err(err)?;
+            println!("restored {} from {}", db.display(), backup.display());
+            Ok(())
+        }
+        Command::Check { db, json } => check(&db, json),
+        Command::Vacuum { db } => {
+            let reclaimed = open_existing(&db)?.vacuum().map_err(err)?;
+            println!("reclaimed {reclaimed} bytes");
+            Ok(())
+        }
+        Command::Migrate { db } => migrate(&db),
+        Command::Export { db, output } => export(&db, output.as_deref()),
+        Command::Import { db, input } => import(&db, &input),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("gmstore: error: {}", message.lines().next().unwrap_or_default());
+            ExitCode::FAILURE
+        }
+    }
+}

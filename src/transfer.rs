@@ -1,0 +1,270 @@
+//! Export to and import from JSON Lines: every table, losslessly.
+//!
+//! Line 1 is a header: `{"format": "gmstore-export", "format_version": 1,
+//! "schema_version": .., "gmstore_version": .., "embedding_dim": ..,
+//! "counts": {..}}`. Every following line is one row: `{"table": .., ..}`
+//! with every column. Blobs (experience data, embeddings) are base64 of
+//! their exact bytes; floats are written in shortest round-trip form, so
+//! an import reproduces every value bit for bit; JSON text columns are kept
+//! as the exact text stored.
+
+use std::io::{BufRead, Write};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::Connection;
+use serde_json::{json, Map};
+
+use crate::error::{invalid, Error, Result};
+use crate::migrations;
+use crate::store::Store;
+
+/// The export format's name and version.
+pub const EXPORT_FORMAT: &str = "gmstore-export";
+pub const EXPORT_FORMAT_VERSION: i64 = 1;
+
+/// (table, columns in order, which are blobs). Ids are kept, so
+/// relationships stay attached to their concepts.
+const TABLES: [(&str, &[&str], &[&str]); 4] = [
+    (
+        "episodes",
+        &[
+            "id",
+            "timestamp",
+            "experience_data",
+            "performance_score",
+            "context_hash",
+            "metadata",
+            "created_at",
+        ],
+        &["experience_data"],
+    ),
+    (
+        "concepts",
+        &[
+            "id",
+            "name",
+            "embedding",
+            "creation_time",
+            "access_count",
+            "last_accessed",
+            "metadata",
+        ],
+        &["embedding"],
+    ),
+    (
+        "learning_events",
+        &[
+            "id",
+            "task_type",
+            "performance_delta",
+            "strategy_used",
+            "timestamp",
+            "parameters",
+        ],
+        &[],
+    ),
+    (
+        "concept_relationships",
+        &[
+            "id",
+            "source_concept_id",
+            "target_concept_id",
+            "relationship_type",
+            "strength",
+            "created_at",
+        ],
+        &[],
+    ),
+];
+
+fn to_json(value: ValueRef<'_>, is_blob: bool) -> serde_json::Value {
+    match value {
+        ValueRef::Null => serde_json::Value::Null,
+        ValueRef::Integer(i) => json!(i),
+        ValueRef::Real(r) => json!(r),
+        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+        ValueRef::Blob(b) if is_blob => json!(B64.encode(b)),
+        ValueRef::Blob(b) => json!({ "$blob": B64.encode(b) }),
+    }
+}
+
+fn from_json(value: &serde_json::Value, is_blob: bool, field: &str) -> Result<Value> {
+    Ok(match value {
+        serde_json::Value::Null => Value::Null,
+        serde_json::Value::Bool(b) => Value::Integer(*b as i64),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Real(n.as_f64().ok_or_else(|| invalid(field, "number out of range"))?),
+        },
+        serde_json::Value::String(s) if is_blob => Value::Blob(
+            B64.decode(s)
+                .map_err(|e| invalid(field, format!("bad base64: {e}")))?,
+        ),
+        serde_json::Value::String(s) => Value::Text(s.clone()),
+        serde_json::Value::Object(o) if o.len() == 1 && o.contains_key("$blob") => {
+            let text = o["$blob"]
+                .as_str()
+                .ok_or_else(|| invalid(field, "$blob must be a string"))?;
+            Value::Blob(
+                B64.decode(text)
+                    .map_err(|e| invalid(field, format!("bad base64: {e}")))?,
+            )
+        }
+        other => return Err(invalid(field, format!("unexpected value {other}"))),
+    })
+}
+
+fn count_rows(conn: &Connection, table: &str) -> Result<i64> {
+    Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+}
+
+fn write_line(out: &mut impl Write, value: &serde_json::Value) -> Result<()> {
+    serde_json::to_writer(&mut *out, value).map_err(|e| Error::Io(e.to_string()))?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+impl Store {
+    /// Writes every table to `out` as JSON Lines from one consistent
+    /// snapshot. `progress(done, total)` is called as rows are written.
+    /// Returns the number of rows.
+    pub fn export(&self, out: &mut impl Write, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        self.read_snapshot(|conn| {
+            conn.execute_batch("BEGIN")?;
+            let result = export_tables(conn, out, &mut progress);
+            let _ = conn.execute_batch("COMMIT");
+            result
+        })
+    }
+
+    /// Loads an export into this store, which must hold no rows yet. Ids,
+    /// blobs and floats are kept exactly. One transaction: all or nothing.
+    /// Returns the number of rows.
+    pub fn import(&self, input: impl BufRead, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        let mut lines = input.lines();
+        let header_line = lines
+            .next()
+            .ok_or_else(|| invalid("import", "the input is empty"))??;
+        let header: serde_json::Value = serde_json::from_str(&header_line)
+            .map_err(|e| invalid("import", format!("line 1: not JSON: {e}")))?;
+        check_header(&header)?;
+        let total = header["counts"]
+            .as_object()
+            .map(|c| c.values().filter_map(|v| v.as_u64()).sum())
+            .unwrap_or(0);
+        let dim = header["embedding_dim"].as_u64();
+        self.write_atomic(|conn| {
+            for (table, _, _) in TABLES {
+                if count_rows(conn, table)? > 0 {
+                    return Err(invalid(
+                        "import",
+                        format!("the target database is not empty (table {table} has rows)"),
+                    ));
+                }
+            }
+            if let Some(dim) = dim {
+                crate::concepts::fix_dim(conn, dim as usize)?;
+            }
+            let mut done = 0u64;
+            for (i, line) in lines.enumerate() {
+                let line = line?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                import_row(conn, &line, i + 2)?;
+                done += 1;
+                if done.is_multiple_of(1000) {
+                    progress(done, total);
+                }
+            }
+            progress(done, total);
+            Ok(done)
+        })
+    }
+}
+
+fn export_tables(
+    conn: &Connection,
+    out: &mut impl Write,
+    progress: &mut impl FnMut(u64, u64),
+) -> Result<u64> {
+    let mut counts = Map::new();
+    let mut total = 0u64;
+    for (table, _, _) in TABLES {
+        let n = count_rows(conn, table)?;
+        counts.insert(table.to_string(), json!(n));
+        total += n as u64;
+    }
+    let header = json!({
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_FORMAT_VERSION,
+        "schema_version": migrations::detect_version(conn)?,
+        "gmstore_version": crate::VERSION,
+        "embedding_dim": crate::concepts::stored_dim(conn)?,
+        "counts": counts,
+    });
+    write_line(out, &header)?;
+    let mut done = 0u64;
+    for (table, columns, blobs) in TABLES {
+        let mut stmt = conn.prepare(&format!("SELECT {} FROM {table} ORDER BY id", columns.join(", ")))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let mut obj = Map::new();
+            obj.insert("table".into(), json!(table));
+            for (i, col) in columns.iter().enumerate() {
+                obj.insert(col.to_string(), to_json(row.get_ref(i)?, blobs.contains(col)));
+            }
+            write_line(out, &serde_json::Value::Object(obj))?;
+            done += 1;
+            if done.is_multiple_of(1000) {
+                progress(done, total);
+            }
+        }
+    }
+    progress(done, total);
+    out.flush()?;
+    Ok(done)
+}
+
+fn check_header(header: &serde_json::Value) -> Result<()> {
+    if header["format"] != EXPORT_FORMAT {
+        return Err(invalid("import", format!("line 1: not a {EXPORT_FORMAT} header")));
+    }
+    let version = header["format_version"].as_i64().unwrap_or(0);
+    if version != EXPORT_FORMAT_VERSION {
+        return Err(invalid(
+            "import",
+            format!("export format version {version} is not supported"),
+        ));
+    }
+    let schema = header["schema_version"].as_i64().unwrap_or(0);
+    migrations::check_not_newer(schema)
+}
+
+fn import_row(conn: &Connection, line: &str, line_no: usize) -> Result<()> {
+    let at = format!("import line {line_no}");
+    let row: Map<String, serde_json::Value> =
+        serde_json::from_str(line).map_err(|e| invalid(&at, format!("not a JSON object: {e}")))?;
+    let table = row.get("table").and_then(|t| t.as_str()).unwrap_or_default();
+    let (table, columns, blobs) = TABLES
+        .iter()
+        .find(|(name, _, _)| *name == table)
+        .ok_or_else(|| invalid(&at, format!("unknown table '{table}'")))?;
+    let values = columns
+        .iter()
+        .map(|col| {
+            let v = row.get(*col).unwrap_or(&serde_json::Value::Null);
+            from_json(v, blobs.contains(col), &format!("{at}: {col}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let placeholders = vec!["?"; columns.len()].join(", ");
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} ({}) VALUES ({placeholders})",
+        columns.join(", ")
+    ))?
+    .execute(rusqlite::params_from_iter(values))
+    .map_err(|e| Error::from(e).context(&at))?;
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The real `gmstore` binary, every command, and its error exits.
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use gmstore::{NewEpisode, Store};
+
+fn gmstore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gmstore"))
+        .args(args)
+        .output()
+        .expect("run gmstore")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn populated(dir: &Path) -> String {
+    let path = dir.join("mem.db");
+    let store = Store::open_path(&path).unwrap();
+    let payloads: Vec<Vec<u8>> = (0..25u8).map(|i| vec![i; 100]).collect();
+    let batch: Vec<_> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| NewEpisode::new(p, i as f64 / 25.0, "ctx"))
+        .collect();
+    store.store_episodes(&batch).unwrap();
+    let a = store
+        .store_concept("a", &[0.25, -1.5, 3.0], Some(r#"{"k": "v"}"#), None)
+        .unwrap();
+    let b = store.store_concept("b", &[1.0, 2.0, 3.0], None, None).unwrap();
+    store.add_concept_relationship(a, b, "similar_to", 0.75).unwrap();
+    store.store_learning_event("t", 0.1, "s", None, None).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn stats_text_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated(dir.path());
+    let out = gmstore(&["stats", &db]);
+    assert!(out.status.success());
+    assert!(text(&out).0.contains("episodes        25"), "{}", text(&out).0);
+    let out = gmstore(&["stats", &db, "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["episodes_count"].as_i64(), v["concepts_count"].as_i64()),
+        (Some(25), Some(2))
+    );
+    assert_eq!(
+        v["schema_version"].as_i64(),
+        Some(gmstore::migrations::LATEST_VERSION)
+    );
+}
+
+#[test]
+fn backup_check_vacuum_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated(dir.path());
+    let out = gmstore(&["backup", &db]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let backup = text(&out).0.trim().to_string();
+    assert!(Path::new(&backup).exists() && backup.contains("/backups/mem_"));
+    let custom = dir.path().join("custom.db");
+    assert!(gmstore(&["backup", &db, "--to", custom.to_str().unwrap()])
+        .status
+        .success());
+
+    let out = gmstore(&["check", &db]);
+    assert!(out.status.success() && text(&out).0.contains("integrity ok"));
+    let out = gmstore(&["check", &db, "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["ok"],
+        true
+    );
+    assert!(gmstore(&["vacuum", &db]).status.success());
+
+    Store::open_path(&db)
+        .unwrap()
+        .store_episode(&NewEpisode::new(b"later", 0.5, "ctx"))
+        .unwrap();
+    let out = gmstore(&["restore", &db, custom.to_str().unwrap()]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(Store::open_path(&db).unwrap().count_episodes().unwrap(), 25);
+}
+
+#[test]
+fn export_then_import_reproduces_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated(dir.path());
+    let dump = dir.path().join("dump.jsonl");
+    let out = gmstore(&["export", &db, "-o", dump.to_str().unwrap()]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(text(&out).1.is_empty(), "no progress bar when not on a terminal");
+    let header: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&dump).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!(header["format"], "gmstore-export");
+    assert_eq!(
+        header["schema_version"].as_i64(),
+        Some(gmstore::migrations::LATEST_VERSION)
+    );
+
+    let copy = dir.path().join("copy.db");
+    let out = gmstore(&["import", copy.to_str().unwrap(), dump.to_str().unwrap()]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let out = gmstore(&["export", copy.to_str().unwrap()]);
+    let original = std::fs::read_to_string(&dump).unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        original,
+        "an import exports back byte for byte"
+    );
+
+    let out = gmstore(&["import", copy.to_str().unwrap(), dump.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("not empty"), "{}", text(&out).1);
+}
+
+#[test]
+fn migrate_upgrades_a_seed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("seed.db");
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(gmstore::migrations::seed_ddl())
+        .unwrap();
+    let out = gmstore(&["migrate", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(
+        text(&out).0.contains("migrated schema version 1 -> 2"),
+        "{}",
+        text(&out).0
+    );
+    assert!(text(&gmstore(&["migrate", path.to_str().unwrap()]))
+        .0
+        .contains("already at schema version"));
+}
+
+#[test]
+fn errors_exit_non_zero_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, vec![7u8; 5000]).unwrap();
+    let newer = dir.path().join("newer.db");
+    drop(Store::open_path(&newer).unwrap());
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute("INSERT INTO gm_schema_version VALUES (99, 0, 'future')", [])
+        .unwrap();
+    let fresh = dir.path().join("new.db");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["stats", missing.to_str().unwrap()], "no such file"),
+        (vec!["check", junk.to_str().unwrap()], "not a SQLite database"),
+        (
+            vec!["stats", newer.to_str().unwrap()],
+            "schema version 99 is newer",
+        ),
+        (
+            vec!["migrate", newer.to_str().unwrap()],
+            "schema version 99 is newer",
+        ),
+        (vec!["backup", missing.to_str().unwrap()], "no such file"),
+        (
+            vec!["import", fresh.to_str().unwrap(), missing.to_str().unwrap()],
+            "missing.db",
+        ),
+        (
+            vec!["restore", newer.to_str().unwrap(), junk.to_str().unwrap()],
+            "newer",
+        ),
+    ];
+    for (args, fragment) in cases {
+        let out = gmstore(&args);
+        let (_, stderr) = text(&out);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+        assert!(
+            stderr.starts_with("gmstore: error: ") && stderr.contains(fragment),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!missing.exists(), "the CLI never creates a database by accident");
+}
