@@ -96,8 +96,10 @@ test-python: build $(OUT)/simulator $(PY)
 	$(PY) examples/python/seed_examples.py > $(OUT)/seed_examples.out
 	grep -q "all seed examples ran" $(OUT)/seed_examples.out
 
-bench:
+bench: $(PY)
 	$(CARGO) bench --bench core
+	$(CARGO) bench --bench backup
+	$(PY) bench/python_bench.py
 
 clean:
 	$(CARGO) clean
