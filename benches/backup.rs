@@ -13,16 +13,26 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let mb: usize = std::env::var("GM_BENCH_BACKUP_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-    let runs: usize = std::env::var("GM_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let mb: usize = std::env::var("GM_BENCH_BACKUP_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500);
+    let runs: usize = std::env::var("GM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.db");
     let store = Store::open(Options::new(&path)).unwrap();
-    let payload: Vec<u8> = (0..170_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let payload: Vec<u8> = (0..170_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let per_batch = 50;
     let batches = (mb * 1_000_000).div_ceil(payload.len() * per_batch);
     for _ in 0..batches {
-        let batch: Vec<_> = (0..per_batch).map(|i| NewEpisode::new(&payload, i as f64, "big")).collect();
+        let batch: Vec<_> = (0..per_batch)
+            .map(|i| NewEpisode::new(&payload, i as f64, "big"))
+            .collect();
         store.store_episodes(&batch).unwrap();
     }
     store.checkpoint().unwrap();
@@ -40,7 +50,11 @@ fn main() {
         std::fs::remove_file(&b).unwrap();
         std::fs::remove_file(&c).unwrap();
     }
-    let ratios: Vec<f64> = backup.iter().zip(&copy).map(|(b, c)| b.as_secs_f64() / c.as_secs_f64()).collect();
+    let ratios: Vec<f64> = backup
+        .iter()
+        .zip(&copy)
+        .map(|(b, c)| b.as_secs_f64() / c.as_secs_f64())
+        .collect();
     let mut sorted = ratios.clone();
     sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!("| workload | gmstore (ms) | baseline (ms) | baseline | ratio (median) | ratio range |");

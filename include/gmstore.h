@@ -163,6 +163,18 @@
 #define GM_MAX_TENSORS 1000000
 
 /**
+ * Most hops a traversal may take.
+ */
+#define MAX_HOPS 64
+
+/**
+ * Largest k accepted.
+ */
+#define MAX_K 100000
+
+#define EXPORT_FORMAT_VERSION 1
+
+/**
  * An open store. Opaque: create with `gm_open`, release with `gm_close`.
  * Thread-safe: any number of threads may call into one handle at once.
  */
@@ -208,9 +220,9 @@ typedef struct gm_options {
    */
   uint8_t synchronous;
   /**
-   * Reserved; must be 0.
+   * 1 keeps every embedding in memory for k-NN search (default 1).
    */
-  uint8_t reserved;
+  uint8_t knn_cache;
   /**
    * Page size in bytes for new files (default 16384).
    */

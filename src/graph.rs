@@ -89,3 +89,180 @@ impl Store {
         })
     }
 }
+
+/// A concept reached from a start concept, with the fewest hops to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reached {
+    pub id: i64,
+    pub name: String,
+    pub hops: u32,
+}
+
+/// The strongest path between two concepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrongestPath {
+    /// Concept ids from start to end, both included.
+    pub ids: Vec<i64>,
+    /// The product of the strengths along the path.
+    pub strength: f64,
+}
+
+/// Most hops a traversal may take.
+pub const MAX_HOPS: u32 = 64;
+
+/// Edge filters of a traversal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EdgeFilter<'a> {
+    /// Only edges of this type.
+    pub relationship_type: Option<&'a str>,
+    /// Only edges at least this strong.
+    pub min_strength: f64,
+}
+
+fn out_edges(conn: &Connection, from: i64, filter: &EdgeFilter<'_>) -> Result<Vec<(i64, f64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT target_concept_id, coalesce(strength, 1.0) FROM concept_relationships \
+         WHERE source_concept_id = ?1 AND (?2 IS NULL OR relationship_type = ?2) \
+         AND coalesce(strength, 1.0) >= ?3",
+    )?;
+    let rows = stmt.query_map(
+        params![from, filter.relationship_type, filter.min_strength],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn concept_name(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT name FROM concepts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
+fn checked_filter<'a>(filter: &EdgeFilter<'a>) -> Result<EdgeFilter<'a>> {
+    validate::unit_interval("min_strength", filter.min_strength)?;
+    if let Some(kind) = filter.relationship_type {
+        validate::non_empty("relationship_type", kind)?;
+    }
+    Ok(*filter)
+}
+
+impl Store {
+    /// Every concept reachable from `concept_id` within `max_hops` along
+    /// outgoing edges that pass `filter`, with its hop count (fewest hops
+    /// first, then id). The start itself is not listed. Breadth-first over
+    /// the (source, target, type) index, one snapshot.
+    pub fn concept_neighborhood(
+        &self,
+        concept_id: i64,
+        max_hops: u32,
+        filter: &EdgeFilter<'_>,
+    ) -> Result<Vec<Reached>> {
+        let start = validate::id("concept_id", concept_id)?;
+        if max_hops > MAX_HOPS {
+            return Err(crate::error::invalid(
+                "max_hops",
+                format!("{max_hops} exceeds {MAX_HOPS}"),
+            ));
+        }
+        let filter = checked_filter(filter)?;
+        self.read(|conn| {
+            concept_name(conn, start)?
+                .ok_or_else(|| Error::NotFound(format!("concept_id: no concept with id {start}")))?;
+            let mut seen = std::collections::HashSet::from([start]);
+            let mut frontier = vec![start];
+            let mut reached = Vec::new();
+            for hops in 1..=max_hops {
+                let mut next = Vec::new();
+                for node in frontier {
+                    for (target, _) in out_edges(conn, node, &filter)? {
+                        if seen.insert(target) {
+                            next.push(target);
+                        }
+                    }
+                }
+                next.sort_unstable();
+                for &id in &next {
+                    let name = concept_name(conn, id)?.unwrap_or_default();
+                    reached.push(Reached { id, name, hops });
+                }
+                if next.is_empty() {
+                    break;
+                }
+                frontier = next;
+            }
+            Ok(reached)
+        })
+    }
+
+    /// The path from `from` to `to` along outgoing edges that pass `filter`
+    /// whose product of strengths is greatest (Dijkstra on -ln strength),
+    /// or `None` when `to` cannot be reached.
+    pub fn strongest_path(
+        &self,
+        from: i64,
+        to: i64,
+        filter: &EdgeFilter<'_>,
+    ) -> Result<Option<StrongestPath>> {
+        let from = validate::id("from_id", from)?;
+        let to = validate::id("to_id", to)?;
+        let filter = checked_filter(filter)?;
+        self.read(|conn| {
+            for (field, id) in [("from_id", from), ("to_id", to)] {
+                concept_name(conn, id)?
+                    .ok_or_else(|| Error::NotFound(format!("{field}: no concept with id {id}")))?;
+            }
+            dijkstra(conn, from, to, &filter)
+        })
+    }
+}
+
+/// A node with its path cost; ordered as a min-heap on cost.
+#[derive(PartialEq)]
+struct Frontier(f64, i64);
+impl Eq for Frontier {}
+impl PartialOrd for Frontier {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Frontier {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.0.total_cmp(&self.0).then(other.1.cmp(&self.1))
+    }
+}
+
+fn dijkstra(conn: &Connection, from: i64, to: i64, filter: &EdgeFilter<'_>) -> Result<Option<StrongestPath>> {
+    use std::collections::{BinaryHeap, HashMap};
+    let mut cost: HashMap<i64, f64> = HashMap::from([(from, 0.0)]);
+    let mut previous: HashMap<i64, i64> = HashMap::new();
+    let mut heap = BinaryHeap::from([Frontier(0.0, from)]);
+    while let Some(Frontier(c, node)) = heap.pop() {
+        if node == to {
+            let mut ids = vec![to];
+            while let Some(&p) = previous.get(ids.last().expect("non-empty")) {
+                ids.push(p);
+            }
+            ids.reverse();
+            return Ok(Some(StrongestPath {
+                ids,
+                strength: (-c).exp(),
+            }));
+        }
+        if c > cost.get(&node).copied().unwrap_or(f64::INFINITY) {
+            continue;
+        }
+        for (target, strength) in out_edges(conn, node, filter)? {
+            if strength <= 0.0 {
+                continue; // a zero-strength edge makes every path through it worthless
+            }
+            let next = c - strength.ln();
+            if next < cost.get(&target).copied().unwrap_or(f64::INFINITY) {
+                cost.insert(target, next);
+                previous.insert(target, node);
+                heap.push(Frontier(next, target));
+            }
+        }
+    }
+    Ok(None)
+}

@@ -16,6 +16,7 @@ pub mod learning;
 pub mod maintenance;
 pub mod migrations;
 pub mod options;
+pub mod search;
 pub mod status;
 mod store;
 pub mod transfer;
@@ -25,10 +26,11 @@ pub use backup::BackupInfo;
 pub use concepts::Concept;
 pub use episodes::{Episode, NewEpisode};
 pub use error::{Error, Result};
-pub use graph::Relationship;
+pub use graph::{EdgeFilter, Reached, Relationship, StrongestPath};
 pub use learning::{LearningEvent, StrategyStats};
 pub use maintenance::{SqlValue, Stats};
 pub use options::{Options, Synchronous};
+pub use search::{Metric, Neighbor, SearchFilter};
 pub use store::{Store, Transaction};
 
 /// The crate version, as in Cargo.toml.

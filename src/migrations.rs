@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// The schema version this library writes.
-pub const LATEST_VERSION: i64 = 2;
+pub const LATEST_VERSION: i64 = 3;
 
 /// The table that records applied migrations.
 pub const VERSION_TABLE: &str = "gm_schema_version";
@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         description:
             "gm_meta; drop indexes that duplicate UNIQUE or composite ones; context and strategy indexes",
         sql: V2_SQL,
+    },
+    Migration {
+        version: 3,
+        description: "gm_concept_changes: a change log of concept embeddings for coherent k-NN caches",
+        sql: V3_SQL,
     },
 ];
 
@@ -115,6 +120,22 @@ INSERT INTO gm_meta(key, value)
     WHERE (SELECT count(DISTINCT length(embedding)) FROM concepts) = 1
       AND length(embedding) % 4 = 0 AND length(embedding) > 0
     LIMIT 1;
+";
+
+/// Every insert, embedding or name update, and delete of a concept is
+/// logged, so an in-memory k-NN matrix (in this process or another) can
+/// refresh just the rows that changed. The log keeps its last 100,000
+/// entries; a cache further behind rebuilds in full.
+const V3_SQL: &str = "
+CREATE TABLE gm_concept_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, concept_id INTEGER NOT NULL);
+CREATE TRIGGER gm_concepts_inserted AFTER INSERT ON concepts
+    BEGIN INSERT INTO gm_concept_changes(concept_id) VALUES (new.id); END;
+CREATE TRIGGER gm_concepts_updated AFTER UPDATE OF embedding, name ON concepts
+    BEGIN INSERT INTO gm_concept_changes(concept_id) VALUES (new.id); END;
+CREATE TRIGGER gm_concepts_deleted AFTER DELETE ON concepts
+    BEGIN INSERT INTO gm_concept_changes(concept_id) VALUES (old.id); END;
+CREATE TRIGGER gm_concept_changes_pruned AFTER INSERT ON gm_concept_changes WHEN new.seq % 10000 = 0
+    BEGIN DELETE FROM gm_concept_changes WHERE seq <= new.seq - 100000; END;
 ";
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {

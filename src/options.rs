@@ -44,6 +44,9 @@ pub struct Options {
     pub page_size: u32,
     /// Unix permission bits for newly created database files.
     pub file_mode: u32,
+    /// Keep every embedding in memory for k-NN search (about
+    /// concepts x dim x 4 bytes); off means each search reads them anew.
+    pub knn_cache: bool,
 }
 
 impl Default for Options {
@@ -59,6 +62,7 @@ impl Default for Options {
             embedding_dim: None,
             page_size: 16384,
             file_mode: 0o600,
+            knn_cache: true,
         }
     }
 }

@@ -32,6 +32,7 @@ pub struct Store {
     options: Options,
     writer: Writer,
     readers: Option<ReaderPool>,
+    pub(crate) knn: crate::search::KnnCache,
 }
 
 /// A process-unique id of the calling thread. Unlike `thread::current()`
@@ -245,6 +246,7 @@ impl Store {
             },
             readers,
             options,
+            knn: crate::search::KnnCache::new(),
         };
         store.apply_embedding_dim_option()?;
         Ok(store)
@@ -336,6 +338,12 @@ impl Store {
         }
         let mut conn = held.conn()?;
         f(&mut conn)
+    }
+
+    /// A new connection that only reads, for long-lived readers (the
+    /// k-NN cache's change watcher).
+    pub(crate) fn open_reader(&self) -> Result<Connection> {
+        open_connection(&self.options, true)
     }
 
     fn ensure_writable(&self) -> Result<()> {

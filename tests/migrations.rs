@@ -37,6 +37,7 @@ fn new_file_gets_the_seed_tables_and_latest_version() {
             "concept_relationships",
             "concepts",
             "episodes",
+            "gm_concept_changes",
             "gm_meta",
             "gm_schema_version",
             "learning_events"

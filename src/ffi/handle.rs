@@ -61,8 +61,8 @@ pub struct gm_options {
     pub read_only: u8,
     /// `GM_SYNC_DEFAULT`, `GM_SYNC_NORMAL` or `GM_SYNC_FULL`.
     pub synchronous: u8,
-    /// Reserved; must be 0.
-    pub reserved: u8,
+    /// 1 keeps every embedding in memory for k-NN search (default 1).
+    pub knn_cache: u8,
     /// Page size in bytes for new files (default 16384).
     pub page_size: u32,
     /// Fixed embedding dimension, or 0 to take the first concept's.
@@ -111,7 +111,7 @@ fn defaults() -> gm_options {
         enable_wal: d.enable_wal as u8,
         read_only: d.read_only as u8,
         synchronous: GM_SYNC_DEFAULT,
-        reserved: 0,
+        knn_cache: d.knn_cache as u8,
         page_size: d.page_size,
         embedding_dim: 0,
         file_mode: d.file_mode,
@@ -148,9 +148,6 @@ fn to_options(path: &str, o: &gm_options) -> Result<Options> {
         GM_SYNC_FULL => Some(Synchronous::Full),
         other => return Err(invalid("options.synchronous", format!("unknown mode {other}"))),
     };
-    if o.reserved != 0 {
-        return Err(invalid("options.reserved", "must be 0"));
-    }
     Ok(Options {
         db_path: path.into(),
         backup_interval: Duration::from_secs(o.backup_interval_secs as u64),
@@ -162,6 +159,7 @@ fn to_options(path: &str, o: &gm_options) -> Result<Options> {
         embedding_dim: (o.embedding_dim != 0).then_some(o.embedding_dim as usize),
         page_size: o.page_size,
         file_mode: o.file_mode,
+        knn_cache: super::boundary::flag(o.knn_cache, "options.knn_cache")?,
     })
 }
 

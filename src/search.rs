@@ -1,0 +1,647 @@
+//! Semantic search: exact k-nearest concepts by cosine, dot product or L2,
+//! single or batched, over an in-memory float32 matrix of every embedding;
+//! and the similarity graph built from it in one call.
+//!
+//! The matrix is built once per store and kept coherent through the
+//! `gm_concept_changes` log (migration v3): a dedicated connection checks
+//! `PRAGMA data_version`, which moves only when another connection commits,
+//! and only then reads the log to refresh the rows that changed. Scores are
+//! scanned in float32 with SIMD; the best candidates are then re-scored in
+//! float64 so the order equals a float64 brute force.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Mutex;
+
+use multiversion::multiversion;
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{invalid, Error, Result};
+use crate::store::Store;
+use crate::validate;
+
+/// How similarity is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    /// Cosine similarity, higher is nearer.
+    Cosine,
+    /// Dot product, higher is nearer.
+    Dot,
+    /// Euclidean distance, lower is nearer (results come nearest first).
+    L2,
+}
+
+/// Filters applied while scanning, before ranking.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter<'a> {
+    /// Keep names containing this (LIKE wildcards `%` and `_` work).
+    pub name_pattern: Option<&'a str>,
+    /// Keep concepts accessed at least this often.
+    pub min_access_count: Option<i64>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neighbor {
+    pub id: i64,
+    pub name: String,
+    /// Cosine or dot similarity, or Euclidean distance for L2.
+    pub score: f64,
+}
+
+/// Largest k accepted.
+pub const MAX_K: usize = 100_000;
+/// Candidates kept per query beyond k for the float64 re-ranking.
+const RERANK_MARGIN: usize = 32;
+/// Rows per block in batched products.
+const BLOCK_ROWS: usize = 4096;
+
+/// The in-memory matrix: one row of `dim` floats per concept.
+#[derive(Default)]
+pub(crate) struct Matrix {
+    dim: usize,
+    ids: Vec<i64>,
+    row_of: HashMap<i64, usize>,
+    data: Vec<f32>,
+    sq_norms: Vec<f32>,
+    last_seq: i64,
+    data_version: Option<i64>,
+}
+
+/// The per-store cache: the matrix and the connection that watches for
+/// changes. None until the first search.
+pub(crate) struct KnnCache {
+    state: Mutex<Option<(Connection, Matrix)>>,
+}
+
+impl KnnCache {
+    pub(crate) fn new() -> KnnCache {
+        KnnCache {
+            state: Mutex::new(None),
+        }
+    }
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent accumulators let the compiler keep a full vector
+    // register of partial sums and vectorise the loop.
+    let mut acc = [0f32; 8];
+    let chunks = a.len() / 8 * 8;
+    for (x, y) in a[..chunks].chunks_exact(8).zip(b[..chunks].chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = a[chunks..].iter().zip(&b[chunks..]).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
+}
+
+fn sq_norm(a: &[f32]) -> f32 {
+    dot_f32(a, a)
+}
+
+/// A scored candidate; ordered so that a max-heap keeps the worst on top.
+#[derive(Clone, Copy)]
+struct Candidate {
+    /// Higher is better (L2 distances are negated).
+    key: f32,
+    row: usize,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // reversed: the heap's top is the weakest candidate
+        other.key.total_cmp(&self.key).then(self.row.cmp(&other.row))
+    }
+}
+
+/// Keeps the best `cap` candidates seen.
+struct TopK {
+    cap: usize,
+    heap: BinaryHeap<Candidate>,
+}
+
+impl TopK {
+    fn new(cap: usize) -> TopK {
+        TopK {
+            cap,
+            heap: BinaryHeap::with_capacity(cap + 1),
+        }
+    }
+
+    fn offer(&mut self, key: f32, row: usize) {
+        if self.heap.len() < self.cap {
+            self.heap.push(Candidate { key, row });
+        } else if self.heap.peek().is_some_and(|worst| key > worst.key) {
+            self.heap.pop();
+            self.heap.push(Candidate { key, row });
+        }
+    }
+}
+
+impl Matrix {
+    fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    fn set_row(&mut self, id: i64, values: &[f32]) {
+        let norm = sq_norm(values);
+        match self.row_of.get(&id) {
+            Some(&i) => {
+                self.data[i * self.dim..(i + 1) * self.dim].copy_from_slice(values);
+                self.sq_norms[i] = norm;
+            }
+            None => {
+                self.row_of.insert(id, self.ids.len());
+                self.ids.push(id);
+                self.data.extend_from_slice(values);
+                self.sq_norms.push(norm);
+            }
+        }
+    }
+
+    fn remove_row(&mut self, id: i64) {
+        let Some(i) = self.row_of.remove(&id) else { return };
+        let last = self.ids.len() - 1;
+        if i != last {
+            let moved = self.ids[last];
+            self.ids[i] = moved;
+            self.row_of.insert(moved, i);
+            self.data
+                .copy_within(last * self.dim..(last + 1) * self.dim, i * self.dim);
+            self.sq_norms[i] = self.sq_norms[last];
+        }
+        self.ids.pop();
+        self.data.truncate(last * self.dim);
+        self.sq_norms.pop();
+    }
+
+    /// The f32 ranking key of a row: higher is nearer.
+    fn key(&self, metric: Metric, query: &[f32], q_sq: f32, i: usize) -> f32 {
+        let d = dot_f32(query, self.row(i));
+        match metric {
+            Metric::Dot => d,
+            Metric::Cosine => d / (self.sq_norms[i] * q_sq).sqrt().max(f32::MIN_POSITIVE),
+            Metric::L2 => -(q_sq + self.sq_norms[i] - 2.0 * d),
+        }
+    }
+
+    /// The exact (float64) score of a row.
+    fn exact(&self, metric: Metric, query: &[f32], i: usize) -> f64 {
+        let row = self.row(i);
+        match metric {
+            Metric::Dot => dot_f64(query, row),
+            Metric::Cosine => {
+                let denom = (dot_f64(query, query) * dot_f64(row, row)).sqrt();
+                if denom > 0.0 {
+                    dot_f64(query, row) / denom
+                } else {
+                    0.0
+                }
+            }
+            Metric::L2 => query
+                .iter()
+                .zip(row)
+                .map(|(a, b)| (*a as f64 - *b as f64).powi(2))
+                .sum::<f64>()
+                .sqrt(),
+        }
+    }
+
+    /// Re-scores the f32 candidates in f64 and returns the best k rows.
+    fn finish(&self, metric: Metric, query: &[f32], top: TopK, k: usize) -> Vec<(usize, f64)> {
+        let mut exact: Vec<(usize, f64)> = top
+            .heap
+            .into_iter()
+            .map(|c| (c.row, self.exact(metric, query, c.row)))
+            .collect();
+        exact.sort_by(|a, b| {
+            let by_score = match metric {
+                Metric::L2 => a.1.total_cmp(&b.1),
+                _ => b.1.total_cmp(&a.1),
+            };
+            by_score.then(self.ids[a.0].cmp(&self.ids[b.0]))
+        });
+        exact.truncate(k);
+        exact
+    }
+
+    fn search(
+        &self,
+        metric: Metric,
+        query: &[f32],
+        k: usize,
+        allowed: Option<&[usize]>,
+    ) -> Vec<(usize, f64)> {
+        let q_sq = sq_norm(query);
+        let mut top = TopK::new(k + RERANK_MARGIN);
+        match allowed {
+            Some(rows) => rows
+                .iter()
+                .for_each(|&i| top.offer(self.key(metric, query, q_sq, i), i)),
+            None => (0..self.ids.len()).for_each(|i| top.offer(self.key(metric, query, q_sq, i), i)),
+        }
+        self.finish(metric, query, top, k)
+    }
+
+    /// Many queries as blocked matrix products (SGEMM), then per-query top k.
+    fn search_batch(
+        &self,
+        metric: Metric,
+        queries: &[f32],
+        k: usize,
+        allowed: Option<&[usize]>,
+    ) -> Vec<Vec<(usize, f64)>> {
+        let (dim, nq, n) = (self.dim, queries.len() / self.dim, self.ids.len());
+        let q_sq: Vec<f32> = queries.chunks_exact(dim).map(sq_norm).collect();
+        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k + RERANK_MARGIN)).collect();
+        let mask: Option<Vec<bool>> = allowed.map(|rows| {
+            let mut m = vec![false; n];
+            rows.iter().for_each(|&i| m[i] = true);
+            m
+        });
+        let mut scores = vec![0f32; nq * BLOCK_ROWS.min(n.max(1))];
+        for start in (0..n).step_by(BLOCK_ROWS) {
+            let rows = BLOCK_ROWS.min(n - start);
+            // scores (nq x rows) = queries (nq x dim) * block^T (dim x rows)
+            unsafe {
+                matrixmultiply::sgemm(
+                    nq,
+                    dim,
+                    rows,
+                    1.0,
+                    queries.as_ptr(),
+                    dim as isize,
+                    1,
+                    self.data[start * dim..].as_ptr(),
+                    1,
+                    dim as isize,
+                    0.0,
+                    scores.as_mut_ptr(),
+                    rows as isize,
+                    1,
+                );
+            }
+            for (q, top) in tops.iter_mut().enumerate() {
+                for r in 0..rows {
+                    let i = start + r;
+                    if mask.as_ref().is_some_and(|m| !m[i]) {
+                        continue;
+                    }
+                    let d = scores[q * rows + r];
+                    let key = match metric {
+                        Metric::Dot => d,
+                        Metric::Cosine => d / (self.sq_norms[i] * q_sq[q]).sqrt().max(f32::MIN_POSITIVE),
+                        Metric::L2 => -(q_sq[q] + self.sq_norms[i] - 2.0 * d),
+                    };
+                    top.offer(key, i);
+                }
+            }
+        }
+        tops.into_iter()
+            .enumerate()
+            .map(|(q, top)| self.finish(metric, &queries[q * dim..(q + 1) * dim], top, k))
+            .collect()
+    }
+}
+
+fn read_embedding(conn: &Connection, id: i64) -> Result<Option<Vec<f32>>> {
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT embedding FROM concepts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    blob.map(|b| validate::blob_to_embedding(&b)).transpose()
+}
+
+fn max_seq(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM gm_concept_changes")?
+        .query_row([], |r| r.get(0))?)
+}
+
+fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+}
+
+/// Loads every embedding into a fresh matrix.
+fn build(conn: &Connection, dim: usize) -> Result<Matrix> {
+    let mut m = Matrix {
+        dim,
+        last_seq: max_seq(conn)?,
+        ..Matrix::default()
+    };
+    let count: i64 = conn.query_row("SELECT count(*) FROM concepts", [], |r| r.get(0))?;
+    m.data.reserve(count as usize * dim);
+    let mut stmt = conn.prepare("SELECT id, embedding FROM concepts")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let blob = row.get_ref(1)?.as_blob().map_err(Error::from_sql)?;
+        if blob.len() != dim * 4 {
+            return Err(Error::Corrupt(format!(
+                "concept {id}: embedding of {} bytes does not match the store's dimension {dim}",
+                blob.len()
+            )));
+        }
+        m.row_of.insert(id, m.ids.len());
+        m.ids.push(id);
+        let start = m.data.len();
+        m.data.extend(
+            blob.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
+        let norm = sq_norm(&m.data[start..]);
+        m.sq_norms.push(norm);
+    }
+    Ok(m)
+}
+
+/// Applies the logged changes since the matrix was built; rebuilds when the
+/// log no longer reaches back that far, or when most rows changed.
+fn refresh(conn: &Connection, m: &mut Matrix, dim: usize) -> Result<()> {
+    let oldest: Option<i64> = conn
+        .query_row("SELECT min(seq) FROM gm_concept_changes", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let changed: Vec<i64> = conn
+        .prepare_cached("SELECT DISTINCT concept_id FROM gm_concept_changes WHERE seq > ?1")?
+        .query_map([m.last_seq], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let log_gap = oldest.is_some_and(|o| o > m.last_seq + 1) && !changed.is_empty();
+    if m.dim != dim || log_gap || changed.len() > m.ids.len() / 2 + 64 {
+        *m = build(conn, dim)?;
+        return Ok(());
+    }
+    let last_seq = max_seq(conn)?;
+    for id in changed {
+        match read_embedding(conn, id)? {
+            Some(values) if values.len() == dim => m.set_row(id, &values),
+            Some(values) => {
+                return Err(Error::Corrupt(format!(
+                    "concept {id}: embedding dimension {} is not {dim}",
+                    values.len()
+                )))
+            }
+            None => m.remove_row(id),
+        }
+    }
+    m.last_seq = last_seq;
+    Ok(())
+}
+
+fn allowed_rows(conn: &Connection, m: &Matrix, filter: &SearchFilter<'_>) -> Result<Option<Vec<usize>>> {
+    if filter.name_pattern.is_none() && filter.min_access_count.is_none() {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM concepts WHERE (?1 IS NULL OR name LIKE '%' || ?1 || '%') \
+         AND (?2 IS NULL OR coalesce(access_count, 0) >= ?2)",
+    )?;
+    let ids = stmt.query_map(params![filter.name_pattern, filter.min_access_count], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    let mut rows = Vec::new();
+    for id in ids {
+        if let Some(&i) = m.row_of.get(&id?) {
+            rows.push(i);
+        }
+    }
+    rows.sort_unstable();
+    Ok(Some(rows))
+}
+
+fn names_of(conn: &Connection, m: &Matrix, found: Vec<(usize, f64)>) -> Result<Vec<Neighbor>> {
+    found
+        .into_iter()
+        .map(|(row, score)| {
+            let id = m.ids[row];
+            let name: String = conn
+                .prepare_cached("SELECT name FROM concepts WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?;
+            Ok(Neighbor { id, name, score })
+        })
+        .collect()
+}
+
+impl Error {
+    fn from_sql(e: rusqlite::types::FromSqlError) -> Error {
+        Error::Corrupt(format!("embedding: {e}"))
+    }
+}
+
+fn check_query(field: &str, values: &[f32], dim: Option<usize>) -> Result<usize> {
+    validate::embedding(values).map_err(|e| match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(m.replacen("embedding", field, 1)),
+        other => other,
+    })?;
+    match dim {
+        Some(d) if d == values.len() => Ok(d),
+        Some(d) => Err(invalid(
+            field,
+            format!("dimension {} does not match the store's {d}", values.len()),
+        )),
+        None => Ok(values.len()),
+    }
+}
+
+fn check_k(k: usize) -> Result<usize> {
+    if k == 0 || k > MAX_K {
+        return Err(invalid("k", format!("{k} is outside 1..={MAX_K}")));
+    }
+    Ok(k)
+}
+
+impl Store {
+    /// Runs `f` on a matrix of every embedding, current as of a snapshot
+    /// that `f` also reads names and filters from. Cached and refreshed
+    /// incrementally, unless disabled or this thread has a transaction
+    /// open (then a private matrix shows the transaction's own writes).
+    fn with_matrix<T>(&self, f: impl FnOnce(&Connection, &Matrix) -> Result<T>) -> Result<T> {
+        let uncached = !self.options().knn_cache || self.in_transaction() || self.options().is_memory();
+        if uncached {
+            return self.read(|conn| {
+                let dim = crate::concepts::stored_dim(conn)?.unwrap_or(0);
+                f(conn, &build(conn, dim)?)
+            });
+        }
+        let mut state = self
+            .knn
+            .state
+            .lock()
+            .map_err(|_| Error::Internal("k-NN cache lock poisoned".into()))?;
+        if state.is_none() {
+            let conn = self.open_reader()?;
+            *state = Some((conn, Matrix::default()));
+        }
+        let (conn, matrix) = state.as_mut().expect("set above");
+        let version = data_version(conn)?;
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            if matrix.data_version != Some(version) {
+                let dim = crate::concepts::stored_dim(conn)?.unwrap_or(0);
+                if matrix.data_version.is_none() {
+                    *matrix = build(conn, dim)?;
+                } else {
+                    refresh(conn, matrix, dim)?;
+                }
+                matrix.data_version = Some(version);
+            }
+            f(conn, matrix)
+        })();
+        let _ = conn.execute_batch("COMMIT");
+        if result.is_err() {
+            matrix.data_version = None;
+        }
+        result
+    }
+
+    /// The `k` concepts nearest to `query`, best first (for L2: smallest
+    /// distance first), as (id, name, score). Exact: the order equals a
+    /// float64 brute force over the stored float32 embeddings.
+    pub fn nearest_concepts(
+        &self,
+        query: &[f32],
+        k: usize,
+        metric: Metric,
+        filter: &SearchFilter<'_>,
+    ) -> Result<Vec<Neighbor>> {
+        let k = check_k(k)?;
+        self.with_matrix(|conn, m| {
+            if m.ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            check_query("query", query, Some(m.dim))?;
+            let allowed = allowed_rows(conn, m, filter)?;
+            names_of(conn, m, m.search(metric, query, k, allowed.as_deref()))
+        })
+    }
+
+    /// Nearest concepts for many queries at once (`queries` holds
+    /// `queries.len() / dim` row-major vectors), computed as blocked matrix
+    /// products. One result list per query.
+    pub fn nearest_concepts_batch(
+        &self,
+        queries: &[f32],
+        dim: usize,
+        k: usize,
+        metric: Metric,
+        filter: &SearchFilter<'_>,
+    ) -> Result<Vec<Vec<Neighbor>>> {
+        let k = check_k(k)?;
+        if dim == 0 || !queries.len().is_multiple_of(dim) {
+            return Err(invalid(
+                "queries",
+                format!("{} values are not a whole number of {dim}-d rows", queries.len()),
+            ));
+        }
+        self.with_matrix(|conn, m| {
+            let nq = queries.len() / dim;
+            if m.ids.is_empty() {
+                return Ok(vec![Vec::new(); nq]);
+            }
+            for (i, q) in queries.chunks_exact(dim).enumerate() {
+                check_query(&format!("queries[{i}]"), q, Some(m.dim))?;
+            }
+            let allowed = allowed_rows(conn, m, filter)?;
+            m.search_batch(metric, queries, k, allowed.as_deref())
+                .into_iter()
+                .map(|found| names_of(conn, m, found))
+                .collect()
+        })
+    }
+
+    /// Connects concepts whose cosine similarity is at least `threshold`
+    /// (every such ordered pair), or, with `top_k > 0`, each concept to its
+    /// `top_k` most similar ones above the threshold, with
+    /// `relationship_type` and the similarity (clamped to [0, 1]) as
+    /// strength. Computed in blocks of matrix products and written in one
+    /// transaction. Returns the number of edges written.
+    pub fn build_similarity_graph(
+        &self,
+        threshold: f64,
+        top_k: usize,
+        relationship_type: &str,
+    ) -> Result<usize> {
+        let threshold = validate::unit_interval("threshold", threshold)?;
+        let kind = validate::non_empty("relationship_type", relationship_type)?;
+        let edges = self.with_matrix(|_, m| Ok(similar_pairs(m, threshold as f32, top_k)))?;
+        self.write_atomic(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO concept_relationships (source_concept_id, target_concept_id, relationship_type, strength) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT(source_concept_id, target_concept_id, relationship_type) \
+                 DO UPDATE SET strength = excluded.strength",
+            )?;
+            for (a, b, s) in &edges {
+                stmt.execute(params![a, b, kind, s.clamp(0.0, 1.0)])?;
+            }
+            Ok(edges.len())
+        })
+    }
+}
+
+/// Every ordered pair (or each row's top k) with cosine >= threshold.
+fn similar_pairs(m: &Matrix, threshold: f32, top_k: usize) -> Vec<(i64, i64, f64)> {
+    let (n, dim) = (m.ids.len(), m.dim);
+    let unit: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let inv = 1.0 / m.sq_norms[i].sqrt().max(f32::MIN_POSITIVE);
+            m.row(i).iter().map(move |v| v * inv)
+        })
+        .collect();
+    let block = 256.min(n.max(1));
+    let mut scores = vec![0f32; block * n];
+    let mut edges = Vec::new();
+    for start in (0..n).step_by(block) {
+        let rows = block.min(n - start);
+        unsafe {
+            matrixmultiply::sgemm(
+                rows,
+                dim,
+                n,
+                1.0,
+                unit[start * dim..].as_ptr(),
+                dim as isize,
+                1,
+                unit.as_ptr(),
+                1,
+                dim as isize,
+                0.0,
+                scores.as_mut_ptr(),
+                n as isize,
+                1,
+            );
+        }
+        for r in 0..rows {
+            let i = start + r;
+            let row = &scores[r * n..(r + 1) * n];
+            let mut hits: Vec<(usize, f32)> = row
+                .iter()
+                .enumerate()
+                .filter(|&(j, &s)| j != i && s >= threshold)
+                .map(|(j, &s)| (j, s))
+                .collect();
+            if top_k > 0 && hits.len() > top_k {
+                hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                hits.truncate(top_k);
+            }
+            edges.extend(hits.into_iter().map(|(j, s)| (m.ids[i], m.ids[j], s as f64)));
+        }
+    }
+    edges
+}

@@ -1,0 +1,342 @@
+//! k-NN against a float64 brute force, coherence with writes from this
+//! handle and others, and the similarity graph.
+mod common;
+
+use gmstore::{Metric, Options, SearchFilter, Store};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn vec(&mut self, dim: usize) -> Vec<f32> {
+        (0..dim).map(|_| self.next()).collect()
+    }
+}
+
+fn brute_force(data: &[(i64, Vec<f32>)], q: &[f32], metric: Metric, k: usize) -> Vec<i64> {
+    let q64: Vec<f64> = q.iter().map(|v| *v as f64).collect();
+    let mut scored: Vec<(i64, f64)> = data
+        .iter()
+        .map(|(id, v)| {
+            let v64: Vec<f64> = v.iter().map(|x| *x as f64).collect();
+            let dot: f64 = q64.iter().zip(&v64).map(|(a, b)| a * b).sum();
+            let score = match metric {
+                Metric::Dot => dot,
+                Metric::Cosine => {
+                    dot / (q64.iter().map(|a| a * a).sum::<f64>().sqrt()
+                        * v64.iter().map(|a| a * a).sum::<f64>().sqrt())
+                }
+                Metric::L2 => q64
+                    .iter()
+                    .zip(&v64)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+                    .sqrt(),
+            };
+            (*id, score)
+        })
+        .collect();
+    scored.sort_by(|a, b| match metric {
+        Metric::L2 => a.1.total_cmp(&b.1),
+        _ => b.1.total_cmp(&a.1),
+    });
+    scored.into_iter().take(k).map(|(id, _)| id).collect()
+}
+
+fn populate(store: &Store, n: usize, dim: usize, seed: u64) -> Vec<(i64, Vec<f32>)> {
+    let mut rng = Rng(seed);
+    let tx = store.transaction().unwrap();
+    let data: Vec<(i64, Vec<f32>)> = (0..n)
+        .map(|i| {
+            let v = rng.vec(dim);
+            (
+                store
+                    .store_concept(&format!("concept_{i:05}"), &v, None, None)
+                    .unwrap(),
+                v,
+            )
+        })
+        .collect();
+    tx.commit().unwrap();
+    data
+}
+
+#[test]
+fn matches_float64_brute_force_for_every_metric_and_dimension() {
+    for (dim, n) in [(3, 200), (64, 1500), (512, 800)] {
+        let t = common::temp_store();
+        let data = populate(&t.store, n, dim, 7 + dim as u64);
+        let mut rng = Rng(99);
+        for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+            for _ in 0..5 {
+                let q = rng.vec(dim);
+                let got: Vec<i64> = t
+                    .store
+                    .nearest_concepts(&q, 10, metric, &SearchFilter::default())
+                    .unwrap()
+                    .into_iter()
+                    .map(|n| n.id)
+                    .collect();
+                assert_eq!(got, brute_force(&data, &q, metric, 10), "dim {dim}, {metric:?}");
+            }
+            let queries: Vec<f32> = (0..7).flat_map(|_| rng.vec(dim)).collect();
+            let batch = t
+                .store
+                .nearest_concepts_batch(&queries, dim, 5, metric, &SearchFilter::default())
+                .unwrap();
+            for (i, found) in batch.iter().enumerate() {
+                let ids: Vec<i64> = found.iter().map(|n| n.id).collect();
+                assert_eq!(
+                    ids,
+                    brute_force(&data, &queries[i * dim..(i + 1) * dim], metric, 5),
+                    "batch dim {dim} {metric:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn l2_is_nearest_first_with_distances() {
+    let t = common::temp_store();
+    let a = t.store.store_concept("origin", &[0.0, 0.0], None, None).unwrap();
+    let b = t.store.store_concept("near", &[1.0, 0.0], None, None).unwrap();
+    let c = t.store.store_concept("far", &[3.0, 4.0], None, None).unwrap();
+    let found = t
+        .store
+        .nearest_concepts(&[0.0, 0.0], 3, Metric::L2, &SearchFilter::default())
+        .unwrap();
+    assert_eq!(found.iter().map(|n| n.id).collect::<Vec<_>>(), vec![a, b, c]);
+    assert_eq!(
+        found.iter().map(|n| n.score).collect::<Vec<_>>(),
+        vec![0.0, 1.0, 5.0]
+    );
+    assert_eq!(found[2].name, "far");
+    let cos = t
+        .store
+        .nearest_concepts(&[1.0, 0.0], 1, Metric::Cosine, &SearchFilter::default())
+        .unwrap();
+    assert_eq!(cos[0].id, b);
+}
+
+#[test]
+fn filters_apply_during_the_scan() {
+    let t = common::temp_store();
+    let data = populate(&t.store, 300, 16, 3);
+    for id in data.iter().take(40).map(|(id, _)| *id) {
+        t.store
+            .retrieve_concept_by_name(&format!("concept_{:05}", id - 1))
+            .unwrap();
+    }
+    let q = Rng(5).vec(16);
+    let filter = SearchFilter {
+        name_pattern: Some("concept_001"),
+        min_access_count: None,
+    };
+    let got: Vec<i64> = t
+        .store
+        .nearest_concepts(&q, 5, Metric::Cosine, &filter)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    let subset: Vec<_> = data
+        .iter()
+        .filter(|(id, _)| (101..=200).contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(got, brute_force(&subset, &q, Metric::Cosine, 5));
+    let filter = SearchFilter {
+        name_pattern: None,
+        min_access_count: Some(1),
+    };
+    let got: Vec<i64> = t
+        .store
+        .nearest_concepts(&q, 50, Metric::Dot, &filter)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(got, brute_force(&data[..40], &q, Metric::Dot, 50));
+    let none = SearchFilter {
+        name_pattern: Some("no such"),
+        min_access_count: None,
+    };
+    assert!(t
+        .store
+        .nearest_concepts(&q, 5, Metric::L2, &none)
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn cache_sees_writes_through_this_handle_and_from_other_handles() {
+    let t = common::temp_store();
+    populate(&t.store, 100, 8, 11);
+    let target = [9.0f32; 8];
+    let first = t
+        .store
+        .nearest_concepts(&target, 1, Metric::L2, &SearchFilter::default())
+        .unwrap();
+    let mine = t.store.store_concept("mine", &[8.9; 8], None, None).unwrap();
+    assert_eq!(
+        t.store
+            .nearest_concepts(&target, 1, Metric::L2, &SearchFilter::default())
+            .unwrap()[0]
+            .id,
+        mine
+    );
+
+    let other = Store::open(Options::new(t.path())).unwrap();
+    let theirs = other.store_concept("theirs", &[9.0; 8], None, None).unwrap();
+    assert_eq!(
+        t.store
+            .nearest_concepts(&target, 1, Metric::L2, &SearchFilter::default())
+            .unwrap()[0]
+            .id,
+        theirs
+    );
+    other.store_concept("theirs", &[-9.0; 8], None, None).unwrap();
+    assert_eq!(
+        t.store
+            .nearest_concepts(&target, 1, Metric::L2, &SearchFilter::default())
+            .unwrap()[0]
+            .id,
+        mine
+    );
+    other
+        .execute("DELETE FROM concepts WHERE name = 'mine'", &[])
+        .unwrap();
+    let now = t
+        .store
+        .nearest_concepts(&target, 1, Metric::L2, &SearchFilter::default())
+        .unwrap();
+    assert_ne!(now[0].id, mine);
+    assert_eq!(now[0].id, first[0].id);
+}
+
+#[test]
+fn another_process_write_shows_up_in_the_next_query() {
+    let t = common::temp_store();
+    populate(&t.store, 50, 4, 2);
+    t.store
+        .nearest_concepts(&[1.0; 4], 1, Metric::Cosine, &SearchFilter::default())
+        .unwrap();
+    let status = std::process::Command::new("sqlite3")
+        .arg(t.path())
+        .arg("INSERT INTO concepts (name, embedding, creation_time) VALUES ('external', X'0000A0400000A0400000A0400000A040', 0);")
+        .status()
+        .expect("sqlite3 CLI");
+    assert!(status.success());
+    let found = t
+        .store
+        .nearest_concepts(&[5.0; 4], 1, Metric::L2, &SearchFilter::default())
+        .unwrap();
+    assert_eq!(found[0].name, "external");
+}
+
+#[test]
+fn uncached_and_in_transaction_searches_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(Options {
+        knn_cache: false,
+        ..Options::new(dir.path().join("n.db"))
+    })
+    .unwrap();
+    let data = populate(&store, 200, 12, 4);
+    let q = Rng(8).vec(12);
+    let got: Vec<i64> = store
+        .nearest_concepts(&q, 7, Metric::Cosine, &SearchFilter::default())
+        .unwrap()
+        .iter()
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(got, brute_force(&data, &q, Metric::Cosine, 7));
+    let tx = store.transaction().unwrap();
+    let id = store.store_concept("inside", &q, None, None).unwrap();
+    assert_eq!(
+        store
+            .nearest_concepts(&q, 1, Metric::Cosine, &SearchFilter::default())
+            .unwrap()[0]
+            .id,
+        id
+    );
+    drop(tx);
+    assert_ne!(
+        store
+            .nearest_concepts(&q, 1, Metric::Cosine, &SearchFilter::default())
+            .unwrap()[0]
+            .id,
+        id
+    );
+}
+
+#[test]
+fn bad_queries_are_rejected_with_the_field() {
+    let t = common::temp_store();
+    assert!(t
+        .store
+        .nearest_concepts(&[1.0, 2.0], 3, Metric::Cosine, &SearchFilter::default())
+        .unwrap()
+        .is_empty());
+    t.store.store_concept("a", &[1.0, 2.0, 3.0], None, None).unwrap();
+    let f = SearchFilter::default();
+    let err = t
+        .store
+        .nearest_concepts(&[1.0, 2.0], 3, Metric::Cosine, &f)
+        .unwrap_err();
+    assert_eq!(err.to_string(), "query: dimension 2 does not match the store's 3");
+    assert!(t
+        .store
+        .nearest_concepts(&[1.0, f32::NAN, 3.0], 3, Metric::Cosine, &f)
+        .unwrap_err()
+        .to_string()
+        .starts_with("query: component 1"));
+    assert!(t
+        .store
+        .nearest_concepts(&[1.0, 2.0, 3.0], 0, Metric::Cosine, &f)
+        .unwrap_err()
+        .to_string()
+        .starts_with("k:"));
+    assert!(t
+        .store
+        .nearest_concepts_batch(&[1.0; 5], 3, 1, Metric::Dot, &f)
+        .unwrap_err()
+        .to_string()
+        .starts_with("queries"));
+}
+
+#[test]
+fn similarity_graph_connects_exactly_the_pairs_above_threshold() {
+    let t = common::temp_store();
+    let x = t.store.store_concept("x", &[1.0, 0.0], None, None).unwrap();
+    let x2 = t.store.store_concept("x2", &[0.9, 0.1], None, None).unwrap();
+    let y = t.store.store_concept("y", &[0.0, 1.0], None, None).unwrap();
+    let diag = t.store.store_concept("diag", &[1.0, 1.0], None, None).unwrap();
+    let edges = t.store.build_similarity_graph(0.8, 0, "similar_to").unwrap();
+    // cos(x, x2) = 0.994, cos(x2, diag) = 0.781, cos(x, diag) = 0.707, cos(y, diag) = 0.707
+    assert_eq!(edges, 2);
+    let from_x: Vec<(i64, String)> = t
+        .store
+        .get_concept_relationships(x, None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.target_id, r.relationship_type))
+        .collect();
+    assert_eq!(from_x, vec![(x2, "similar_to".to_string())]);
+    assert_eq!(
+        t.store.get_concept_relationships(x2, None).unwrap()[0].target_id,
+        x
+    );
+    assert!(t.store.get_concept_relationships(y, None).unwrap().is_empty());
+    assert!(t.store.get_concept_relationships(diag, None).unwrap().is_empty());
+    let strength = t.store.get_concept_relationships(x, None).unwrap()[0].strength;
+    assert!((strength - 0.9938837346736189).abs() < 1e-6, "{strength}");
+    let top1 = t.store.build_similarity_graph(0.0, 1, "nearest").unwrap();
+    assert_eq!(top1, 4, "each concept to its single most similar one");
+    assert!(t.store.build_similarity_graph(1.5, 0, "x").is_err());
+}
