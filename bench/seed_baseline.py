@@ -114,6 +114,16 @@ class SeedSQLiteStorage:
             (name, pickle.dumps(embedding), creation_time or time.time(), json.dumps(metadata or {})))
         return cur.fetchone()[0]
 
+    def search_concepts(self, query, limit=100):
+        rows = self._conn.execute(
+            "SELECT id, name, embedding, creation_time, access_count, last_accessed, metadata FROM concepts "
+            "WHERE name LIKE ? LIMIT ?", (f"%{query}%", limit)).fetchall()
+        return [Concept(id=r[0], name=r[1], embedding=r[2], creation_time=r[3], access_count=r[4],
+                        last_accessed=r[5], metadata=json.loads(r[6])) for r in rows]
+
+    def _deserialize_array(self, data):
+        return pickle.loads(data)
+
     def store_learning_event(self, task_type, performance_delta, strategy_used, parameters=None, timestamp=None):
         cur = self._conn.execute(
             "INSERT INTO learning_events (task_type, performance_delta, strategy_used, timestamp, parameters) "

@@ -163,6 +163,26 @@
 #define GM_MAX_TENSORS 1000000
 
 /**
+ * `metric`: cosine similarity, best first.
+ */
+#define GM_METRIC_COSINE 0
+
+/**
+ * `metric`: dot product, best first.
+ */
+#define GM_METRIC_DOT 1
+
+/**
+ * `metric`: Euclidean distance, nearest (smallest) first.
+ */
+#define GM_METRIC_L2 2
+
+/**
+ * Most queries one batch call accepts.
+ */
+#define GM_MAX_QUERIES 1000000
+
+/**
  * Most hops a traversal may take.
  */
 #define MAX_HOPS 64
@@ -597,6 +617,101 @@ typedef struct gm_experience {
   const char *values_json;
   size_t values_json_len;
 } gm_experience;
+
+/**
+ * Filters applied during a k-NN scan. Plain data owned by the caller;
+ * zero-initialise it for "no filter".
+ */
+typedef struct gm_search_filter {
+  /**
+   * Keep names containing this (LIKE wildcards work); NULL for any.
+   */
+  const char *name_pattern;
+  /**
+   * Keep concepts accessed at least this often; used when
+   * `has_min_access_count` is 1.
+   */
+  int64_t min_access_count;
+  uint8_t has_min_access_count;
+  /**
+   * Reserved; must be 0.
+   */
+  uint8_t reserved[7];
+} gm_search_filter;
+
+/**
+ * One k-NN result. Pointers live as long as the list that holds it.
+ */
+typedef struct gm_neighbor {
+  int64_t id;
+  /**
+   * Cosine or dot similarity, or Euclidean distance for L2.
+   */
+  double score;
+  /**
+   * Index of the query this answers (0 for single queries).
+   */
+  uint64_t query;
+  /**
+   * NUL-terminated UTF-8.
+   */
+  const char *name;
+  size_t name_len;
+} gm_neighbor;
+
+/**
+ * k-NN results, best first, grouped by query in query order. Owned by the
+ * caller, freed with `gm_neighbor_list_free`.
+ */
+typedef struct gm_neighbor_list {
+  const struct gm_neighbor *items;
+  size_t len;
+  const uint8_t *arena;
+  size_t arena_len;
+} gm_neighbor_list;
+
+/**
+ * A concept reached by `gm_concept_neighborhood`.
+ */
+typedef struct gm_reached {
+  int64_t id;
+  /**
+   * Fewest hops from the start.
+   */
+  uint32_t hops;
+  uint32_t reserved;
+  /**
+   * NUL-terminated UTF-8.
+   */
+  const char *name;
+  size_t name_len;
+} gm_reached;
+
+/**
+ * Concepts reached, fewest hops first. Owned by the caller, freed with
+ * `gm_reached_list_free`.
+ */
+typedef struct gm_reached_list {
+  const struct gm_reached *items;
+  size_t len;
+  const uint8_t *arena;
+  size_t arena_len;
+} gm_reached_list;
+
+/**
+ * A strongest path. Owned by the caller, freed with `gm_path_free`.
+ */
+typedef struct gm_path {
+  /**
+   * Concept ids from start to end, both included.
+   */
+  const int64_t *ids;
+  size_t len;
+  /**
+   * Product of the strengths along the path.
+   */
+  double strength;
+} gm_path;
 
 /**
  * Success.
@@ -1115,6 +1230,93 @@ gm_status gm_experience_decode(const uint8_t *data,
  * Frees a decoded experience. NULL is a no-op.
  */
 void gm_experience_free(struct gm_experience *experience);
+
+/**
+ * Writes the `k` concepts nearest to `query` (`dim` floats) to
+ * `*out_list`, best first (for `GM_METRIC_L2`, smallest distance first),
+ * free with `gm_neighbor_list_free`. `filter` may be NULL. Exact: the
+ * order equals a float64 brute force. The first search builds an
+ * in-memory matrix of every embedding (unless `knn_cache` is 0); later
+ * ones refresh only rows changed by any writer. Thread-safe; searches on
+ * one store take turns on the cache.
+ */
+gm_status gm_nearest_concepts(struct gm_store *store,
+                              const float *query,
+                              size_t dim,
+                              uint32_t metric_code,
+                              size_t k,
+                              const struct gm_search_filter *filter,
+                              struct gm_neighbor_list **out_list);
+
+/**
+ * As `gm_nearest_concepts` for `count` queries of `dim` floats each,
+ * row-major in `queries`, computed as blocked matrix products. Results of
+ * query i carry `query == i` and come in query order. Thread-safe.
+ */
+gm_status gm_nearest_concepts_batch(struct gm_store *store,
+                                    const float *queries,
+                                    size_t count,
+                                    size_t dim,
+                                    uint32_t metric_code,
+                                    size_t k,
+                                    const struct gm_search_filter *filter,
+                                    struct gm_neighbor_list **out_list);
+
+/**
+ * Frees a k-NN result list. NULL is a no-op.
+ */
+void gm_neighbor_list_free(struct gm_neighbor_list *list);
+
+/**
+ * Connects every ordered pair of concepts with cosine similarity at least
+ * `threshold` (in [0, 1]), or with `top_k` > 0 each concept to its `top_k`
+ * most similar above it, as `relationship_type` edges whose strength is
+ * the similarity. Blocked matrix products, one transaction. Writes the
+ * number of edges to `*out_edges` (may be NULL). Thread-safe.
+ */
+gm_status gm_build_similarity_graph(struct gm_store *store,
+                                    double threshold,
+                                    size_t top_k,
+                                    const char *relationship_type,
+                                    int64_t *out_edges);
+
+/**
+ * Writes every concept reachable from `concept_id` within `max_hops`
+ * (at most 64) along outgoing edges of `relationship_type` (NULL: any) and
+ * strength >= `min_strength`, with its fewest hops, to `*out_list` (free
+ * with `gm_reached_list_free`). `GM_ERR_NOT_FOUND` for an unknown start.
+ * Thread-safe.
+ */
+gm_status gm_concept_neighborhood(struct gm_store *store,
+                                  int64_t concept_id,
+                                  uint32_t max_hops,
+                                  const char *relationship_type,
+                                  double min_strength,
+                                  struct gm_reached_list **out_list);
+
+/**
+ * Frees a neighbourhood list. NULL is a no-op.
+ */
+void gm_reached_list_free(struct gm_reached_list *list);
+
+/**
+ * Writes the path from `from_id` to `to_id` whose product of strengths is
+ * greatest, along edges of `relationship_type` (NULL: any) and strength
+ * >= `min_strength`, to `*out_path` (free with `gm_path_free`).
+ * `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
+ * Thread-safe.
+ */
+gm_status gm_strongest_path(struct gm_store *store,
+                            int64_t from_id,
+                            int64_t to_id,
+                            const char *relationship_type,
+                            double min_strength,
+                            struct gm_path **out_path);
+
+/**
+ * Frees a path. NULL is a no-op.
+ */
+void gm_path_free(struct gm_path *path);
 
 #ifdef __cplusplus
 }  // extern "C"

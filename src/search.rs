@@ -82,10 +82,11 @@ impl KnnCache {
     }
 }
 
-#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
-fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    // Eight independent accumulators let the compiler keep a full vector
-    // register of partial sums and vectorise the loop.
+/// Dot product with eight independent accumulators, so the compiler keeps
+/// a full vector register of partial sums. Inlined into the multiversioned
+/// callers below, it is compiled once per CPU feature level.
+#[inline(always)]
+fn dot_inline(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let chunks = a.len() / 8 * 8;
     for (x, y) in a[..chunks].chunks_exact(8).zip(b[..chunks].chunks_exact(8)) {
@@ -95,6 +96,41 @@ fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     }
     let tail: f32 = a[chunks..].iter().zip(&b[chunks..]).map(|(x, y)| x * y).sum();
     acc.iter().sum::<f32>() + tail
+}
+
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    dot_inline(a, b)
+}
+
+/// `out[i] = rows[i] . query` for every row of a row-major block: one
+/// dispatch per block, not per row.
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn dot_rows(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+    for (row, slot) in rows.chunks_exact(dim).zip(out.iter_mut()) {
+        *slot = dot_inline(row, query);
+    }
+}
+
+/// Matrix size (floats) from which a single-query scan uses every core.
+const PARALLEL_FLOATS: usize = 1 << 22;
+
+/// Dot products of `query` with every row, split across cores when big.
+fn all_dots(data: &[f32], dim: usize, query: &[f32]) -> Vec<f32> {
+    let n = data.len() / dim;
+    let mut out = vec![0f32; n];
+    let threads = if data.len() >= PARALLEL_FLOATS {
+        std::thread::available_parallelism().map_or(1, |p| p.get()).min(4)
+    } else {
+        1
+    };
+    let per = n.div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        for (rows, slots) in data.chunks(per * dim).zip(out.chunks_mut(per)) {
+            scope.spawn(move || dot_rows(rows, dim, query, slots));
+        }
+    });
+    out
 }
 
 fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
@@ -194,7 +230,10 @@ impl Matrix {
 
     /// The f32 ranking key of a row: higher is nearer.
     fn key(&self, metric: Metric, query: &[f32], q_sq: f32, i: usize) -> f32 {
-        let d = dot_f32(query, self.row(i));
+        self.key_from_dot(metric, dot_f32(query, self.row(i)), q_sq, i)
+    }
+
+    fn key_from_dot(&self, metric: Metric, d: f32, q_sq: f32, i: usize) -> f32 {
         match metric {
             Metric::Dot => d,
             Metric::Cosine => d / (self.sq_norms[i] * q_sq).sqrt().max(f32::MIN_POSITIVE),
@@ -255,7 +294,12 @@ impl Matrix {
             Some(rows) => rows
                 .iter()
                 .for_each(|&i| top.offer(self.key(metric, query, q_sq, i), i)),
-            None => (0..self.ids.len()).for_each(|i| top.offer(self.key(metric, query, q_sq, i), i)),
+            None => {
+                let dots = all_dots(&self.data, self.dim, query);
+                for (i, d) in dots.into_iter().enumerate() {
+                    top.offer(self.key_from_dot(metric, d, q_sq, i), i);
+                }
+            }
         }
         self.finish(metric, query, top, k)
     }
@@ -304,13 +348,7 @@ impl Matrix {
                     if mask.as_ref().is_some_and(|m| !m[i]) {
                         continue;
                     }
-                    let d = scores[q * rows + r];
-                    let key = match metric {
-                        Metric::Dot => d,
-                        Metric::Cosine => d / (self.sq_norms[i] * q_sq[q]).sqrt().max(f32::MIN_POSITIVE),
-                        Metric::L2 => -(q_sq[q] + self.sq_norms[i] - 2.0 * d),
-                    };
-                    top.offer(key, i);
+                    top.offer(self.key_from_dot(metric, scores[q * rows + r], q_sq[q], i), i);
                 }
             }
         }
@@ -487,6 +525,10 @@ impl Store {
             .map_err(|_| Error::Internal("k-NN cache lock poisoned".into()))?;
         if state.is_none() {
             let conn = self.open_reader()?;
+            // The matrix build reads every embedding once: mapping the file
+            // saves a read() per page. Read-only, so a failing disk shows as
+            // an error on this connection only.
+            conn.pragma_update(None, "mmap_size", 1i64 << 34)?;
             *state = Some((conn, Matrix::default()));
         }
         let (conn, matrix) = state.as_mut().expect("set above");

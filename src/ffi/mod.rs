@@ -19,5 +19,6 @@ pub mod learning;
 pub mod maintenance;
 pub mod backup;
 pub mod experience;
+pub mod search;
 
 pub use crate::status::*;

@@ -426,6 +426,15 @@ static gm_status b73(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "x", "{not j
 static gm_status b74(void) { gm_experience *x = NULL; return gm_experience_decode((const uint8_t *)"garbage!", 8, &x); }
 static gm_status b75(void) { gm_experience *x = NULL; return gm_experience_decode(NULL, 5, &x); }
 static gm_status b76(void) { return gm_experience_encode(NULL, 0, NULL, NULL); }
+static gm_neighbor_list *nl_out;
+static gm_status b77(void) { return gm_nearest_concepts(S, EMB4, 4, 7, 3, NULL, &nl_out); }
+static gm_status b78(void) { return gm_nearest_concepts(S, EMB4, 4, GM_METRIC_COSINE, 0, NULL, &nl_out); }
+static gm_status b79(void) { return gm_nearest_concepts(S, EMB4, 3, GM_METRIC_COSINE, 3, NULL, &nl_out); }
+static gm_status b80(void) { return gm_nearest_concepts(S, NAN4, 4, GM_METRIC_L2, 3, NULL, &nl_out); }
+static gm_status b81(void) { return gm_nearest_concepts_batch(S, NULL, 2, 4, GM_METRIC_L2, 3, NULL, &nl_out); }
+static gm_status b82(void) { return gm_build_similarity_graph(S, 1.5, 0, "x", NULL); }
+static gm_status b83(void) { gm_reached_list *r = NULL; return gm_concept_neighborhood(S, 777777, 2, NULL, 0.0, &r); }
+static gm_status b84(void) { gm_path *p = NULL; return gm_strongest_path(S, concept_a, concept_b, NULL, NAN, &p); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -504,6 +513,14 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_experience_decode: foreign bytes", b74, GM_ERR_INVALID_ARGUMENT, "not a gmstore experience"},
     {"gm_experience_decode: NULL with length 5", b75, GM_ERR_INVALID_ARGUMENT, "data: is NULL but its length is 5"},
     {"gm_experience_encode: NULL out", b76, GM_ERR_INVALID_ARGUMENT, "out_buffer: must not be NULL"},
+    {"gm_nearest_concepts: unknown metric", b77, GM_ERR_INVALID_ARGUMENT, "metric: unknown metric 7"},
+    {"gm_nearest_concepts: k = 0", b78, GM_ERR_INVALID_ARGUMENT, "k: 0 is outside"},
+    {"gm_nearest_concepts: wrong dimension", b79, GM_ERR_INVALID_ARGUMENT, "query: dimension 3 does not match the store's 4"},
+    {"gm_nearest_concepts: NaN component", b80, GM_ERR_INVALID_ARGUMENT, "query: component 1 is NaN"},
+    {"gm_nearest_concepts_batch: NULL queries", b81, GM_ERR_INVALID_ARGUMENT, "queries: is NULL but its length is 8"},
+    {"gm_build_similarity_graph: threshold 1.5", b82, GM_ERR_INVALID_ARGUMENT, "threshold: 1.5 is outside [0, 1]"},
+    {"gm_concept_neighborhood: unknown start", b83, GM_ERR_NOT_FOUND, "concept_id: no concept with id 777777"},
+    {"gm_strongest_path: NaN min_strength", b84, GM_ERR_INVALID_ARGUMENT, "min_strength: must be a finite number"},
 };
 
 static void test_bad_inputs(void) {
@@ -699,6 +716,64 @@ static void test_experience(void) {
     gm_buffer_free(buf);
 }
 
+/* ---------- search and traversal ---------------------------------------- */
+
+static void test_search(void) {
+    const float q[4] = {1.0f, 2.0f, 3.0f, 4.0f}; /* concept_b's embedding */
+    gm_neighbor_list *l = NULL;
+    CHECK_OK(gm_nearest_concepts(S, q, 4, GM_METRIC_L2, 2, NULL, &l));
+    CHECK(l != NULL && l->len == 2 && l->items[0].score == 0.0 && l->items[0].query == 0);
+    CHECK(l != NULL && l->len == 2 && l->items[0].score <= l->items[1].score);
+    gm_neighbor_list_free(l);
+
+    gm_search_filter f;
+    memset(&f, 0, sizeof f);
+    f.name_pattern = "neural_f";
+    CHECK_OK(gm_nearest_concepts(S, q, 4, GM_METRIC_COSINE, 5, &f, &l));
+    CHECK(l != NULL && l->len == 1 && l->items[0].id == concept_b && strcmp(l->items[0].name, "neural_field") == 0);
+    gm_neighbor_list_free(l);
+    f.name_pattern = NULL;
+    f.has_min_access_count = 1;
+    f.min_access_count = 1000000;
+    CHECK_OK(gm_nearest_concepts(S, q, 4, GM_METRIC_DOT, 5, &f, &l));
+    CHECK(l != NULL && l->len == 0);
+    gm_neighbor_list_free(l);
+
+    const float qs[8] = {1, 2, 3, 4, 0.5f, -0.25f, 1, 0};
+    CHECK_OK(gm_nearest_concepts_batch(S, qs, 2, 4, GM_METRIC_COSINE, 1, NULL, &l));
+    CHECK(l != NULL && l->len == 2 && l->items[0].query == 0 && l->items[1].query == 1);
+    /* neural_network and neural_field now share q's direction: a tie at cosine 1 */
+    CHECK(l != NULL && l->len == 2 && fabs(l->items[0].score - 1.0) < 1e-9);
+    CHECK(l != NULL && l->len == 2 && (l->items[0].id == concept_a || l->items[0].id == concept_b));
+    gm_neighbor_list_free(l);
+    gm_neighbor_list_free(NULL);
+
+    int64_t edges = -1;
+    CHECK_OK(gm_build_similarity_graph(S, 0.99, 0, "near_duplicate", &edges));
+    CHECK(edges >= 0);
+
+    gm_reached_list *r = NULL;
+    CHECK_OK(gm_concept_neighborhood(S, concept_a, 2, NULL, 0.0, &r));
+    CHECK(r != NULL && r->len >= 1 && r->items[0].id == concept_b && r->items[0].hops == 1);
+    gm_reached_list_free(r);
+    CHECK_OK(gm_concept_neighborhood(S, concept_a, 2, "no_such_type", 0.0, &r));
+    CHECK(r != NULL && r->len == 0);
+    gm_reached_list_free(r);
+    gm_reached_list_free(NULL);
+
+    gm_path *p = NULL;
+    CHECK_OK(gm_strongest_path(S, concept_a, concept_b, NULL, 0.0, &p));
+    /* the near_duplicate edge (cosine 1) beats part_of 0.9 and similar_to 0.7 */
+    CHECK(p != NULL && p->len == 2 && p->ids[0] == concept_a && p->ids[1] == concept_b);
+    CHECK(p != NULL && fabs(p->strength - 1.0) < 1e-6);
+    gm_path_free(p);
+    CHECK_OK(gm_strongest_path(S, concept_a, concept_b, "part_of", 0.0, &p));
+    CHECK(p != NULL && fabs(p->strength - 0.9) < 1e-12);
+    gm_path_free(p);
+    CHECK(gm_strongest_path(S, concept_b, concept_a, "part_of", 0.0, &p) == GM_ERR_NOT_FOUND && p == NULL);
+    gm_path_free(NULL);
+}
+
 /* ---------- threads ------------------------------------------------------ */
 
 enum { THREADS = 6, PER_THREAD = 150 };
@@ -776,6 +851,7 @@ int main(void) {
     test_read_only_and_closed();
     test_backups();
     test_experience();
+    test_search();
     test_threads();
     gm_close(S);
     unlink(db_path);

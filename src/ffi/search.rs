@@ -1,0 +1,348 @@
+//! Semantic search and graph traversal across the C ABI.
+
+use std::ffi::c_char;
+
+use super::boundary::{boundary, opt_text, out, quiet_boundary, slice, text};
+use super::handle::{gm_store, store_ref};
+use super::results::{free_list, into_list, text_size, Arena, CRecord};
+use crate::error::{invalid, Result};
+use crate::graph::{EdgeFilter, Reached};
+use crate::search::{Metric, Neighbor, SearchFilter};
+use crate::status::*;
+use crate::validate::MAX_EMBEDDING_DIM;
+
+/// `metric`: cosine similarity, best first.
+pub const GM_METRIC_COSINE: u32 = 0;
+/// `metric`: dot product, best first.
+pub const GM_METRIC_DOT: u32 = 1;
+/// `metric`: Euclidean distance, nearest (smallest) first.
+pub const GM_METRIC_L2: u32 = 2;
+/// Most queries one batch call accepts.
+pub const GM_MAX_QUERIES: usize = 1_000_000;
+
+/// Filters applied during a k-NN scan. Plain data owned by the caller;
+/// zero-initialise it for "no filter".
+#[repr(C)]
+pub struct gm_search_filter {
+    /// Keep names containing this (LIKE wildcards work); NULL for any.
+    pub name_pattern: *const c_char,
+    /// Keep concepts accessed at least this often; used when
+    /// `has_min_access_count` is 1.
+    pub min_access_count: i64,
+    pub has_min_access_count: u8,
+    /// Reserved; must be 0.
+    pub reserved: [u8; 7],
+}
+
+/// One k-NN result. Pointers live as long as the list that holds it.
+#[repr(C)]
+pub struct gm_neighbor {
+    pub id: i64,
+    /// Cosine or dot similarity, or Euclidean distance for L2.
+    pub score: f64,
+    /// Index of the query this answers (0 for single queries).
+    pub query: u64,
+    /// NUL-terminated UTF-8.
+    pub name: *const c_char,
+    pub name_len: usize,
+}
+
+/// k-NN results, best first, grouped by query in query order. Owned by the
+/// caller, freed with `gm_neighbor_list_free`.
+#[repr(C)]
+pub struct gm_neighbor_list {
+    pub items: *const gm_neighbor,
+    pub len: usize,
+    pub arena: *const u8,
+    pub arena_len: usize,
+}
+
+/// A concept reached by `gm_concept_neighborhood`.
+#[repr(C)]
+pub struct gm_reached {
+    pub id: i64,
+    /// Fewest hops from the start.
+    pub hops: u32,
+    pub reserved: u32,
+    /// NUL-terminated UTF-8.
+    pub name: *const c_char,
+    pub name_len: usize,
+}
+
+/// Concepts reached, fewest hops first. Owned by the caller, freed with
+/// `gm_reached_list_free`.
+#[repr(C)]
+pub struct gm_reached_list {
+    pub items: *const gm_reached,
+    pub len: usize,
+    pub arena: *const u8,
+    pub arena_len: usize,
+}
+
+/// A strongest path. Owned by the caller, freed with `gm_path_free`.
+#[repr(C)]
+pub struct gm_path {
+    /// Concept ids from start to end, both included.
+    pub ids: *const i64,
+    pub len: usize,
+    /// Product of the strengths along the path.
+    pub strength: f64,
+}
+
+#[repr(C)]
+struct OwnedPath {
+    view: gm_path,
+    ids: Vec<i64>,
+}
+
+impl CRecord for (u64, Neighbor) {
+    type C = gm_neighbor;
+
+    fn arena_size(&self) -> (usize, usize) {
+        (text_size(&self.1.name), 0)
+    }
+
+    fn to_c(&self, arena: &mut Arena) -> gm_neighbor {
+        gm_neighbor {
+            id: self.1.id,
+            score: self.1.score,
+            query: self.0,
+            name: arena.text(&self.1.name),
+            name_len: self.1.name.len(),
+        }
+    }
+}
+
+impl CRecord for Reached {
+    type C = gm_reached;
+
+    fn arena_size(&self) -> (usize, usize) {
+        (text_size(&self.name), 0)
+    }
+
+    fn to_c(&self, arena: &mut Arena) -> gm_reached {
+        gm_reached {
+            id: self.id,
+            hops: self.hops,
+            reserved: 0,
+            name: arena.text(&self.name),
+            name_len: self.name.len(),
+        }
+    }
+}
+
+fn metric(code: u32) -> Result<Metric> {
+    match code {
+        GM_METRIC_COSINE => Ok(Metric::Cosine),
+        GM_METRIC_DOT => Ok(Metric::Dot),
+        GM_METRIC_L2 => Ok(Metric::L2),
+        other => Err(invalid("metric", format!("unknown metric {other}"))),
+    }
+}
+
+unsafe fn search_filter<'a>(filter: *const gm_search_filter) -> Result<SearchFilter<'a>> {
+    let Some(f) = filter.as_ref() else {
+        return Ok(SearchFilter::default());
+    };
+    if f.reserved != [0; 7] {
+        return Err(invalid("filter.reserved", "must be 0"));
+    }
+    Ok(SearchFilter {
+        name_pattern: opt_text(f.name_pattern, "filter.name_pattern")?,
+        min_access_count: super::boundary::flag(f.has_min_access_count, "filter.has_min_access_count")?
+            .then_some(f.min_access_count),
+    })
+}
+
+fn neighbor_list(groups: Vec<Vec<Neighbor>>) -> *mut gm_neighbor_list {
+    let flat: Vec<(u64, Neighbor)> = groups
+        .into_iter()
+        .enumerate()
+        .flat_map(|(q, g)| g.into_iter().map(move |n| (q as u64, n)))
+        .collect();
+    into_list(&flat, |p| gm_neighbor_list {
+        items: p.items,
+        len: p.len,
+        arena: p.arena,
+        arena_len: p.arena_len,
+    })
+}
+
+/// Writes the `k` concepts nearest to `query` (`dim` floats) to
+/// `*out_list`, best first (for `GM_METRIC_L2`, smallest distance first),
+/// free with `gm_neighbor_list_free`. `filter` may be NULL. Exact: the
+/// order equals a float64 brute force. The first search builds an
+/// in-memory matrix of every embedding (unless `knn_cache` is 0); later
+/// ones refresh only rows changed by any writer. Thread-safe; searches on
+/// one store take turns on the cache.
+#[no_mangle]
+pub unsafe extern "C" fn gm_nearest_concepts(
+    store: *mut gm_store,
+    query: *const f32,
+    dim: usize,
+    metric_code: u32,
+    k: usize,
+    filter: *const gm_search_filter,
+    out_list: *mut *mut gm_neighbor_list,
+) -> gm_status {
+    boundary("gm_nearest_concepts", || {
+        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        let query = slice(query, dim, "query", MAX_EMBEDDING_DIM)?;
+        let found = store.nearest_concepts(query, k, metric(metric_code)?, &search_filter(filter)?)?;
+        out_list.set(neighbor_list(vec![found]));
+        Ok(())
+    })
+}
+
+/// As `gm_nearest_concepts` for `count` queries of `dim` floats each,
+/// row-major in `queries`, computed as blocked matrix products. Results of
+/// query i carry `query == i` and come in query order. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_nearest_concepts_batch(
+    store: *mut gm_store,
+    queries: *const f32,
+    count: usize,
+    dim: usize,
+    metric_code: u32,
+    k: usize,
+    filter: *const gm_search_filter,
+    out_list: *mut *mut gm_neighbor_list,
+) -> gm_status {
+    boundary("gm_nearest_concepts_batch", || {
+        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        if count > GM_MAX_QUERIES || dim > MAX_EMBEDDING_DIM {
+            return Err(invalid("queries", format!("{count} x {dim} exceeds the limits")));
+        }
+        let values = slice(
+            queries,
+            count * dim,
+            "queries",
+            GM_MAX_QUERIES * MAX_EMBEDDING_DIM,
+        )?;
+        let found =
+            store.nearest_concepts_batch(values, dim, k, metric(metric_code)?, &search_filter(filter)?)?;
+        out_list.set(neighbor_list(found));
+        Ok(())
+    })
+}
+
+/// Frees a k-NN result list. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_neighbor_list_free(list: *mut gm_neighbor_list) {
+    quiet_boundary((), || free_list::<gm_neighbor_list, gm_neighbor>(list))
+}
+
+/// Connects every ordered pair of concepts with cosine similarity at least
+/// `threshold` (in [0, 1]), or with `top_k` > 0 each concept to its `top_k`
+/// most similar above it, as `relationship_type` edges whose strength is
+/// the similarity. Blocked matrix products, one transaction. Writes the
+/// number of edges to `*out_edges` (may be NULL). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_build_similarity_graph(
+    store: *mut gm_store,
+    threshold: f64,
+    top_k: usize,
+    relationship_type: *const c_char,
+    out_edges: *mut i64,
+) -> gm_status {
+    boundary("gm_build_similarity_graph", || {
+        if let Some(slot) = out_edges.as_mut() {
+            *slot = 0;
+        }
+        let store = store_ref(store)?;
+        let edges =
+            store.build_similarity_graph(threshold, top_k, text(relationship_type, "relationship_type")?)?;
+        if let Some(slot) = out_edges.as_mut() {
+            *slot = edges as i64;
+        }
+        Ok(())
+    })
+}
+
+/// Writes every concept reachable from `concept_id` within `max_hops`
+/// (at most 64) along outgoing edges of `relationship_type` (NULL: any) and
+/// strength >= `min_strength`, with its fewest hops, to `*out_list` (free
+/// with `gm_reached_list_free`). `GM_ERR_NOT_FOUND` for an unknown start.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_concept_neighborhood(
+    store: *mut gm_store,
+    concept_id: i64,
+    max_hops: u32,
+    relationship_type: *const c_char,
+    min_strength: f64,
+    out_list: *mut *mut gm_reached_list,
+) -> gm_status {
+    boundary("gm_concept_neighborhood", || {
+        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        let filter = EdgeFilter {
+            relationship_type: opt_text(relationship_type, "relationship_type")?,
+            min_strength,
+        };
+        let reached = store.concept_neighborhood(concept_id, max_hops, &filter)?;
+        out_list.set(into_list(&reached, |p| gm_reached_list {
+            items: p.items,
+            len: p.len,
+            arena: p.arena,
+            arena_len: p.arena_len,
+        }));
+        Ok(())
+    })
+}
+
+/// Frees a neighbourhood list. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_reached_list_free(list: *mut gm_reached_list) {
+    quiet_boundary((), || free_list::<gm_reached_list, gm_reached>(list))
+}
+
+/// Writes the path from `from_id` to `to_id` whose product of strengths is
+/// greatest, along edges of `relationship_type` (NULL: any) and strength
+/// >= `min_strength`, to `*out_path` (free with `gm_path_free`).
+/// `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_strongest_path(
+    store: *mut gm_store,
+    from_id: i64,
+    to_id: i64,
+    relationship_type: *const c_char,
+    min_strength: f64,
+    out_path: *mut *mut gm_path,
+) -> gm_status {
+    boundary("gm_strongest_path", || {
+        let out_path = out(out_path, "out_path", std::ptr::null_mut())?;
+        let store = store_ref(store)?;
+        let filter = EdgeFilter {
+            relationship_type: opt_text(relationship_type, "relationship_type")?,
+            min_strength,
+        };
+        let path = store.strongest_path(from_id, to_id, &filter)?.ok_or_else(|| {
+            crate::Error::NotFound(format!("no path from concept {from_id} to concept {to_id}"))
+        })?;
+        let mut owned = Box::new(OwnedPath {
+            view: gm_path {
+                ids: std::ptr::null(),
+                len: path.ids.len(),
+                strength: path.strength,
+            },
+            ids: path.ids,
+        });
+        owned.view.ids = owned.ids.as_ptr();
+        out_path.set(Box::into_raw(owned).cast());
+        Ok(())
+    })
+}
+
+/// Frees a path. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn gm_path_free(path: *mut gm_path) {
+    quiet_boundary((), || {
+        if !path.is_null() {
+            drop(Box::from_raw(path.cast::<OwnedPath>()));
+        }
+    })
+}
