@@ -1301,8 +1301,8 @@ void gm_reached_list_free(struct gm_reached_list *list);
 
 /**
  * Writes the path from `from_id` to `to_id` whose product of strengths is
- * greatest, along edges of `relationship_type` (NULL: any) and strength
- * >= `min_strength`, to `*out_path` (free with `gm_path_free`).
+ * greatest, along edges of `relationship_type` (NULL: any) whose strength
+ * is at least `min_strength`, to `*out_path` (free with `gm_path_free`).
  * `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
  * Thread-safe.
  */
