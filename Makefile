@@ -95,6 +95,8 @@ test-python: build $(OUT)/simulator $(PY)
 	cd $(OUT) && GMSTORE_TEST_INSTALLED=1 $(CURDIR)/$(PY) -m pytest -q -p no:cacheprovider $(CURDIR)/python/tests
 	$(PY) examples/python/seed_examples.py > $(OUT)/seed_examples.out
 	grep -q "all seed examples ran" $(OUT)/seed_examples.out
+	$(PY) examples/python/semantic_search.py > $(OUT)/semantic_search.out
+	grep -q "strongest path" $(OUT)/semantic_search.out
 
 bench: $(PY)
 	$(CARGO) bench --bench core

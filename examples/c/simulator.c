@@ -213,6 +213,21 @@ static void report(const int64_t landmarks[3]) {
         gm_relationship_list_free(edges);
     }
 
+    printf("\n== concepts nearest to goal_cell (cosine) and within 2 hops ==\n");
+    gm_concept *goal_again = NULL;
+    TRY("gm_get_concept", gm_get_concept(store, landmarks[0], &goal_again));
+    gm_neighbor_list *near = NULL;
+    TRY("gm_nearest_concepts", gm_nearest_concepts(store, goal_again->embedding, goal_again->embedding_len,
+                                                   GM_METRIC_COSINE, 3, NULL, &near));
+    for (size_t i = 0; i < near->len; i++)
+        printf("  %-12s cosine %.3f\n", near->items[i].name, near->items[i].score);
+    gm_neighbor_list_free(near);
+    gm_concept_free(goal_again);
+    gm_reached_list *hood = NULL;
+    TRY("gm_concept_neighborhood", gm_concept_neighborhood(store, landmarks[0], 2, NULL, 0.0, &hood));
+    for (size_t i = 0; i < hood->len; i++) printf("  %-12s %u hop(s)\n", hood->items[i].name, hood->items[i].hops);
+    gm_reached_list_free(hood);
+
     gm_stats *stats = NULL;
     TRY("gm_get_stats", gm_get_stats(store, &stats));
     printf("\n== store ==\n  %lld episodes, %lld concepts, %lld relationships, %lld learning events\n"
