@@ -124,6 +124,10 @@ fn all_dots(data: &[f32], dim: usize, query: &[f32]) -> Vec<f32> {
     } else {
         1
     };
+    if threads == 1 {
+        dot_rows(data, dim, query, &mut out);
+        return out;
+    }
     let per = n.div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         for (rows, slots) in data.chunks(per * dim).zip(out.chunks_mut(per)) {
