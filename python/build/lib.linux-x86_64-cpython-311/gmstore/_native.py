@@ -165,6 +165,33 @@ class Experience(Structure):
                 ("values_json_len", c_size_t)]
 
 
+class SearchFilter(Structure):
+    _fields_ = [("name_pattern", c_char_p), ("min_access_count", c_int64), ("has_min_access_count", c_uint8),
+                ("reserved", c_uint8 * 7)]
+
+
+class Neighbor(Structure):
+    _fields_ = [("id", c_int64), ("score", c_double), ("query", c_uint64), ("name", c_void_p),
+                ("name_len", c_size_t)]
+
+
+class NeighborList(Structure):
+    _fields_ = [("items", POINTER(Neighbor)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class Reached(Structure):
+    _fields_ = [("id", c_int64), ("hops", c_uint32), ("reserved", c_uint32), ("name", c_void_p),
+                ("name_len", c_size_t)]
+
+
+class ReachedList(Structure):
+    _fields_ = [("items", POINTER(Reached)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class PathResult(Structure):
+    _fields_ = [("ids", POINTER(c_int64)), ("len", c_size_t), ("strength", c_double)]
+
+
 _status = c_uint32
 _store = c_void_p
 _pd = POINTER(c_double)
@@ -224,6 +251,17 @@ _SIGNATURES = {
     "gm_buffer_free": (None, [POINTER(Buffer)]),
     "gm_experience_decode": (_status, [c_void_p, c_size_t, POINTER(POINTER(Experience))]),
     "gm_experience_free": (None, [POINTER(Experience)]),
+    "gm_nearest_concepts": (_status, [_store, c_void_p, c_size_t, c_uint32, c_size_t, POINTER(SearchFilter),
+                                      POINTER(POINTER(NeighborList))]),
+    "gm_nearest_concepts_batch": (_status, [_store, c_void_p, c_size_t, c_size_t, c_uint32, c_size_t,
+                                            POINTER(SearchFilter), POINTER(POINTER(NeighborList))]),
+    "gm_neighbor_list_free": (None, [POINTER(NeighborList)]),
+    "gm_build_similarity_graph": (_status, [_store, c_double, c_size_t, c_char_p, POINTER(c_int64)]),
+    "gm_concept_neighborhood": (_status, [_store, c_int64, c_uint32, c_char_p, c_double,
+                                          POINTER(POINTER(ReachedList))]),
+    "gm_reached_list_free": (None, [POINTER(ReachedList)]),
+    "gm_strongest_path": (_status, [_store, c_int64, c_int64, c_char_p, c_double, POINTER(POINTER(PathResult))]),
+    "gm_path_free": (None, [POINTER(PathResult)]),
 }
 
 _lib = None

@@ -365,6 +365,104 @@ class SQLiteStorage:
             return np.frombuffer(data, dtype="<f4")
         return decoded
 
+    # ---- semantic search -----------------------------------------------------
+
+    _METRICS = {"cosine": 0, "dot": 1, "l2": 2}
+
+    def _search_args(self, metric: str, name_pattern: Optional[str], min_access_count: Optional[int]):
+        if metric not in self._METRICS:
+            raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
+                                       f"metric: {metric!r} is not one of {sorted(self._METRICS)}")
+        flt = n.SearchFilter()
+        if name_pattern is not None:
+            flt.name_pattern = _text(name_pattern, "name_pattern")
+        if min_access_count is not None:
+            flt.min_access_count, flt.has_min_access_count = int(min_access_count), 1
+        return self._METRICS[metric], flt
+
+    @staticmethod
+    def _vectors(values: Any, field_name: str) -> np.ndarray:
+        try:
+            return np.ascontiguousarray(np.asarray(values, dtype="<f4"))
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: not numeric ({e})") from e
+
+    def _neighbors(self, out, groups: int) -> List[List[Tuple[int, str, float]]]:
+        try:
+            rows, arena, base = _rows(out, n.Neighbor)
+            result: List[List[Tuple[int, str, float]]] = [[] for _ in range(groups)]
+            for r in rows:
+                result[r[2]].append((r[0], _cut(arena, base, r[3], r[4]).decode("utf-8"), r[1]))
+            return result
+        finally:
+            self._lib.gm_neighbor_list_free(out)
+
+    def nearest_concepts(self, query: Any, k: int = 10, metric: str = "cosine", name_pattern: Optional[str] = None,
+                         min_access_count: Optional[int] = None) -> List[Tuple[int, str, float]]:
+        """The k concepts nearest to ``query`` as (id, name, score), best
+        first: highest cosine or dot, or smallest Euclidean distance for
+        ``metric="l2"``. Exact; filters apply during the scan."""
+        code, flt = self._search_args(metric, name_pattern, min_access_count)
+        q = self._vectors(query, "query").reshape(-1)
+        out = ctypes.POINTER(n.NeighborList)()
+        raise_for(self._lib.gm_nearest_concepts(self._h, q.ctypes.data, q.size, code, _limit(k), ctypes.byref(flt),
+                                                ctypes.byref(out)))
+        return self._neighbors(out, 1)[0]
+
+    def nearest_concepts_batch(self, queries: Any, k: int = 10, metric: str = "cosine",
+                               name_pattern: Optional[str] = None,
+                               min_access_count: Optional[int] = None) -> List[List[Tuple[int, str, float]]]:
+        """``nearest_concepts`` for every row of a 2-D array, in one call
+        computed as blocked matrix products."""
+        code, flt = self._search_args(metric, name_pattern, min_access_count)
+        qs = self._vectors(queries, "queries")
+        if qs.ndim != 2:
+            raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"queries: must be 2-D, got shape {qs.shape}")
+        out = ctypes.POINTER(n.NeighborList)()
+        raise_for(self._lib.gm_nearest_concepts_batch(self._h, qs.ctypes.data, qs.shape[0], qs.shape[1], code,
+                                                      _limit(k), ctypes.byref(flt), ctypes.byref(out)))
+        return self._neighbors(out, qs.shape[0])
+
+    def build_similarity_graph(self, threshold: float = 0.8, top_k: int = 0,
+                               relationship_type: str = "similar_to") -> int:
+        """Connects concepts with cosine similarity >= threshold (each to its
+        ``top_k`` best if given), strength = similarity, in one transaction.
+        Returns the number of edges written."""
+        out = ctypes.c_int64()
+        raise_for(self._lib.gm_build_similarity_graph(self._h, _number(threshold, "threshold"), _limit(top_k),
+                                                      _text(relationship_type, "relationship_type"),
+                                                      ctypes.byref(out)))
+        return out.value
+
+    def concept_neighborhood(self, concept_id: int, max_hops: int = 2, relationship_type: Optional[str] = None,
+                             min_strength: float = 0.0) -> List[Tuple[int, str, int]]:
+        """Concepts reachable within ``max_hops`` as (id, name, hops)."""
+        out = ctypes.POINTER(n.ReachedList)()
+        kind = None if relationship_type is None else _text(relationship_type, "relationship_type")
+        raise_for(self._lib.gm_concept_neighborhood(self._h, int(concept_id), _limit(max_hops), kind,
+                                                    _number(min_strength, "min_strength"), ctypes.byref(out)))
+        try:
+            rows, arena, base = _rows(out, n.Reached)
+            return [(r[0], _cut(arena, base, r[3], r[4]).decode("utf-8"), r[1]) for r in rows]
+        finally:
+            self._lib.gm_reached_list_free(out)
+
+    def strongest_path(self, from_id: int, to_id: int, relationship_type: Optional[str] = None,
+                       min_strength: float = 0.0) -> Optional[Tuple[List[int], float]]:
+        """(concept ids along the path, product of strengths) maximising the
+        product, or None when ``to_id`` cannot be reached."""
+        out = ctypes.POINTER(n.PathResult)()
+        kind = None if relationship_type is None else _text(relationship_type, "relationship_type")
+        status = self._lib.gm_strongest_path(self._h, int(from_id), int(to_id), kind,
+                                             _number(min_strength, "min_strength"), ctypes.byref(out))
+        if status == n.GM_ERR_NOT_FOUND and self.retrieve_concept(from_id) and self.retrieve_concept(to_id):
+            return None
+        raise_for(status)
+        try:
+            return list(out.contents.ids[:out.contents.len]), out.contents.strength
+        finally:
+            self._lib.gm_path_free(out)
+
     # ---- relationships -----------------------------------------------------
 
     def add_concept_relationship(self, source_id: int, target_id: int, relationship_type: str,
