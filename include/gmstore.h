@@ -255,6 +255,15 @@ typedef struct gm_options {
    * Unix permission bits for new database files (default 0600).
    */
   uint32_t file_mode;
+  /**
+   * Reserved; must be 0.
+   */
+  uint32_t reserved;
+  /**
+   * Cap on the database size in bytes; writes past it fail with
+   * `GM_ERR_FULL`. 0 for no cap (default).
+   */
+  uint64_t max_db_size;
 } gm_options;
 
 /**

@@ -44,6 +44,10 @@ pub struct Options {
     pub page_size: u32,
     /// Unix permission bits for newly created database files.
     pub file_mode: u32,
+    /// Cap on the database file's size in bytes (rounded down to whole
+    /// pages): writes beyond it fail with `Full`, as on a full disk. For
+    /// storage budgets in games and devices.
+    pub max_db_size: Option<u64>,
     /// Keep every embedding in memory for k-NN search (about
     /// concepts x dim x 4 bytes); off means each search reads them anew.
     pub knn_cache: bool,
@@ -63,6 +67,7 @@ impl Default for Options {
             page_size: 16384,
             file_mode: 0o600,
             knn_cache: true,
+            max_db_size: None,
         }
     }
 }

@@ -33,6 +33,15 @@ pub struct Store {
     writer: Writer,
     readers: Option<ReaderPool>,
     pub(crate) knn: crate::search::KnnCache,
+    /// (device, inode) of the file opened. SQLite in WAL mode keeps writing
+    /// to a file unlinked or replaced under it, which would lose every later
+    /// write at close; each write transaction checks the path still names it.
+    file_id: Option<(u64, u64)>,
+}
+
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// A process-unique id of the calling thread. Unlike `thread::current()`
@@ -244,6 +253,9 @@ impl Store {
                 released: Condvar::new(),
                 options_timeout: options.connection_timeout,
             },
+            file_id: (!options.is_memory())
+                .then(|| file_identity(&options.db_path))
+                .flatten(),
             readers,
             options,
             knn: crate::search::KnnCache::new(),
@@ -281,6 +293,9 @@ impl Store {
         self.ensure_writable()?;
         let held = self.writer.acquire()?;
         let in_caller_tx = held.tx_depth()? > 0;
+        if !in_caller_tx {
+            self.check_file_identity()?;
+        }
         let conn = held.conn()?;
         let tx = OpenTx::begin(&conn, in_caller_tx, nesting)?;
         let value = f(&conn)?;
@@ -302,7 +317,10 @@ impl Store {
         };
         let conn = match lock(&pool.idle)?.pop() {
             Some(conn) => conn,
-            None => open_connection(&self.options, true)?,
+            None => {
+                self.check_file_identity()?;
+                open_connection(&self.options, true)?
+            }
         };
         let result = f(&conn);
         let mut idle = lock(&pool.idle)?;
@@ -346,6 +364,19 @@ impl Store {
         open_connection(&self.options, true)
     }
 
+    fn check_file_identity(&self) -> Result<()> {
+        match self.file_id {
+            Some(opened) if file_identity(&self.options.db_path) != Some(opened) => {
+                Err(Error::ReadOnly(format!(
+                    "db_path '{}': the database file was deleted or replaced while open; \
+                 writes are refused so none is lost, reopen the store",
+                    self.options.db_path.display()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn ensure_writable(&self) -> Result<()> {
         if self.options.read_only {
             return Err(Error::ReadOnly("the store was opened read-only".into()));
@@ -360,6 +391,9 @@ impl Store {
         self.ensure_writable()?;
         let held = self.writer.acquire()?;
         let depth = held.tx_depth()?;
+        if depth == 0 {
+            self.check_file_identity()?;
+        }
         let sql = if depth == 0 {
             "BEGIN IMMEDIATE".to_string()
         } else {
@@ -499,12 +533,17 @@ fn create_file(options: &Options) -> Result<()> {
 }
 
 fn open_connection(options: &Options, reader: bool) -> Result<Connection> {
-    let flags = if options.read_only {
-        OpenFlags::SQLITE_OPEN_READ_ONLY
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+    // Only the writer may create the file: a reader opened after the file
+    // vanished must fail, not conjure an empty database at the path.
+    let flags = match (options.read_only, reader) {
+        (true, _) => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        (false, true) => OpenFlags::SQLITE_OPEN_READ_WRITE,
+        (false, false) => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&options.db_path, flags)?;
+    let mut conn = Connection::open_with_flags(&options.db_path, flags)?;
+    if options.read_only && !options.is_memory() && cannot_open_shared_memory(&conn) {
+        conn = open_immutable(&options.db_path)?;
+    }
     conn.busy_timeout(options.connection_timeout)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", true)?;
@@ -514,6 +553,32 @@ fn open_connection(options: &Options, reader: bool) -> Result<Connection> {
         conn.pragma_update(None, "query_only", true)?;
     }
     Ok(conn)
+}
+
+/// A WAL database on read-only media (a read-only mount, a game's asset
+/// partition) cannot get its -shm file, so SQLite cannot read it normally.
+fn cannot_open_shared_memory(conn: &Connection) -> bool {
+    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
+        Err(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen),
+        Ok(()) => false,
+    }
+}
+
+/// Opens the file as immutable: no locks and no -shm, valid because nothing
+/// can write to read-only media.
+fn open_immutable(path: &Path) -> Result<Connection> {
+    let absolute = fs::canonicalize(path)?;
+    let mut uri = String::from("file:");
+    for b in absolute.to_string_lossy().bytes() {
+        match b {
+            b'/' | b'-' | b'_' | b'.' | b'~' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => uri.push(b as char),
+            other => uri.push_str(&format!("%{other:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Ok(Connection::open_with_flags(uri, flags)?)
 }
 
 fn explain_open_error(err: Error) -> Error {
@@ -556,6 +621,10 @@ fn configure_writer(conn: &Connection, options: &Options, version: i64) -> Resul
         Synchronous::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
+    if let Some(bytes) = options.max_db_size {
+        let page_size: u64 = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
+        conn.pragma_update(None, "max_page_count", (bytes / page_size.max(1)).max(1) as i64)?;
+    }
     Ok(())
 }
 

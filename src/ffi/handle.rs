@@ -69,6 +69,11 @@ pub struct gm_options {
     pub embedding_dim: u32,
     /// Unix permission bits for new database files (default 0600).
     pub file_mode: u32,
+    /// Reserved; must be 0.
+    pub reserved: u32,
+    /// Cap on the database size in bytes; writes past it fail with
+    /// `GM_ERR_FULL`. 0 for no cap (default).
+    pub max_db_size: u64,
 }
 
 static STORES: Lazy<RwLock<BTreeMap<usize, Arc<Store>>>> = Lazy::new(|| RwLock::new(BTreeMap::new()));
@@ -112,6 +117,8 @@ fn defaults() -> gm_options {
         read_only: d.read_only as u8,
         synchronous: GM_SYNC_DEFAULT,
         knn_cache: d.knn_cache as u8,
+        reserved: 0,
+        max_db_size: 0,
         page_size: d.page_size,
         embedding_dim: 0,
         file_mode: d.file_mode,
@@ -128,6 +135,9 @@ fn to_options(path: &str, o: &gm_options) -> Result<Options> {
                 o.struct_size
             ),
         ));
+    }
+    if o.reserved != 0 {
+        return Err(invalid("options.reserved", "must be 0"));
     }
     if o.backup_interval_secs < 0 {
         return Err(invalid(
@@ -160,6 +170,7 @@ fn to_options(path: &str, o: &gm_options) -> Result<Options> {
         page_size: o.page_size,
         file_mode: o.file_mode,
         knn_cache: super::boundary::flag(o.knn_cache, "options.knn_cache")?,
+        max_db_size: (o.max_db_size != 0).then_some(o.max_db_size),
     })
 }
 
