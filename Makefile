@@ -21,7 +21,7 @@ LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -
 LINK_A     := $(LIBA) -lpthread -ldl -lm
 SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all build header check-header demo test lint test-rust test-c test-cpp test-python bench clean
+.PHONY: all build header check-header demo test test-long lint test-rust test-c test-cpp test-python bench clean
 
 all: build
 
@@ -52,6 +52,13 @@ demo: $(OUT)/simulator
 
 test: lint check-header test-rust test-c test-cpp test-python
 	@echo "make test: all suites passed"
+
+# The full reliability counts: 40 crash trials, a 30-second soak, and
+# 5,000 cases of each property test.
+test-long: build
+	GMSTORE_CRASH_TRIALS=40 $(CARGO) test --release --test crash -- --nocapture
+	GMSTORE_SOAK_SECS=30 $(CARGO) test --release --test soak -- --nocapture
+	PROPTEST_CASES=5000 $(CARGO) test --release --test model
 
 lint:
 	$(CARGO) fmt --check
