@@ -17,7 +17,9 @@ const CHILD_DB: &str = "GMSTORE_CRASH_CHILD_DB";
 const BATCH: usize = 5;
 
 fn payload(trial: u64, seq: u64) -> Vec<u8> {
-    format!("trial {trial} write {seq};").into_bytes().repeat(1 + (seq % 7) as usize)
+    format!("trial {trial} write {seq};")
+        .into_bytes()
+        .repeat(1 + (seq % 7) as usize)
 }
 
 /// Runs only as the child: writes until killed, logging each acknowledged
@@ -31,18 +33,32 @@ fn crash_child_writer() {
         Ok("full") => Synchronous::Full,
         _ => Synchronous::Normal,
     };
-    let store = Store::open(Options { synchronous: Some(sync), ..Options::new(db) }).unwrap();
-    let mut log = std::fs::OpenOptions::new().append(true).create(true).open(log_path).unwrap();
+    let store = Store::open(Options {
+        synchronous: Some(sync),
+        ..Options::new(db)
+    })
+    .unwrap();
+    let mut log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log_path)
+        .unwrap();
     for seq in 0u64.. {
         if seq % 3 == 0 {
             let context = format!("batch_{trial}_{seq}");
             let data: Vec<Vec<u8>> = (0..BATCH as u64).map(|i| payload(trial, seq * 100 + i)).collect();
             let batch: Vec<_> = data.iter().map(|d| NewEpisode::new(d, 0.5, &context)).collect();
             let ids = store.store_episodes(&batch).unwrap();
-            let line: Vec<String> = ids.iter().enumerate().map(|(i, id)| format!("{id}:{}", seq * 100 + i as u64)).collect();
+            let line: Vec<String> = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| format!("{id}:{}", seq * 100 + i as u64))
+                .collect();
             writeln!(log, "{trial} B {context} {}", line.join(" ")).unwrap();
         } else {
-            let id = store.store_episode(&NewEpisode::new(&payload(trial, seq * 100), 0.5, "single")).unwrap();
+            let id = store
+                .store_episode(&NewEpisode::new(&payload(trial, seq * 100), 0.5, "single"))
+                .unwrap();
             writeln!(log, "{trial} S {id}:{}", seq * 100).unwrap();
         }
     }
@@ -60,10 +76,20 @@ impl Xorshift {
 
 #[test]
 fn sigkill_trials_lose_no_acknowledged_write_and_tear_no_batch() {
-    let trials: u64 = std::env::var("GMSTORE_CRASH_TRIALS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
-    let seed: u64 = std::env::var("GMSTORE_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
+    let trials: u64 = std::env::var("GMSTORE_CRASH_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let seed: u64 = std::env::var("GMSTORE_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     println!("crash trials: {trials}, GMSTORE_CRASH_SEED={seed}");
     let mut rng = Xorshift(seed);
     let dir = tempfile::tempdir().unwrap();
@@ -85,10 +111,17 @@ fn sigkill_trials_lose_no_acknowledged_write_and_tear_no_batch() {
         std::thread::sleep(Duration::from_millis(60 + rng.next() % 400));
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
-        assert!(status.code().is_none(), "trial {trial}: the child must die by the signal, not exit: {status}");
+        assert!(
+            status.code().is_none(),
+            "trial {trial}: the child must die by the signal, not exit: {status}"
+        );
 
         let store = Store::open_path(&db).unwrap();
-        assert_eq!(store.integrity_check().unwrap(), Vec::<String>::new(), "trial {trial} (seed {seed})");
+        assert_eq!(
+            store.integrity_check().unwrap(),
+            Vec::<String>::new(),
+            "trial {trial} (seed {seed})"
+        );
         let text = std::fs::read_to_string(&log).unwrap();
         let mut batches: HashMap<String, usize> = HashMap::new();
         for line in text.lines().filter(|l| !l.is_empty()) {
@@ -98,8 +131,13 @@ fn sigkill_trials_lose_no_acknowledged_write_and_tear_no_batch() {
             for ack in acks {
                 let (id, seq) = ack.split_once(':').unwrap();
                 let got = store.retrieve_episode(id.parse().unwrap()).unwrap();
-                let got = got.unwrap_or_else(|| panic!("trial {trial}: acknowledged episode {id} lost (seed {seed})"));
-                assert_eq!(got.experience_data, payload(t, seq.parse().unwrap()), "episode {id} changed");
+                let got = got
+                    .unwrap_or_else(|| panic!("trial {trial}: acknowledged episode {id} lost (seed {seed})"));
+                assert_eq!(
+                    got.experience_data,
+                    payload(t, seq.parse().unwrap()),
+                    "episode {id} changed"
+                );
                 acked_total += 1;
             }
             if parts[1] == "B" {
@@ -107,10 +145,17 @@ fn sigkill_trials_lose_no_acknowledged_write_and_tear_no_batch() {
             }
         }
         for context in batches.keys() {
-            assert_eq!(store.get_episodes_by_context(context, 100, None).unwrap().len(), BATCH, "{context}");
+            assert_eq!(
+                store.get_episodes_by_context(context, 100, None).unwrap().len(),
+                BATCH,
+                "{context}"
+            );
         }
         let partial = count_partial_batches(&db);
-        assert_eq!(partial, 0, "trial {trial}: a batch is partly visible (seed {seed})");
+        assert_eq!(
+            partial, 0,
+            "trial {trial}: a batch is partly visible (seed {seed})"
+        );
         survived += 1;
     }
     println!("crash trials: {survived} kills survived, {acked_total} checks of acknowledged writes (cumulative over trials), 0 lost");

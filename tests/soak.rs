@@ -14,7 +14,10 @@ const BATCH: usize = 10;
 const CHILD: &str = "GMSTORE_SOAK_CHILD_DB";
 
 fn soak_secs() -> u64 {
-    std::env::var("GMSTORE_SOAK_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(5)
+    std::env::var("GMSTORE_SOAK_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5)
 }
 
 /// Child process: writes batches until the deadline, prints how many.
@@ -28,7 +31,9 @@ fn soak_child_writer() {
     let mut written = 0;
     while Instant::now() < deadline {
         let context = format!("p{pid}_b{written}");
-        let batch: Vec<_> = (0..BATCH).map(|_| NewEpisode::new(b"child", 0.5, &context)).collect();
+        let batch: Vec<_> = (0..BATCH)
+            .map(|_| NewEpisode::new(b"child", 0.5, &context))
+            .collect();
         store.store_episodes(&batch).unwrap();
         written += 1;
         let seen = store.get_episodes_by_context(&context, 100, None).unwrap().len();
@@ -69,14 +74,22 @@ fn eight_threads_and_two_processes_on_one_file() {
                         let n = in_flight[t].load(Ordering::SeqCst) + 1;
                         in_flight[t].store(n, Ordering::SeqCst);
                         let context = format!("t{t}_b{n}");
-                        let batch: Vec<_> = (0..BATCH).map(|_| NewEpisode::new(b"thread", 0.5, &context)).collect();
+                        let batch: Vec<_> = (0..BATCH)
+                            .map(|_| NewEpisode::new(b"thread", 0.5, &context))
+                            .collect();
                         store.store_episodes(&batch).unwrap();
                         batches += 1;
                     } else {
                         let w = (t - 4) % 4;
                         let n = in_flight[w].load(Ordering::SeqCst);
-                        let seen = store.get_episodes_by_context(&format!("t{w}_b{n}"), 100, None).unwrap().len();
-                        assert!(seen == 0 || seen == BATCH, "a reader saw {seen} of a {BATCH}-episode batch");
+                        let seen = store
+                            .get_episodes_by_context(&format!("t{w}_b{n}"), 100, None)
+                            .unwrap()
+                            .len();
+                        assert!(
+                            seen == 0 || seen == BATCH,
+                            "a reader saw {seen} of a {BATCH}-episode batch"
+                        );
                         torn_checks += 1;
                         store.retrieve_concept_by_name("shared").unwrap().unwrap();
                         accesses += 1;
@@ -88,7 +101,10 @@ fn eight_threads_and_two_processes_on_one_file() {
             })
         })
         .collect();
-    let results: Vec<(u64, u64, u64)> = threads.into_iter().map(|h| h.join().expect("no thread failed")).collect();
+    let results: Vec<(u64, u64, u64)> = threads
+        .into_iter()
+        .map(|h| h.join().expect("no thread failed"))
+        .collect();
     let mut child_batches = 0u64;
     for child in children {
         let out = child.wait_with_output().unwrap();
@@ -100,8 +116,14 @@ fn eight_threads_and_two_processes_on_one_file() {
     let thread_batches: u64 = results.iter().map(|r| r.0).sum();
     let accesses: u64 = results.iter().map(|r| r.1).sum();
     let torn_checks: u64 = results.iter().map(|r| r.2).sum();
-    assert_eq!(store.count_episodes().unwrap() as u64, (thread_batches + child_batches) * BATCH as u64);
-    assert_eq!(store.retrieve_concept(concept).unwrap().unwrap().access_count as u64, accesses);
+    assert_eq!(
+        store.count_episodes().unwrap() as u64,
+        (thread_batches + child_batches) * BATCH as u64
+    );
+    assert_eq!(
+        store.retrieve_concept(concept).unwrap().unwrap().access_count as u64,
+        accesses
+    );
     assert!(store.integrity_check().unwrap().is_empty());
     println!(
         "soak: {secs} s, {} thread ops, {thread_batches} thread batches, {child_batches} process batches, \

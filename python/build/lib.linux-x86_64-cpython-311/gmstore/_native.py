@@ -57,8 +57,8 @@ class Options(Structure):
     _fields_ = [
         ("struct_size", c_uint32), ("max_backups", c_uint32), ("backup_interval_secs", c_int64),
         ("connection_timeout_secs", c_double), ("enable_wal", c_uint8), ("read_only", c_uint8),
-        ("synchronous", c_uint8), ("reserved", c_uint8), ("page_size", c_uint32),
-        ("embedding_dim", c_uint32), ("file_mode", c_uint32),
+        ("synchronous", c_uint8), ("knn_cache", c_uint8), ("page_size", c_uint32),
+        ("embedding_dim", c_uint32), ("file_mode", c_uint32), ("reserved", c_uint32), ("max_db_size", c_uint64),
     ]
 
 
