@@ -21,7 +21,7 @@ LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -
 LINK_A     := $(LIBA) -lpthread -ldl -lm
 SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all build header check-header demo test test-long lint test-rust test-c test-cpp test-python bench clean
+.PHONY: all build header check-header demo test test-long lint test-rust test-c test-cpp test-python fuzz audit bench clean
 
 all: build
 
@@ -50,7 +50,7 @@ $(OUT)/simulator: examples/c/simulator.c include/gmstore.h build | $(OUT)
 demo: $(OUT)/simulator
 	./$(OUT)/simulator $(DB)
 
-test: lint check-header test-rust test-c test-cpp test-python
+test: lint check-header test-rust test-c test-cpp test-python fuzz
 	@echo "make test: all suites passed"
 
 # The full reliability counts: 40 crash trials, a 30-second soak, and
@@ -59,6 +59,21 @@ test-long: build
 	GMSTORE_CRASH_TRIALS=40 $(CARGO) test --release --test crash -- --nocapture
 	GMSTORE_SOAK_SECS=30 $(CARGO) test --release --test soak -- --nocapture
 	PROPTEST_CASES=5000 $(CARGO) test --release --test model
+	$(MAKE) fuzz FUZZ_SECONDS=180
+
+# Coverage-guided fuzzing (cargo-fuzz; RUSTC_BOOTSTRAP lets the stable
+# toolchain take its nightly flags). Any crash fails the run.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := experience_decode abi_inputs import_lines
+fuzz:
+	@command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz is required: cargo install cargo-fuzz --locked"; exit 1; }
+	mkdir -p $(OUT)
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  log=../$(OUT)/fuzz_$$t.log; \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) > $$log 2>&1 \
+	    || { tail -n 40 $$log; echo "fuzz target $$t failed: see fuzz/artifacts/$$t"; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -E '^Done' $$log)"; \
+	done
 
 lint:
 	$(CARGO) fmt --check
@@ -104,6 +119,11 @@ test-python: build $(OUT)/simulator $(PY)
 	grep -q "all seed examples ran" $(OUT)/seed_examples.out
 	$(PY) examples/python/semantic_search.py > $(OUT)/semantic_search.out
 	grep -q "strongest path" $(OUT)/semantic_search.out
+
+# Dependency policy offline: licenses, banned crates, sources. Advisories
+# need the RustSec database, which needs network (see SECURITY.md).
+audit:
+	cargo deny --offline check licenses bans sources
 
 bench: $(PY)
 	$(CARGO) bench --bench core
