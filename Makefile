@@ -88,7 +88,7 @@ test-c: build | $(OUT)
 	$(CC) $(CFLAGS_C) $(SANITIZE) tests/c/test_gmstore.c -o $(OUT)/test_gmstore_asan $(LINK_SO)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(OUT)/test_gmstore_asan
 	$(CC) $(CFLAGS_C) tests/c/test_gmstore.c -o $(OUT)/test_gmstore_static $(LINK_A)
-	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,possible --error-exitcode=1 --suppressions=tests/c/valgrind.supp ./$(OUT)/test_gmstore_static
+	valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,possible --error-exitcode=1 ./$(OUT)/test_gmstore_static
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude examples/c/simulator.c -o $(OUT)/simulator_test $(LINK_SO)
 	rm -f $(OUT)/demo_test.db* && ./$(OUT)/simulator_test $(OUT)/demo_test.db > $(OUT)/simulator.out
 	grep -q "best strategies" $(OUT)/simulator.out
