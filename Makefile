@@ -129,6 +129,7 @@ bench: $(PY)
 	$(CARGO) bench --bench core
 	$(CARGO) bench --bench backup
 	$(PY) bench/python_bench.py
+	$(PY) bench/knn_bench.py
 
 clean:
 	$(CARGO) clean
