@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, input, opt_f64, opt_text, out, slice, text};
 use super::handle::{gm_store, store_ref};
-use super::results::{free_list, free_one, into_list, into_one, text_size, Arena, CRecord};
+use super::results::{arena_list, free_list, free_one, into_list, into_one, text_size, Arena, CRecord};
 use crate::error::Result;
 use crate::status::*;
 use crate::validate::MAX_BLOB_LEN;
@@ -65,6 +65,8 @@ pub struct gm_episode_list {
     pub arena_len: usize,
 }
 
+arena_list!(gm_episode_list of gm_episode);
+
 impl CRecord for Episode {
     type C = gm_episode;
 
@@ -92,12 +94,7 @@ impl CRecord for Episode {
 }
 
 fn episode_list(episodes: &[Episode]) -> *mut gm_episode_list {
-    into_list(episodes, |p| gm_episode_list {
-        items: p.items,
-        len: p.len,
-        arena: p.arena,
-        arena_len: p.arena_len,
-    })
+    into_list(episodes, gm_episode_list::from)
 }
 
 /// Largest batch accepted by `gm_store_episodes`.

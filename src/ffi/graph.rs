@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, opt_text, out, quiet_boundary, text};
 use super::handle::{gm_store, store_ref};
-use super::results::{free_list, into_list, text_size, Arena, CRecord};
+use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
 use crate::status::*;
 use crate::Relationship;
 
@@ -29,6 +29,8 @@ pub struct gm_relationship_list {
     pub arena: *const u8,
     pub arena_len: usize,
 }
+
+arena_list!(gm_relationship_list of gm_relationship);
 
 impl CRecord for Relationship {
     type C = gm_relationship;
@@ -81,12 +83,7 @@ pub unsafe extern "C" fn gm_get_relationships(
         let store = store_ref(store)?;
         let kind = opt_text(relationship_type, "relationship_type")?;
         let edges = store.get_concept_relationships(concept_id, kind)?;
-        out_list.set(into_list(&edges, |p| gm_relationship_list {
-            items: p.items,
-            len: p.len,
-            arena: p.arena,
-            arena_len: p.arena_len,
-        }));
+        out_list.set(into_list(&edges, gm_relationship_list::from));
         Ok(())
     })
 }

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, opt_f64, opt_text, out, quiet_boundary, text};
 use super::handle::{gm_store, store_ref};
-use super::results::{free_list, into_list, text_size, Arena, CRecord};
+use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
 use crate::status::*;
 use crate::{LearningEvent, StrategyStats};
 
@@ -55,6 +55,8 @@ pub struct gm_strategy_list {
     pub arena: *const u8,
     pub arena_len: usize,
 }
+
+arena_list!(gm_learning_event_list of gm_learning_event, gm_strategy_list of gm_strategy);
 
 impl CRecord for LearningEvent {
     type C = gm_learning_event;
@@ -146,12 +148,7 @@ pub unsafe extern "C" fn gm_get_learning_events_by_task(
         let store = store_ref(store)?;
         let task = text(task_type, "task_type")?;
         let events = store.get_learning_events_by_task(task, limit, opt_f64(min_performance_delta))?;
-        out_list.set(into_list(&events, |p| gm_learning_event_list {
-            items: p.items,
-            len: p.len,
-            arena: p.arena,
-            arena_len: p.arena_len,
-        }));
+        out_list.set(into_list(&events, gm_learning_event_list::from));
         Ok(())
     })
 }
@@ -170,12 +167,7 @@ pub unsafe extern "C" fn gm_get_best_strategies(
         let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
         let store = store_ref(store)?;
         let strategies = store.get_best_strategies(text(task_type, "task_type")?, limit)?;
-        out_list.set(into_list(&strategies, |p| gm_strategy_list {
-            items: p.items,
-            len: p.len,
-            arena: p.arena,
-            arena_len: p.arena_len,
-        }));
+        out_list.set(into_list(&strategies, gm_strategy_list::from));
         Ok(())
     })
 }

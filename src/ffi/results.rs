@@ -89,6 +89,19 @@ pub(crate) struct ListParts<T> {
     pub floats_len: usize,
 }
 
+/// Builds a list struct `{ items, len, arena, arena_len }` from its parts.
+/// (The structs themselves are written out, for cbindgen.)
+macro_rules! arena_list {
+    ($($list:ident of $item:ident),* $(,)?) => {$(
+        impl From<crate::ffi::results::ListParts<$item>> for $list {
+            fn from(p: crate::ffi::results::ListParts<$item>) -> Self {
+                $list { items: p.items, len: p.len, arena: p.arena, arena_len: p.arena_len }
+            }
+        }
+    )*};
+}
+pub(crate) use arena_list;
+
 fn arena_for<R: CRecord>(records: &[R]) -> Arena {
     let (bytes, floats) = records
         .iter()

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::boundary::{boundary, opt_text, out, quiet_boundary, slice, text};
 use super::handle::{gm_store, store_ref};
-use super::results::{free_list, into_list, text_size, Arena, CRecord};
+use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
 use crate::error::{invalid, Result};
 use crate::graph::{EdgeFilter, Reached};
 use crate::search::{Metric, Neighbor, SearchFilter};
@@ -95,6 +95,8 @@ struct OwnedPath {
     ids: Vec<i64>,
 }
 
+arena_list!(gm_neighbor_list of gm_neighbor, gm_reached_list of gm_reached);
+
 impl CRecord for (u64, Neighbor) {
     type C = gm_neighbor;
 
@@ -160,12 +162,7 @@ fn neighbor_list(groups: Vec<Vec<Neighbor>>) -> *mut gm_neighbor_list {
         .enumerate()
         .flat_map(|(q, g)| g.into_iter().map(move |n| (q as u64, n)))
         .collect();
-    into_list(&flat, |p| gm_neighbor_list {
-        items: p.items,
-        len: p.len,
-        arena: p.arena,
-        arena_len: p.arena_len,
-    })
+    into_list(&flat, gm_neighbor_list::from)
 }
 
 /// Writes the `k` concepts nearest to `query` (`dim` floats) to
@@ -283,12 +280,7 @@ pub unsafe extern "C" fn gm_concept_neighborhood(
             min_strength,
         };
         let reached = store.concept_neighborhood(concept_id, max_hops, &filter)?;
-        out_list.set(into_list(&reached, |p| gm_reached_list {
-            items: p.items,
-            len: p.len,
-            arena: p.arena,
-            arena_len: p.arena_len,
-        }));
+        out_list.set(into_list(&reached, gm_reached_list::from));
         Ok(())
     })
 }
