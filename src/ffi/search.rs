@@ -156,6 +156,13 @@ unsafe fn search_filter<'a>(filter: *const gm_search_filter) -> Result<SearchFil
     })
 }
 
+unsafe fn edge_filter<'a>(relationship_type: *const c_char, min_strength: f64) -> Result<EdgeFilter<'a>> {
+    Ok(EdgeFilter {
+        relationship_type: opt_text(relationship_type, "relationship_type")?,
+        min_strength,
+    })
+}
+
 fn neighbor_list(groups: Vec<Vec<Neighbor>>) -> *mut gm_neighbor_list {
     let flat: Vec<(u64, Neighbor)> = groups
         .into_iter()
@@ -275,10 +282,7 @@ pub unsafe extern "C" fn gm_concept_neighborhood(
     boundary("gm_concept_neighborhood", || {
         let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
         let store = store_ref(store)?;
-        let filter = EdgeFilter {
-            relationship_type: opt_text(relationship_type, "relationship_type")?,
-            min_strength,
-        };
+        let filter = edge_filter(relationship_type, min_strength)?;
         let reached = store.concept_neighborhood(concept_id, max_hops, &filter)?;
         out_list.set(into_list(&reached, gm_reached_list::from));
         Ok(())
@@ -308,10 +312,7 @@ pub unsafe extern "C" fn gm_strongest_path(
     boundary("gm_strongest_path", || {
         let out_path = out(out_path, "out_path", std::ptr::null_mut())?;
         let store = store_ref(store)?;
-        let filter = EdgeFilter {
-            relationship_type: opt_text(relationship_type, "relationship_type")?,
-            min_strength,
-        };
+        let filter = edge_filter(relationship_type, min_strength)?;
         let path = store.strongest_path(from_id, to_id, &filter)?.ok_or_else(|| {
             crate::Error::NotFound(format!("no path from concept {from_id} to concept {to_id}"))
         })?;
