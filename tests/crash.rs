@@ -54,12 +54,15 @@ fn crash_child_writer() {
                 .enumerate()
                 .map(|(i, id)| format!("{id}:{}", seq * 100 + i as u64))
                 .collect();
-            writeln!(log, "{trial} B {context} {}", line.join(" ")).unwrap();
+            // one write() per record, so a kill never leaves half a record
+            log.write_all(format!("{trial} B {context} {}\n", line.join(" ")).as_bytes())
+                .unwrap();
         } else {
             let id = store
                 .store_episode(&NewEpisode::new(&payload(trial, seq * 100), 0.5, "single"))
                 .unwrap();
-            writeln!(log, "{trial} S {id}:{}", seq * 100).unwrap();
+            log.write_all(format!("{trial} S {id}:{}\n", seq * 100).as_bytes())
+                .unwrap();
         }
     }
 }
@@ -125,7 +128,10 @@ fn sigkill_trials_lose_no_acknowledged_write_and_tear_no_batch() {
         let text = std::fs::read_to_string(&log).unwrap();
         let mut batches: HashMap<String, usize> = HashMap::new();
         let checked_before = acked_total;
-        for line in text.lines().filter(|l| !l.is_empty()) {
+        // a record counts once its newline is written; anything after the
+        // last newline was being written when the kill came
+        let complete = &text[..text.rfind('\n').map_or(0, |i| i + 1)];
+        for line in complete.lines().filter(|l| !l.is_empty()) {
             let parts: Vec<&str> = line.split(' ').collect();
             let t: u64 = parts[0].parse().unwrap();
             let acks = if parts[1] == "B" { &parts[3..] } else { &parts[2..] };
