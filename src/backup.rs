@@ -318,6 +318,12 @@ impl Store {
                 })?;
             }
             migrations::migrate(dest)?;
+            // Tells every k-NN cache, in this process or another, that the
+            // change log no longer describes how the content got here.
+            dest.execute(
+                "INSERT OR REPLACE INTO gm_meta(key, value) VALUES (?1, ?2)",
+                rusqlite::params![crate::search::INCARNATION_KEY, utc_stamp(now())],
+            )?;
             Ok(())
         })
     }

@@ -67,6 +67,9 @@ pub(crate) struct Matrix {
     data: Vec<f32>,
     sq_norms: Vec<f32>,
     last_seq: i64,
+    /// Changes when a restore replaces the whole content: the change log
+    /// then tells nothing about what differs from the matrix.
+    incarnation: Option<String>,
     data_version: Option<i64>,
 }
 
@@ -431,6 +434,16 @@ fn max_seq(conn: &Connection) -> Result<i64> {
         .query_row([], |r| r.get(0))?)
 }
 
+/// Written by a restore; a matrix built before it must be rebuilt.
+pub(crate) const INCARNATION_KEY: &str = "gmstore_incarnation";
+
+fn incarnation(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM gm_meta WHERE key = ?1")?
+        .query_row([INCARNATION_KEY], |r| r.get(0))
+        .optional()?)
+}
+
 fn data_version(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
 }
@@ -489,12 +502,15 @@ fn build(conn: &Connection, dim: usize) -> Result<Matrix> {
         data: part.data,
         sq_norms: part.sq_norms,
         last_seq,
+        incarnation: incarnation(conn)?,
         data_version: None,
     })
 }
 
 /// Applies the logged changes since the matrix was built; rebuilds when the
-/// log no longer reaches back that far, or when most rows changed.
+/// log no longer reaches back that far, when a restore replaced the content
+/// (the log went backwards or the incarnation changed), or when most rows
+/// changed.
 fn refresh(conn: &Connection, m: &mut Matrix, dim: usize) -> Result<()> {
     let oldest: Option<i64> = conn
         .query_row("SELECT min(seq) FROM gm_concept_changes", [], |r| r.get(0))
@@ -505,11 +521,12 @@ fn refresh(conn: &Connection, m: &mut Matrix, dim: usize) -> Result<()> {
         .query_map([m.last_seq], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let log_gap = oldest.is_some_and(|o| o > m.last_seq + 1) && !changed.is_empty();
-    if m.dim != dim || log_gap || changed.len() > m.ids.len() / 2 + 64 {
+    let last_seq = max_seq(conn)?;
+    let replaced = last_seq < m.last_seq || incarnation(conn)? != m.incarnation;
+    if m.dim != dim || log_gap || replaced || changed.len() > m.ids.len() / 2 + 64 {
         *m = build(conn, dim)?;
         return Ok(());
     }
-    let last_seq = max_seq(conn)?;
     for id in changed {
         match read_embedding(conn, id)? {
             Some(values) if values.len() == dim => m.set_row(id, &values),

@@ -340,3 +340,32 @@ fn similarity_graph_connects_exactly_the_pairs_above_threshold() {
     assert_eq!(top1, 4, "each concept to its single most similar one");
     assert!(t.store.build_similarity_graph(1.5, 0, "x").is_err());
 }
+
+#[test]
+fn a_restore_is_seen_by_every_cache() {
+    let t = common::temp_store();
+    populate(&t.store, 30, 4, 9);
+    let backup = t.store.create_backup(None).unwrap().path;
+    let other = Store::open(Options::new(t.path())).unwrap();
+    let target = [7.0f32; 4];
+    let f = SearchFilter::default();
+    let late = t.store.store_concept("late", &target, None, None).unwrap();
+    assert_eq!(
+        t.store.nearest_concepts(&target, 1, Metric::L2, &f).unwrap()[0].id,
+        late
+    );
+    assert_eq!(
+        other.nearest_concepts(&target, 1, Metric::L2, &f).unwrap()[0].id,
+        late
+    );
+    t.store.restore(&backup).unwrap();
+    assert_ne!(
+        t.store.nearest_concepts(&target, 1, Metric::L2, &f).unwrap()[0].name,
+        "late"
+    );
+    assert_ne!(
+        other.nearest_concepts(&target, 1, Metric::L2, &f).unwrap()[0].name,
+        "late",
+        "another handle's cache too"
+    );
+}
