@@ -455,7 +455,7 @@ class SQLiteStorage:
         kind = None if relationship_type is None else _text(relationship_type, "relationship_type")
         status = self._lib.gm_strongest_path(self._h, int(from_id), int(to_id), kind,
                                              _number(min_strength, "min_strength"), ctypes.byref(out))
-        if status == n.GM_ERR_NOT_FOUND and self.retrieve_concept(from_id) and self.retrieve_concept(to_id):
+        if status == n.GM_ERR_NOT_FOUND and (self._lib.gm_last_error_message() or b"").startswith(b"no path"):
             return None
         raise_for(status)
         try:

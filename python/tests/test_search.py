@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gmstore import SQLiteStorage
+from gmstore import SQLiteStorage, SQLiteStorageError
 
 
 def brute(matrix, q, metric, k):
@@ -70,3 +70,5 @@ def test_similarity_graph_and_traversal(tmp_path):
         ids, strength = store.strongest_path(x, y)
         assert ids == [x, x2, y] and abs(strength - 0.5 * store.get_concept_relationships(x)[0][2]) < 1e-12
         assert store.strongest_path(y, x) is None
+        with pytest.raises(SQLiteStorageError, match="to_id: no concept with id 999"):
+            store.strongest_path(x, 999)
