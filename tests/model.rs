@@ -231,7 +231,11 @@ fn check(store: &Store, model: &Model) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // 48 cases a run; PROPTEST_CASES (make test-long: 5000) asks for more.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn random_operation_sequences_match_the_model(ops in proptest::collection::vec(op(), 1..40)) {
