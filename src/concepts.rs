@@ -19,7 +19,24 @@ pub struct Concept {
     pub metadata: String,
 }
 
-const COLUMNS: &str = "id, name, embedding, creation_time, access_count, last_accessed, metadata";
+/// The columns every query reads, in `from_row`'s order. A macro so the
+/// statements below are compile-time constants, not formatted per call.
+macro_rules! columns {
+    () => {
+        "id, name, embedding, creation_time, access_count, last_accessed, metadata"
+    };
+}
+const BY_ID: &str = concat!("SELECT ", columns!(), " FROM concepts WHERE id = ?1");
+const ACCESS_BY_NAME: &str = concat!(
+    "UPDATE concepts SET access_count = coalesce(access_count, 0) + 1, last_accessed = ?2 \
+     WHERE name = ?1 RETURNING ",
+    columns!()
+);
+const SEARCH: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM concepts WHERE name LIKE '%' || ?1 || '%' ORDER BY access_count DESC, id ASC LIMIT ?2"
+);
 const DIM_KEY: &str = "embedding_dim";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Concept> {
@@ -110,8 +127,7 @@ impl Store {
     /// The concept with this id, or `None`. Does not count as an access.
     pub fn retrieve_concept(&self, id: i64) -> Result<Option<Concept>> {
         let id = validate::id("concept_id", id)?;
-        let sql = format!("SELECT {COLUMNS} FROM concepts WHERE id = ?1");
-        self.read(|conn| Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?))
+        self.read(|conn| Ok(conn.prepare_cached(BY_ID)?.query_row([id], from_row).optional()?))
     }
 
     /// The concept with this name, or `None`. Atomically increments its
@@ -119,13 +135,9 @@ impl Store {
     /// shows the updated values.
     pub fn retrieve_concept_by_name(&self, name: &str) -> Result<Option<Concept>> {
         let name = validate::non_empty("name", name)?;
-        let sql = format!(
-            "UPDATE concepts SET access_count = coalesce(access_count, 0) + 1, last_accessed = ?2 \
-             WHERE name = ?1 RETURNING {COLUMNS}"
-        );
         self.write(|conn| {
             Ok(conn
-                .prepare_cached(&sql)?
+                .prepare_cached(ACCESS_BY_NAME)?
                 .query_row(params![name, now()], from_row)
                 .optional()?)
         })
@@ -136,12 +148,8 @@ impl Store {
     /// Matching is case-insensitive for ASCII letters, as LIKE is.
     pub fn search_concepts(&self, query: &str, limit: i64) -> Result<Vec<Concept>> {
         let limit = validate::limit(limit)?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM concepts WHERE name LIKE '%' || ?1 || '%' \
-             ORDER BY access_count DESC, id ASC LIMIT ?2"
-        );
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut stmt = conn.prepare_cached(SEARCH)?;
             let rows = stmt.query_map(params![query, limit], from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })

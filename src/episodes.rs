@@ -64,7 +64,25 @@ struct ValidEpisode<'a> {
     metadata: &'a str,
 }
 
-const COLUMNS: &str = "id, timestamp, experience_data, performance_score, context_hash, metadata, created_at";
+/// The columns every query reads, in `from_row`'s order. A macro so the
+/// statements below are compile-time constants, not formatted per call.
+macro_rules! columns {
+    () => {
+        "id, timestamp, experience_data, performance_score, context_hash, metadata, created_at"
+    };
+}
+const BY_ID: &str = concat!("SELECT ", columns!(), " FROM episodes WHERE id = ?1");
+const BY_CONTEXT: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM episodes WHERE context_hash = ?1 AND (?2 IS NULL OR performance_score >= ?2) \
+     ORDER BY timestamp DESC, id DESC LIMIT ?3"
+);
+const RECENT: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM episodes WHERE timestamp >= ?1 ORDER BY timestamp DESC, id DESC LIMIT ?2"
+);
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Episode> {
     Ok(Episode {
@@ -121,10 +139,7 @@ impl Store {
     /// The episode with this id, or `None`.
     pub fn retrieve_episode(&self, id: i64) -> Result<Option<Episode>> {
         let id = validate::id("episode_id", id)?;
-        self.read(|conn| {
-            let sql = format!("SELECT {COLUMNS} FROM episodes WHERE id = ?1");
-            Ok(conn.prepare_cached(&sql)?.query_row([id], from_row).optional()?)
-        })
+        self.read(|conn| Ok(conn.prepare_cached(BY_ID)?.query_row([id], from_row).optional()?))
     }
 
     /// Episodes of one context, newest first, optionally with a score of at
@@ -137,12 +152,7 @@ impl Store {
     ) -> Result<Vec<Episode>> {
         let limit = validate::limit(limit)?;
         let min_score = validate::finite_opt("min_score", min_score)?;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM episodes WHERE context_hash = ?1 \
-             AND (?2 IS NULL OR performance_score >= ?2) \
-             ORDER BY timestamp DESC, id DESC LIMIT ?3"
-        );
-        self.read(|conn| query_list(conn, &sql, params![context_hash, min_score, limit]))
+        self.read(|conn| query_list(conn, BY_CONTEXT, params![context_hash, min_score, limit]))
     }
 
     /// Episodes whose timestamp lies within the last `time_window` seconds,
@@ -157,11 +167,7 @@ impl Store {
         }
         let limit = validate::limit(limit)?;
         let since = now() - window;
-        let sql = format!(
-            "SELECT {COLUMNS} FROM episodes WHERE timestamp >= ?1 \
-             ORDER BY timestamp DESC, id DESC LIMIT ?2"
-        );
-        self.read(|conn| query_list(conn, &sql, params![since, limit]))
+        self.read(|conn| query_list(conn, RECENT, params![since, limit]))
     }
 
     /// How many episodes are stored.

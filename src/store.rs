@@ -452,8 +452,11 @@ impl Store {
 
     /// Whether the calling thread has a transaction open.
     pub fn in_transaction(&self) -> bool {
-        self.writer.owned_by_me().unwrap_or(false)
-            && self.writer.state.lock().map(|s| s.tx_depth > 0).unwrap_or(false)
+        self.writer
+            .state
+            .lock()
+            .map(|s| s.owner == Some(thread_key()) && s.tx_depth > 0)
+            .unwrap_or(false)
     }
 
     /// A transaction scope: commits on [`Transaction::commit`], rolls back

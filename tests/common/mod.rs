@@ -21,7 +21,3 @@ pub fn temp_store() -> TempStore {
     let store = Store::open(Options::new(dir.path().join("test.db"))).expect("open store");
     TempStore { dir, store }
 }
-
-pub fn message(err: gmstore::Error) -> String {
-    err.to_string()
-}
