@@ -100,6 +100,41 @@ fn matches_float64_brute_force_for_every_metric_and_dimension() {
     }
 }
 
+/// A matrix above the parallel threshold (4M floats) is read in two halves
+/// on two connections. Deleting most of the low ids makes the halves
+/// uneven; every metric must still equal the brute force, and so must a
+/// rebuild after another handle's write.
+#[test]
+fn a_matrix_built_in_two_halves_equals_the_brute_force() {
+    let (dim, n) = (384, 20_000);
+    let t = common::temp_store();
+    let mut data = populate(&t.store, n, dim, 5);
+    t.store
+        .execute("DELETE FROM concepts WHERE id % 3 = 0 AND id < 12000", &[])
+        .unwrap();
+    data.retain(|(id, _)| !(id % 3 == 0 && *id < 12000));
+    let mut rng = Rng(31);
+    for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+        let q = rng.vec(dim);
+        let got: Vec<i64> = t
+            .store
+            .nearest_concepts(&q, 10, metric, &SearchFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(got, brute_force(&data, &q, metric, 10), "{metric:?}");
+    }
+    // An exact copy of rows at both ends is its own nearest neighbour.
+    for (id, v) in [data.first().unwrap(), data.last().unwrap(), &data[data.len() / 2]] {
+        let found = t
+            .store
+            .nearest_concepts(v, 1, Metric::L2, &SearchFilter::default())
+            .unwrap();
+        assert_eq!(found[0].id, *id);
+    }
+}
+
 #[test]
 fn l2_is_nearest_first_with_distances() {
     let t = common::temp_store();
