@@ -11,6 +11,8 @@
 """
 
 import argparse
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -74,7 +76,7 @@ def main():
             time.sleep(0.3)
             user_way.append(timed(users_way)[0])
         rows.append(("first query after open (cache build included)", first, user_way,
-                     "load all via seed API + numpy", ">= 20x faster", lambda r: 1 / r >= 20))
+                     "load all via seed API + numpy", "<= 0.05", lambda r: r <= 0.05))
 
         store = SQLiteStorage(gm_path)
         store.nearest_concepts(queries[0], k=10, metric="dot")  # build the cache
@@ -86,7 +88,7 @@ def main():
             time.sleep(0.2)
             single_np += [timed(lambda: numpy_topk(matrix, q, 10))[0] for q in queries[:20]]
             time.sleep(0.2)
-        rows.append(("single query, k=10", single_gm, single_np, "numpy M @ q + argpartition", "<= 1.2x",
+        rows.append(("single query, k=10", single_gm, single_np, "numpy M @ q + argpartition", "<= 1.2",
                      lambda r: r <= 1.2))
 
         batch_gm, batch_np = [], []
@@ -100,14 +102,20 @@ def main():
                 idx = np.argpartition(-scores, 10, axis=1)[:, :10]
                 return np.take_along_axis(idx, np.argsort(-np.take_along_axis(scores, idx, axis=1), axis=1), axis=1)
             batch_np.append(timed(numpy_batch)[0])
-        rows.append(("100 batched queries, k=10", batch_gm, batch_np, "numpy Q @ M.T + argpartition", "<= 1.5x",
+        rows.append(("100 batched queries, k=10", batch_gm, batch_np, "numpy Q @ M.T + argpartition", "<= 1.5",
                      lambda r: r <= 1.5))
         store.close()
 
         graph_path = Path(d) / "graph.db"
+        # Clusters of ten around random centres: each concept has about nine
+        # neighbours above 0.8, so the graph has edges to write.
+        centres = rng.standard_normal((args.graph_n // 10, args.dim)).astype(np.float32)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        noise = rng.standard_normal((args.graph_n, args.dim)).astype(np.float32) * (0.4 / np.sqrt(args.dim))
+        clustered = centres[np.arange(args.graph_n) % len(centres)] + noise
         with SQLiteStorage(graph_path) as g:
             with g._transaction():
-                for i, row in enumerate(matrix[:args.graph_n]):
+                for i, row in enumerate(clustered):
                     g.store_concept(f"c{i}", row)
             g.nearest_concepts(matrix[0], k=1)
             graph_time, edges = timed(lambda: g.build_similarity_graph(threshold=0.8))
@@ -119,8 +127,20 @@ def main():
         ratio = statistics.median(gm) / statistics.median(base)
         print(f"| {label} | {statistics.median(gm) * 1e3:.2f} | {statistics.median(base) * 1e3:.2f} | {what} | "
               f"{ratio:.3f} | {target} {'met' if ok(ratio) else 'MISSED'} |")
+        emit({"suite": "knn", "workload": f"{label}, {args.n:,} x {args.dim}", "baseline": what,
+              "gm_s": gm, "base_s": base, "target": target, "runs": args.runs})
     print(f"| similarity graph, {args.graph_n:,} concepts, threshold 0.8 | {graph_time * 1e3:.0f} | - | "
           f"one call, {edges} edges | - | - |")
+    emit({"suite": "knn", "workload": f"similarity graph, {args.graph_n:,} x {args.dim}, threshold 0.8",
+          "gm_s": [graph_time], "edges": edges})
+
+
+def emit(row):
+    """Appends a result row to the JSON Lines file bench/report.py reads."""
+    path = os.environ.get("GM_BENCH_JSON")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ goes first; prints medians and the median of the per-run ratios.
 """
 
 import argparse
+import json
+import os
 import statistics
 import sys
 import tempfile
@@ -129,6 +131,16 @@ def main():
         verdict = "met" if ratio <= target else "MISSED"
         print(f"| {label} | {statistics.median(gm) * 1e3:.1f} | {statistics.median(base) * 1e3:.1f} | "
               f"{ratio:.3f} | {min(ratios):.3f}-{max(ratios):.3f} | <= {target} {verdict} |")
+        emit({"suite": "python", "workload": label, "baseline": "sqlite3 + pickle (the seed's code)",
+              "gm_s": gm, "base_s": base, "target": f"<= {target}", "runs": args.runs})
+
+
+def emit(row):
+    """Appends a result row to the JSON Lines file bench/report.py reads."""
+    path = os.environ.get("GM_BENCH_JSON")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -19,12 +19,18 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use gmstore::ffi::episodes::{gm_episode_input, gm_store_episode};
+use gmstore::ffi::episodes::{
+    gm_episode_free, gm_episode_input, gm_episode_list_free, gm_get_episode, gm_get_episodes_by_context,
+    gm_store_episode, gm_store_episodes,
+};
 use gmstore::ffi::handle::{gm_close, gm_open, gm_store};
+use gmstore::ffi::learning::gm_store_learning_event;
+use gmstore::ffi::maintenance::{gm_begin, gm_commit};
 use gmstore::{NewEpisode, Options, Store};
 use rusqlite::{params, Connection};
 
 const SMALL_EPISODE: usize = 64;
+const LARGE_EPISODE: usize = 170_000;
 
 struct Row {
     name: &'static str,
@@ -183,9 +189,10 @@ fn single_store(b: &mut Bench, n: usize) -> (Duration, Duration, Duration, Durat
 }
 
 /// 1,000-row context query among 50,000 episodes of 50 contexts.
-fn context_query(b: &mut Bench, queries: usize) -> (Duration, Duration) {
+fn context_query(b: &mut Bench, queries: usize) -> (Duration, Duration, Duration) {
     let data = vec![1u8; SMALL_EPISODE];
-    let store = gm_db(&b.fresh("gm_ctx"));
+    let path = b.fresh("gm_ctx");
+    let store = gm_db(&path);
     let contexts: Vec<String> = (0..50).map(|c| format!("ctx_{c}")).collect();
     let batch: Vec<_> = (0..50_000)
         .map(|i| NewEpisode {
@@ -214,6 +221,30 @@ fn context_query(b: &mut Bench, queries: usize) -> (Duration, Duration) {
             assert_eq!(rows.len(), 1000);
         }
     });
+    drop(store);
+    let handle = abi_open(&path);
+    let contexts_c: Vec<std::ffi::CString> = contexts
+        .iter()
+        .map(|c| std::ffi::CString::new(c.as_str()).unwrap())
+        .collect();
+    let abi = timed(|| {
+        for q in 0..queries {
+            let mut list = std::ptr::null_mut();
+            let status = unsafe {
+                gm_get_episodes_by_context(
+                    handle,
+                    contexts_c[q % 50].as_ptr(),
+                    1000,
+                    std::ptr::null(),
+                    &mut list,
+                )
+            };
+            assert_eq!(status, 0);
+            assert_eq!(unsafe { (*list).len }, 1000);
+            unsafe { gm_episode_list_free(list) };
+        }
+    });
+    unsafe { gm_close(handle) };
     let base = timed(|| {
         for q in 0..queries {
             let mut stmt = conn
@@ -240,7 +271,7 @@ fn context_query(b: &mut Bench, queries: usize) -> (Duration, Duration) {
             assert_eq!(rows.len(), 1000);
         }
     });
-    (gm, base)
+    (gm, abi, base)
 }
 
 /// Upserts of 512-d concepts: n inserts, then n updates of the same names,
@@ -333,6 +364,305 @@ fn best_strategies(b: &mut Bench, queries: usize) -> (Duration, Duration) {
     (gm, base)
 }
 
+/// Opens a store through the C ABI.
+fn abi_open(path: &Path) -> *mut gm_store {
+    let path = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let mut handle: *mut gm_store = std::ptr::null_mut();
+    assert_eq!(
+        unsafe { gm_open(path.as_ptr(), std::ptr::null(), &mut handle) },
+        0
+    );
+    handle
+}
+
+fn abi_input(data: &[u8], timestamp: f64, context: &std::ffi::CStr) -> gm_episode_input {
+    gm_episode_input {
+        experience_data: data.as_ptr(),
+        experience_len: data.len(),
+        performance_score: 0.5,
+        timestamp,
+        context_hash: context.as_ptr(),
+        metadata: std::ptr::null(),
+        has_timestamp: 1,
+        reserved: [0; 7],
+    }
+}
+
+/// The same batch of small episodes through gm_store_episodes.
+fn batch_store_abi(b: &mut Bench, n: usize) -> (Duration, Duration) {
+    let data = vec![7u8; SMALL_EPISODE];
+    let handle = abi_open(&b.fresh("abi_batch"));
+    let inputs: Vec<_> = (0..n).map(|i| abi_input(&data, i as f64, c"ctx")).collect();
+    let mut ids = vec![0i64; n];
+    let gm = timed(|| {
+        assert_eq!(
+            unsafe { gm_store_episodes(handle, inputs.as_ptr(), n, ids.as_mut_ptr()) },
+            0
+        );
+    });
+    unsafe { gm_close(handle) };
+    let mut conn = raw_seed_db(&b.fresh("raw_batch_abi"));
+    let base = timed(|| {
+        let tx = conn.transaction().unwrap();
+        for i in 0..n {
+            raw_insert_episode(&tx, &data, 0.5, "ctx", i as f64);
+        }
+        tx.commit().unwrap();
+    });
+    (gm, base)
+}
+
+/// Episodes of 170 KB: `n` in one batch, then `n / 2` one commit each.
+/// Returns (batched gm, batched raw, per call gm, per call raw).
+fn large_episodes(b: &mut Bench, n: usize) -> [Duration; 4] {
+    let data: Vec<u8> = (0..LARGE_EPISODE as u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let store = gm_db(&b.fresh("gm_large"));
+    let batch: Vec<_> = (0..n).map(|_| NewEpisode::new(&data, 0.5, "big")).collect();
+    let gm_batch = timed(|| {
+        black_box(store.store_episodes(&batch).unwrap());
+    });
+    let gm_single = timed(|| {
+        for e in &batch[..n / 2] {
+            black_box(store.store_episode(e).unwrap());
+        }
+    });
+    let mut conn = raw_seed_db(&b.fresh("raw_large"));
+    let raw_batch = timed(|| {
+        let tx = conn.transaction().unwrap();
+        for _ in 0..n {
+            raw_insert_episode(&tx, &data, 0.5, "big", now());
+        }
+        tx.commit().unwrap();
+    });
+    let raw_single = timed(|| {
+        for _ in 0..n / 2 {
+            raw_insert_episode(&conn, &data, 0.5, "big", now());
+        }
+    });
+    [gm_batch, raw_batch, gm_single, raw_single]
+}
+
+/// Episodes by random id among 50,000: Rust API, C ABI (get and free), raw.
+fn retrieve_by_id(b: &mut Bench, lookups: usize) -> (Duration, Duration, Duration) {
+    let data = vec![3u8; SMALL_EPISODE];
+    let path = b.fresh("gm_by_id");
+    let store = gm_db(&path);
+    let batch: Vec<_> = (0..50_000)
+        .map(|i| NewEpisode {
+            timestamp: Some(i as f64),
+            ..NewEpisode::new(&data, 0.5, "ctx")
+        })
+        .collect();
+    store.store_episodes(&batch).unwrap();
+    let mut conn = raw_seed_db(&b.fresh("raw_by_id"));
+    let tx = conn.transaction().unwrap();
+    for i in 0..50_000 {
+        raw_insert_episode(&tx, &data, 0.5, "ctx", i as f64);
+    }
+    tx.commit().unwrap();
+    let ids: Vec<i64> = (0..lookups).map(|i| (i as i64 * 7919) % 50_000 + 1).collect();
+    let rust = timed(|| {
+        for id in &ids {
+            assert!(store.retrieve_episode(*id).unwrap().is_some());
+        }
+    });
+    drop(store);
+    let handle = abi_open(&path);
+    let abi = timed(|| {
+        for id in &ids {
+            let mut episode = std::ptr::null_mut();
+            assert_eq!(unsafe { gm_get_episode(handle, *id, &mut episode) }, 0);
+            unsafe { gm_episode_free(black_box(episode)) };
+        }
+    });
+    unsafe { gm_close(handle) };
+    let raw = timed(|| {
+        for id in &ids {
+            let row: RawEpisode = conn
+                .prepare_cached(
+                    "SELECT id, timestamp, experience_data, performance_score, context_hash, metadata, created_at \
+                     FROM episodes WHERE id = ?1",
+                )
+                .unwrap()
+                .query_row([id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                })
+                .unwrap();
+            black_box(row);
+        }
+    });
+    (rust, abi, raw)
+}
+
+/// `n` learning events in one transaction: Rust API, C ABI, raw.
+fn learning_events(b: &mut Bench, n: usize) -> (Duration, Duration, Duration) {
+    let tasks: Vec<String> = (0..10).map(|t| format!("task_{t}")).collect();
+    let task_c: Vec<std::ffi::CString> = tasks
+        .iter()
+        .map(|t| std::ffi::CString::new(t.as_str()).unwrap())
+        .collect();
+    let store = gm_db(&b.fresh("gm_events"));
+    let rust = timed(|| {
+        let tx = store.transaction().unwrap();
+        for i in 0..n {
+            black_box(
+                store
+                    .store_learning_event(&tasks[i % 10], 0.5, "strategy", None, Some(i as f64))
+                    .unwrap(),
+            );
+        }
+        tx.commit().unwrap();
+    });
+    let handle = abi_open(&b.fresh("abi_events"));
+    let abi = timed(|| {
+        assert_eq!(unsafe { gm_begin(handle) }, 0);
+        for i in 0..n {
+            let (mut id, ts) = (0i64, i as f64);
+            let status = unsafe {
+                gm_store_learning_event(
+                    handle,
+                    task_c[i % 10].as_ptr(),
+                    0.5,
+                    c"strategy".as_ptr(),
+                    std::ptr::null(),
+                    &ts,
+                    &mut id,
+                )
+            };
+            assert_eq!(status, 0);
+        }
+        assert_eq!(unsafe { gm_commit(handle) }, 0);
+    });
+    unsafe { gm_close(handle) };
+    let mut conn = raw_seed_db(&b.fresh("raw_events"));
+    let raw = timed(|| {
+        let tx = conn.transaction().unwrap();
+        for i in 0..n {
+            tx.prepare_cached("INSERT INTO learning_events (task_type, performance_delta, strategy_used, timestamp, parameters) VALUES (?1, ?2, ?3, ?4, '{}')")
+                .unwrap()
+                .execute(params![&tasks[i % 10], 0.5, "strategy", i as f64])
+                .unwrap();
+            black_box(tx.last_insert_rowid());
+        }
+        tx.commit().unwrap();
+    });
+    (rust, abi, raw)
+}
+
+/// Neighbourhoods among 20,000 concepts with 4 edges each: gmstore's
+/// breadth-first search (one query per hop level) against the recursive
+/// CTE a SQL user would write, on the same edges. The CTE revisits a node
+/// at every depth it is reachable from, so deep searches diverge.
+fn neighbourhood(b: &mut Bench, starts: usize, hops: u32) -> (Duration, Duration) {
+    const N: i64 = 20_000;
+    let edge = |i: i64, e: i64| ((i * 7919 + e * 104_729) % N + 1, 0.5 + (e as f64) / 10.0);
+    let store = gm_db(&b.fresh("gm_graph"));
+    let mut conn = raw_seed_db(&b.fresh("raw_graph"));
+    let tx = store.transaction().unwrap();
+    let raw_tx = conn.transaction().unwrap();
+    for i in 1..=N {
+        let name = format!("c{i}");
+        store
+            .store_concept(&name, &[i as f32, 1.0], None, Some(0.0))
+            .unwrap();
+        raw_tx
+            .execute(
+                "INSERT INTO concepts (id, name, embedding, creation_time) VALUES (?1, ?2, x'00', 0)",
+                params![i, name],
+            )
+            .unwrap();
+    }
+    for i in 1..=N {
+        for e in 0..4 {
+            let (target, strength) = edge(i, e);
+            store
+                .add_concept_relationship(i, target, "rel", strength)
+                .unwrap();
+            raw_tx
+                .execute(
+                    "INSERT OR REPLACE INTO concept_relationships (source_concept_id, target_concept_id, relationship_type, strength) VALUES (?1, ?2, 'rel', ?3)",
+                    params![i, target, strength],
+                )
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    raw_tx.commit().unwrap();
+    let start_ids: Vec<i64> = (0..starts as i64).map(|s| (s * 4_001) % N + 1).collect();
+    let filter = gmstore::EdgeFilter {
+        relationship_type: None,
+        min_strength: 0.0,
+    };
+    let mut found = Vec::new();
+    let gm = timed(|| {
+        for id in &start_ids {
+            found.push(store.concept_neighborhood(*id, hops, &filter).unwrap().len());
+        }
+    });
+    let mut raw_found = Vec::new();
+    let base = timed(|| {
+        for id in &start_ids {
+            let mut stmt = conn
+                .prepare_cached(
+                    "WITH RECURSIVE reach(id, hops) AS ( \
+                       SELECT ?1, 0 UNION \
+                       SELECT r.target_concept_id, reach.hops + 1 FROM concept_relationships r \
+                       JOIN reach ON r.source_concept_id = reach.id WHERE reach.hops < ?2) \
+                     SELECT c.id, c.name, min(reach.hops) AS h FROM reach JOIN concepts c ON c.id = reach.id \
+                     WHERE reach.id != ?1 GROUP BY c.id ORDER BY h, c.id",
+                )
+                .unwrap();
+            let rows: Vec<(i64, String, i64)> = stmt
+                .query_map(params![id, hops], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            raw_found.push(rows.len());
+        }
+    });
+    assert_eq!(found, raw_found, "both traversals reach the same concepts");
+    (gm, base)
+}
+
+/// Writes every row to the JSON Lines file named by GM_BENCH_JSON, where
+/// bench/report.py gathers all suites into BENCHMARKS.md.
+fn emit_json(rows: &[Row], runs: usize) {
+    let Ok(path) = std::env::var("GM_BENCH_JSON") else {
+        return;
+    };
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for row in rows {
+        let secs = |v: &[Duration]| v.iter().map(|d| d.as_secs_f64()).collect::<Vec<_>>();
+        let line = serde_json::json!({
+            "suite": "core",
+            "workload": row.name,
+            "baseline": row.baseline,
+            "gm_s": secs(&row.gm),
+            "base_s": secs(&row.base),
+            "target": row.target.map(|(t, op)| format!("{op} {t}")),
+            "runs": runs,
+        });
+        use std::io::Write;
+        writeln!(out, "{line}").unwrap();
+    }
+}
+
+fn row(name: &'static str, baseline: &'static str, target: Option<(f64, &'static str)>) -> Row {
+    Row {
+        name,
+        gm: vec![],
+        base: vec![],
+        target,
+        baseline,
+    }
+}
+
 fn main() {
     let runs: usize = std::env::var("GM_BENCH_RUNS")
         .ok()
@@ -342,88 +672,92 @@ fn main() {
         dir: tempfile::tempdir().unwrap(),
         run: 0,
     };
+    const RAW: &str = "raw rusqlite";
     let mut rows = vec![
-        Row {
-            name: "batch store, 10,000 small episodes",
-            gm: vec![],
-            base: vec![],
-            target: Some((1.2, "<=")),
-            baseline: "raw rusqlite",
-        },
-        Row {
-            name: "single store x2,000, Rust API",
-            gm: vec![],
-            base: vec![],
-            target: None,
-            baseline: "raw rusqlite, seed format",
-        },
-        Row {
-            name: "single store x2,000, C ABI",
-            gm: vec![],
-            base: vec![],
-            target: None,
-            baseline: "raw rusqlite, seed format",
-        },
-        Row {
-            name: "single store x2,000, C ABI",
-            gm: vec![],
-            base: vec![],
-            target: Some((1.2, "<=")),
-            baseline: "raw rusqlite, same format",
-        },
-        Row {
-            name: "single store x2,000, C ABI vs Rust API",
-            gm: vec![],
-            base: vec![],
-            target: Some((1.1, "<=")),
-            baseline: "Rust API",
-        },
-        Row {
-            name: "context query, 1,000 rows x20",
-            gm: vec![],
-            base: vec![],
-            target: None,
-            baseline: "raw rusqlite",
-        },
-        Row {
-            name: "concept upsert 512-d, 2x5,000",
-            gm: vec![],
-            base: vec![],
-            target: Some((1.0, "<")),
-            baseline: "raw rusqlite, seed schema",
-        },
-        Row {
-            name: "best strategies x200 (100k events)",
-            gm: vec![],
-            base: vec![],
-            target: None,
-            baseline: "raw rusqlite",
-        },
+        row(
+            "batch store, 10,000 small episodes, Rust API",
+            RAW,
+            Some((1.2, "<=")),
+        ),
+        row(
+            "batch store, 10,000 small episodes, C ABI",
+            RAW,
+            Some((1.2, "<=")),
+        ),
+        row("batch store, 200 episodes of 170 KB, Rust API", RAW, None),
+        row("single store x100, 170 KB episodes, Rust API", RAW, None),
+        row("single store x2,000, Rust API", "raw rusqlite, seed format", None),
+        row("single store x2,000, C ABI", "raw rusqlite, seed format", None),
+        row(
+            "single store x2,000, C ABI",
+            "raw rusqlite, same format",
+            Some((1.2, "<=")),
+        ),
+        row(
+            "single store x2,000, C ABI vs Rust API",
+            "Rust API",
+            Some((1.1, "<=")),
+        ),
+        row("retrieve by id x2,000, Rust API", RAW, None),
+        row("retrieve by id x2,000, C ABI", RAW, None),
+        row("context query, 1,000 rows x20, Rust API", RAW, None),
+        row("context query, 1,000 rows x20, C ABI", RAW, None),
+        row(
+            "concept upsert 512-d, 2x5,000, Rust API",
+            "raw rusqlite, seed schema",
+            Some((1.0, "<")),
+        ),
+        row("learning events x10,000, one transaction, Rust API", RAW, None),
+        row("learning events x10,000, one transaction, C ABI", RAW, None),
+        row("best strategies x200 (100k events), Rust API", RAW, None),
+        row(
+            "3-hop neighbourhood x200 (20k concepts, 80k edges), Rust API",
+            "raw rusqlite, recursive CTE",
+            None,
+        ),
+        row(
+            "8-hop neighbourhood x10 (20k concepts, 80k edges), Rust API",
+            "raw rusqlite, recursive CTE",
+            None,
+        ),
     ];
     for run in 0..runs {
         eprintln!("run {}/{runs}", run + 1);
+        let mut record = |i: usize, gm: Duration, base: Duration| {
+            rows[i].gm.push(gm);
+            rows[i].base.push(base);
+        };
         let (g, r) = batch_store(&mut b, 10_000);
-        rows[0].gm.push(g);
-        rows[0].base.push(r);
+        record(0, g, r);
+        let (g, r) = batch_store_abi(&mut b, 10_000);
+        record(1, g, r);
+        let [gb, rb, gs, rs] = large_episodes(&mut b, 200);
+        record(2, gb, rb);
+        record(3, gs, rs);
         let (rust, abi, raw, raw_same) = single_store(&mut b, 2_000);
-        rows[1].gm.push(rust);
-        rows[1].base.push(raw);
-        rows[2].gm.push(abi);
-        rows[2].base.push(raw);
-        rows[3].gm.push(abi);
-        rows[3].base.push(raw_same);
-        rows[4].gm.push(abi);
-        rows[4].base.push(rust);
-        let (g, r) = context_query(&mut b, 20);
-        rows[5].gm.push(g);
-        rows[5].base.push(r);
+        record(4, rust, raw);
+        record(5, abi, raw);
+        record(6, abi, raw_same);
+        record(7, abi, rust);
+        let (rust, abi, raw) = retrieve_by_id(&mut b, 2_000);
+        record(8, rust, raw);
+        record(9, abi, raw);
+        let (rust, abi, raw) = context_query(&mut b, 20);
+        record(10, rust, raw);
+        record(11, abi, raw);
         let (g, r) = concept_upsert(&mut b, 5_000);
-        rows[6].gm.push(g);
-        rows[6].base.push(r);
+        record(12, g, r);
+        let (rust, abi, raw) = learning_events(&mut b, 10_000);
+        record(13, rust, raw);
+        record(14, abi, raw);
         let (g, r) = best_strategies(&mut b, 200);
-        rows[7].gm.push(g);
-        rows[7].base.push(r);
+        record(15, g, r);
+        let (g, r) = neighbourhood(&mut b, 200, 3);
+        record(16, g, r);
+        let (g, r) = neighbourhood(&mut b, 10, 8);
+        record(17, g, r);
     }
+    emit_json(&rows, runs);
     println!(
         "gmstore {} on SQLite {}, {runs} runs, medians",
         gmstore::VERSION,

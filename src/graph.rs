@@ -147,11 +147,50 @@ fn checked_filter<'a>(filter: &EdgeFilter<'a>) -> Result<EdgeFilter<'a>> {
     Ok(*filter)
 }
 
+/// The next level of a breadth-first search: every target of an edge from
+/// the frontier (a JSON array of ids) that passes the filter.
+const FRONTIER_TARGETS: &str = "
+SELECT DISTINCT r.target_concept_id
+FROM json_each(?1) AS f JOIN concept_relationships r ON r.source_concept_id = f.value
+WHERE (?2 IS NULL OR r.relationship_type = ?2) AND coalesce(r.strength, 1.0) >= ?3";
+
+/// Names of a JSON array of concept ids.
+const NAMES: &str = "SELECT c.id, c.name FROM json_each(?1) AS f JOIN concepts c ON c.id = f.value";
+
+fn json_ids(ids: &[i64]) -> String {
+    let mut out = String::with_capacity(ids.len() * 8 + 2);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.to_string());
+    }
+    out.push(']');
+    out
+}
+
+fn frontier_targets(conn: &Connection, frontier: &[i64], filter: &EdgeFilter<'_>) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached(FRONTIER_TARGETS)?;
+    let rows = stmt.query_map(
+        params![json_ids(frontier), filter.relationship_type, filter.min_strength],
+        |r| r.get(0),
+    )?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn names_of(conn: &Connection, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    let mut stmt = conn.prepare_cached(NAMES)?;
+    let rows = stmt.query_map([json_ids(ids)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 impl Store {
     /// Every concept reachable from `concept_id` within `max_hops` along
     /// outgoing edges that pass `filter`, with its hop count (fewest hops
-    /// first, then id). The start itself is not listed. Breadth-first over
-    /// the (source, target, type) index, one snapshot.
+    /// first, then id). The start itself is not listed. Breadth-first, one
+    /// query per hop level over the (source, target, type) index, one
+    /// snapshot.
     pub fn concept_neighborhood(
         &self,
         concept_id: i64,
@@ -171,27 +210,27 @@ impl Store {
                 .ok_or_else(|| Error::NotFound(format!("concept_id: no concept with id {start}")))?;
             let mut seen = std::collections::HashSet::from([start]);
             let mut frontier = vec![start];
-            let mut reached = Vec::new();
+            let mut reached: Vec<(i64, u32)> = Vec::new();
             for hops in 1..=max_hops {
-                let mut next = Vec::new();
-                for node in frontier {
-                    for (target, _) in out_edges(conn, node, &filter)? {
-                        if seen.insert(target) {
-                            next.push(target);
-                        }
-                    }
-                }
-                next.sort_unstable();
-                for &id in &next {
-                    let name = concept_name(conn, id)?.unwrap_or_default();
-                    reached.push(Reached { id, name, hops });
-                }
+                let mut next = frontier_targets(conn, &frontier, &filter)?;
+                next.retain(|id| seen.insert(*id));
                 if next.is_empty() {
                     break;
                 }
+                next.sort_unstable();
+                reached.extend(next.iter().map(|id| (*id, hops)));
                 frontier = next;
             }
-            Ok(reached)
+            let ids: Vec<i64> = reached.iter().map(|(id, _)| *id).collect();
+            let mut names = names_of(conn, &ids)?;
+            Ok(reached
+                .into_iter()
+                .map(|(id, hops)| Reached {
+                    id,
+                    name: names.remove(&id).unwrap_or_default(),
+                    hops,
+                })
+                .collect())
         })
     }
 
