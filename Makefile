@@ -112,7 +112,7 @@ PY   := $(VENV)/bin/python
 $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "numpy>=1.22" "pytest>=7"
+	$(PY) -m pip install -q "numpy>=1.22" "pytest>=7" "matplotlib>=3.7"
 
 # Installs the package the way a user does (one pip command, the library
 # inside the package), then tests the installed copy, not the source tree.
@@ -123,17 +123,18 @@ test-python: build $(OUT)/simulator $(PY)
 	grep -q "all seed examples ran" $(OUT)/seed_examples.out
 	$(PY) examples/python/semantic_search.py > $(OUT)/semantic_search.out
 	grep -q "strongest path" $(OUT)/semantic_search.out
+	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q "matplotlib>=3.7"
+	$(PY) -m pytest -q -p no:cacheprovider bench/test_report.py
 
 # Dependency policy offline: licenses, banned crates, sources. Advisories
 # need the RustSec database, which needs network (see SECURITY.md).
 audit:
 	cargo deny --offline check licenses bans sources
 
-bench: $(PY)
-	$(CARGO) bench --bench core
-	$(CARGO) bench --bench backup
-	$(PY) bench/python_bench.py
-	$(PY) bench/knn_bench.py
+# Every benchmark, then BENCHMARKS.md and docs/*.png (about 10 minutes).
+bench: build $(PY)
+	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q "matplotlib>=3.7"
+	PY=$(PY) ./scripts/bench.sh
 
 clean:
 	$(CARGO) clean

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use gmstore::{NewEpisode, Options, Store};
 
-fn median(mut v: Vec<Duration>) -> Duration {
+fn median(v: &[Duration]) -> Duration {
+    let mut v = v.to_vec();
     v.sort();
     v[v.len() / 2]
 }
@@ -55,6 +56,25 @@ fn main() {
         .zip(&copy)
         .map(|(b, c)| b.as_secs_f64() / c.as_secs_f64())
         .collect();
+    if let Ok(out) = std::env::var("GM_BENCH_JSON") {
+        use std::io::Write;
+        let secs = |v: &[Duration]| v.iter().map(Duration::as_secs_f64).collect::<Vec<_>>();
+        let line = serde_json::json!({
+            "suite": "backup",
+            "workload": format!("verified online backup, {:.0} MB", size as f64 / 1e6),
+            "baseline": "plain file copy",
+            "gm_s": secs(&backup),
+            "base_s": secs(&copy),
+            "target": null,
+            "runs": runs,
+        });
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(out)
+            .unwrap();
+        writeln!(file, "{line}").unwrap();
+    }
     let mut sorted = ratios.clone();
     sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!("| workload | gmstore (ms) | baseline (ms) | baseline | ratio (median) | ratio range |");
@@ -62,8 +82,8 @@ fn main() {
     println!(
         "| verified online backup, {:.0} MB | {:.0} | {:.0} | plain file copy | {:.2} | {:.2}-{:.2} |",
         size as f64 / 1e6,
-        median(backup).as_secs_f64() * 1e3,
-        median(copy).as_secs_f64() * 1e3,
+        median(&backup).as_secs_f64() * 1e3,
+        median(&copy).as_secs_f64() * 1e3,
         sorted[sorted.len() / 2],
         sorted[0],
         sorted[sorted.len() - 1]
