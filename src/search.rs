@@ -836,6 +836,10 @@ impl Store {
 }
 
 /// Every ordered pair (or each row's top k) with cosine >= threshold.
+/// Every pair at or above `threshold` (both directions), or each row's
+/// `top_k` best. With a threshold alone the score is symmetric, so only
+/// the upper triangle is computed (half the multiply-adds) and each pair
+/// gets one score for both of its edges.
 fn similar_pairs(m: &Matrix, threshold: f32, top_k: usize) -> Vec<(i64, i64, f64)> {
     let (n, dim) = (m.ids.len(), m.dim);
     let unit: Vec<f32> = (0..n)
@@ -844,20 +848,25 @@ fn similar_pairs(m: &Matrix, threshold: f32, top_k: usize) -> Vec<(i64, i64, f64
             m.row(i).iter().map(move |v| v * inv)
         })
         .collect();
+    let triangle = top_k == 0;
     let threads = parallelism(n * dim * 64);
-    let share = n.div_ceil(threads).max(1);
-    let ranges: Vec<(usize, usize)> = (0..n).step_by(share).map(|s| (s, (s + share).min(n))).collect();
-    let (unit, ids) = (&unit, &m.ids);
+    let ranges = row_ranges(n, threads, triangle);
+    let job = Pairs {
+        unit: &unit,
+        ids: &m.ids,
+        dim,
+        threshold,
+        top_k,
+        triangle,
+    };
     if ranges.len() <= 1 {
-        return ranges
-            .into_iter()
-            .flat_map(|r| pairs_in_rows(unit, ids, dim, threshold, top_k, r))
-            .collect();
+        return ranges.into_iter().flat_map(|r| job.rows(r)).collect();
     }
     std::thread::scope(|scope| {
+        let job = &job;
         let handles: Vec<_> = ranges
             .iter()
-            .map(|&range| scope.spawn(move || pairs_in_rows(unit, ids, dim, threshold, top_k, range)))
+            .map(|&range| scope.spawn(move || job.rows(range)))
             .collect();
         handles
             .into_iter()
@@ -866,55 +875,103 @@ fn similar_pairs(m: &Matrix, threshold: f32, top_k: usize) -> Vec<(i64, i64, f64
     })
 }
 
-/// Edges from rows `start..end` to every row, by blocked SGEMM over unit
-/// vectors (so the products are cosines).
-fn pairs_in_rows(
-    unit: &[f32],
-    ids: &[i64],
+/// Splits rows 0..n into `threads` ranges of equal work: equal row counts
+/// for full rows; for the upper triangle, where row i costs n - i, the
+/// boundaries sit at n (1 - sqrt(1 - t / threads)).
+fn row_ranges(n: usize, threads: usize, triangle: bool) -> Vec<(usize, usize)> {
+    let threads = threads.clamp(1, n.max(1));
+    let bound = |t: usize| -> usize {
+        let f = t as f64 / threads as f64;
+        let at = if triangle { 1.0 - (1.0 - f).sqrt() } else { f };
+        ((at * n as f64).round() as usize).min(n)
+    };
+    (0..threads)
+        .map(|t| (bound(t), bound(t + 1)))
+        .filter(|(a, b)| a < b)
+        .collect()
+}
+
+/// One similarity-graph job over the unit-normalised matrix.
+struct Pairs<'a> {
+    unit: &'a [f32],
+    ids: &'a [i64],
     dim: usize,
     threshold: f32,
     top_k: usize,
-    (start, end): (usize, usize),
-) -> Vec<(i64, i64, f64)> {
-    let n = ids.len();
-    let block = 256.min((end - start).max(1));
-    let mut scores = vec![0f32; block * n];
-    let mut edges = Vec::new();
-    for first in (start..end).step_by(block) {
-        let rows = block.min(end - first);
-        unsafe {
-            matrixmultiply::sgemm(
-                rows,
-                dim,
-                n,
-                1.0,
-                unit[first * dim..].as_ptr(),
-                dim as isize,
-                1,
-                unit.as_ptr(),
-                1,
-                dim as isize,
-                0.0,
-                scores.as_mut_ptr(),
-                n as isize,
-                1,
-            );
-        }
-        for r in 0..rows {
-            let i = first + r;
-            let row = &scores[r * n..(r + 1) * n];
-            let mut hits: Vec<(usize, f32)> = row
-                .iter()
-                .enumerate()
-                .filter(|&(j, &s)| j != i && s >= threshold)
-                .map(|(j, &s)| (j, s))
-                .collect();
-            if top_k > 0 && hits.len() > top_k {
-                hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-                hits.truncate(top_k);
+    triangle: bool,
+}
+
+impl Pairs<'_> {
+    /// The edges of rows start..end, computed in blocks of rows against
+    /// every column (or, for the triangle, the columns from the block on).
+    fn rows(&self, (start, end): (usize, usize)) -> Vec<(i64, i64, f64)> {
+        let (n, dim) = (self.ids.len(), self.dim);
+        let block = 256.min((end - start).max(1));
+        let mut scores = vec![0f32; block * n];
+        let mut edges = Vec::new();
+        for first in (start..end).step_by(block) {
+            let rows = block.min(end - first);
+            let col0 = if self.triangle { first } else { 0 };
+            let cols = n - col0;
+            // SAFETY: A is rows x dim from row `first`, B is the dim x cols
+            // transpose of rows col0.., C is rows x cols with row stride
+            // cols; all three lie inside their slices.
+            unsafe {
+                matrixmultiply::sgemm(
+                    rows,
+                    dim,
+                    cols,
+                    1.0,
+                    self.unit[first * dim..].as_ptr(),
+                    dim as isize,
+                    1,
+                    self.unit[col0 * dim..].as_ptr(),
+                    1,
+                    dim as isize,
+                    0.0,
+                    scores.as_mut_ptr(),
+                    cols as isize,
+                    1,
+                );
             }
-            edges.extend(hits.into_iter().map(|(j, s)| (ids[i], ids[j], s as f64)));
+            for r in 0..rows {
+                let i = first + r;
+                let row = &scores[r * cols..(r + 1) * cols];
+                if self.triangle {
+                    self.pairs_above(i, col0, row, &mut edges);
+                } else {
+                    self.best_of_row(i, row, &mut edges);
+                }
+            }
+        }
+        edges
+    }
+
+    fn pairs_above(&self, i: usize, col0: usize, row: &[f32], edges: &mut Vec<(i64, i64, f64)>) {
+        let (a, threshold) = (self.ids[i], self.threshold);
+        for (offset, &s) in row[i + 1 - col0..].iter().enumerate() {
+            if s >= threshold {
+                let b = self.ids[i + 1 + offset];
+                edges.push((a, b, s as f64));
+                edges.push((b, a, s as f64));
+            }
         }
     }
-    edges
+
+    fn best_of_row(&self, i: usize, row: &[f32], edges: &mut Vec<(i64, i64, f64)>) {
+        let mut hits: Vec<(usize, f32)> = row
+            .iter()
+            .enumerate()
+            .filter(|&(j, &s)| j != i && s >= self.threshold)
+            .map(|(j, &s)| (j, s))
+            .collect();
+        if hits.len() > self.top_k {
+            hits.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            hits.truncate(self.top_k);
+        }
+        edges.extend(
+            hits.into_iter()
+                .map(|(j, s)| (self.ids[i], self.ids[j], s as f64)),
+        );
+    }
 }

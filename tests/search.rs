@@ -376,6 +376,68 @@ fn similarity_graph_connects_exactly_the_pairs_above_threshold() {
     assert!(t.store.build_similarity_graph(1.5, 0, "x").is_err());
 }
 
+/// Above the parallel threshold the graph is computed in blocks on several
+/// threads over the upper triangle: it must still hold every pair whose
+/// float64 cosine clears the threshold, in both directions, and no other.
+#[test]
+fn similarity_graph_in_parallel_blocks_equals_the_pairwise_brute_force() {
+    let (dim, n, threshold) = (64, 1500, 0.8);
+    let t = common::temp_store();
+    let mut rng = Rng(17);
+    let centres: Vec<Vec<f32>> = (0..150).map(|_| rng.vec(dim)).collect();
+    let tx = t.store.transaction().unwrap();
+    let data: Vec<(i64, Vec<f32>)> = (0..n)
+        .map(|i| {
+            let v: Vec<f32> = centres[i / 10].iter().map(|c| c + 0.12 * rng.next()).collect();
+            (
+                t.store.store_concept(&format!("c{i}"), &v, None, None).unwrap(),
+                v,
+            )
+        })
+        .collect();
+    tx.commit().unwrap();
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        let norm = |v: &[f32]| v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+        dot / (norm(a) * norm(b))
+    };
+    let edges = t
+        .store
+        .build_similarity_graph(threshold, 0, "similar_to")
+        .unwrap();
+    let mut expected = 0;
+    for (i, (a, va)) in data.iter().enumerate() {
+        let linked: std::collections::HashMap<i64, f64> = t
+            .store
+            .get_concept_relationships(*a, Some("similar_to"))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.target_id, r.strength))
+            .collect();
+        for (j, (b, vb)) in data.iter().enumerate() {
+            let c = cosine(va, vb);
+            let near_threshold = (c - threshold).abs() < 1e-5;
+            if i == j || near_threshold {
+                continue;
+            }
+            if c > threshold {
+                expected += 1;
+                let s = linked
+                    .get(b)
+                    .unwrap_or_else(|| panic!("missing edge {a}->{b}, cosine {c}"));
+                assert!((s - c).abs() < 1e-5, "strength {s} for cosine {c}");
+            } else {
+                assert!(
+                    !linked.contains_key(b),
+                    "edge {a}->{b} below threshold, cosine {c}"
+                );
+            }
+        }
+    }
+    assert!(expected > n, "clusters give edges to check ({expected})");
+    assert_eq!(edges, expected, "edges written, both directions");
+}
+
 #[test]
 fn a_restore_is_seen_by_every_cache() {
     let t = common::temp_store();
