@@ -100,22 +100,24 @@ fn episode_list(episodes: &[Episode]) -> *mut gm_episode_list {
 /// Largest batch accepted by `gm_store_episodes`.
 pub const GM_MAX_BATCH: usize = 10_000_000;
 
-unsafe fn to_new_episode<'a>(e: &'a gm_episode_input, field: &str) -> Result<NewEpisode<'a>> {
-    let at = |name: &str| format!("{field}.{name}");
+/// Checks one input; error messages name the field (`context_hash: ...`),
+/// which callers qualify with the input's name, only when there is one to
+/// report (a batch of 10,000 used to format five names per episode).
+unsafe fn to_new_episode(e: &gm_episode_input) -> Result<NewEpisode<'_>> {
     if e.reserved != [0; 7] {
-        return Err(crate::error::invalid(&at("reserved"), "must be 0"));
+        return Err(crate::error::invalid("reserved", "must be 0"));
     }
     Ok(NewEpisode {
         experience_data: slice(
             e.experience_data,
             e.experience_len,
-            &at("experience_data"),
+            "experience_data",
             MAX_BLOB_LEN,
         )?,
         performance_score: e.performance_score,
-        context_hash: text(e.context_hash, &at("context_hash"))?,
-        timestamp: super::boundary::flag(e.has_timestamp, &at("has_timestamp"))?.then_some(e.timestamp),
-        metadata: opt_text(e.metadata, &at("metadata"))?,
+        context_hash: text(e.context_hash, "context_hash")?,
+        timestamp: super::boundary::flag(e.has_timestamp, "has_timestamp")?.then_some(e.timestamp),
+        metadata: opt_text(e.metadata, "metadata")?,
     })
 }
 
@@ -134,7 +136,7 @@ pub unsafe extern "C" fn gm_store_episode(
     boundary("gm_store_episode", || {
         let out_id = out(out_id, "out_id", 0)?;
         let store = store_ref(store)?;
-        let episode = to_new_episode(input(episode, "episode")?, "episode")?;
+        let episode = to_new_episode(input(episode, "episode")?).map_err(|e| e.within("episode"))?;
         out_id.set(store.store_episode(&episode)?);
         Ok(())
     })
@@ -161,7 +163,7 @@ pub unsafe extern "C" fn gm_store_episodes(
         let batch = inputs
             .iter()
             .enumerate()
-            .map(|(i, e)| to_new_episode(e, &format!("episodes[{i}]")))
+            .map(|(i, e)| to_new_episode(e).map_err(|err| err.within(&format!("episodes[{i}]"))))
             .collect::<Result<Vec<_>>>()?;
         let ids = store.store_episodes(&batch)?;
         if count > 0 {
