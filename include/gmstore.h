@@ -429,6 +429,41 @@ typedef struct gm_relationship_list {
 } gm_relationship_list;
 
 /**
+ * A learning event to store, for `gm_store_learning_events`. Plain data
+ * owned by the caller; read during the call.
+ */
+typedef struct gm_learning_event_input {
+  /**
+   * NUL-terminated UTF-8, non-empty.
+   */
+  const char *task_type;
+  /**
+   * Must be finite.
+   */
+  double performance_delta;
+  /**
+   * NUL-terminated UTF-8, non-empty.
+   */
+  const char *strategy_used;
+  /**
+   * NUL-terminated UTF-8 JSON object, or NULL for `{}`.
+   */
+  const char *parameters;
+  /**
+   * Unix time in seconds; used only when `has_timestamp` is 1.
+   */
+  double timestamp;
+  /**
+   * 1 to use `timestamp`, 0 for the current time.
+   */
+  uint8_t has_timestamp;
+  /**
+   * Reserved; must be 0.
+   */
+  uint8_t reserved[7];
+} gm_learning_event_input;
+
+/**
  * A stored learning event. Pointers live as long as the list that holds it.
  */
 typedef struct gm_learning_event {
@@ -1053,6 +1088,19 @@ gm_status gm_store_learning_event(struct gm_store *store,
                                   const char *parameters,
                                   const double *timestamp,
                                   int64_t *out_id);
+
+/**
+ * Stores `count` learning events in one transaction (all or none) and
+ * writes their ids, in order, to the caller's array `out_ids` of `count`
+ * slots. `events` may be NULL only when `count` is 0. Every event is
+ * checked before anything is written; the message names the first bad
+ * index (`events[2].performance_delta: ...`). Inside a `gm_begin` scope on
+ * this thread the batch joins that transaction. Thread-safe.
+ */
+gm_status gm_store_learning_events(struct gm_store *store,
+                                   const struct gm_learning_event_input *events,
+                                   size_t count,
+                                   int64_t *out_ids);
 
 /**
  * Writes the events of `task_type`, newest first, at most `limit`, to

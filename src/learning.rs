@@ -37,6 +37,56 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<LearningEvent> {
     })
 }
 
+/// A learning event to store: the arguments of
+/// [`Store::store_learning_event`], for [`Store::store_learning_events`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewLearningEvent<'a> {
+    pub task_type: &'a str,
+    pub performance_delta: f64,
+    pub strategy_used: &'a str,
+    /// A JSON object; `None` stores `{}`.
+    pub parameters: Option<&'a str>,
+    /// Unix time in seconds; `None` is now.
+    pub timestamp: Option<f64>,
+}
+
+impl<'a> NewLearningEvent<'a> {
+    pub fn new(task_type: &'a str, performance_delta: f64, strategy_used: &'a str) -> Self {
+        NewLearningEvent {
+            task_type,
+            performance_delta,
+            strategy_used,
+            parameters: None,
+            timestamp: None,
+        }
+    }
+
+    fn validated(&self) -> Result<NewLearningEvent<'a>> {
+        Ok(NewLearningEvent {
+            task_type: validate::non_empty("task_type", self.task_type)?,
+            performance_delta: validate::finite("performance_delta", self.performance_delta)?,
+            strategy_used: validate::non_empty("strategy_used", self.strategy_used)?,
+            parameters: Some(validate::json_object("parameters", self.parameters)?.unwrap_or("{}")),
+            timestamp: Some(validate::finite_opt("timestamp", self.timestamp)?.unwrap_or_else(now)),
+        })
+    }
+}
+
+fn insert(conn: &rusqlite::Connection, e: &NewLearningEvent<'_>) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO learning_events (task_type, performance_delta, strategy_used, timestamp, parameters) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        e.task_type,
+        e.performance_delta,
+        e.strategy_used,
+        e.timestamp,
+        e.parameters
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
 impl Store {
     /// Stores a learning event and returns its id. `parameters` must be a
     /// JSON object (default `{}`); `timestamp` defaults to now.
@@ -48,19 +98,27 @@ impl Store {
         parameters: Option<&str>,
         timestamp: Option<f64>,
     ) -> Result<i64> {
-        let task_type = validate::non_empty("task_type", task_type)?;
-        let delta = validate::finite("performance_delta", performance_delta)?;
-        let strategy = validate::non_empty("strategy_used", strategy_used)?;
-        let parameters = validate::json_object("parameters", parameters)?.unwrap_or("{}");
-        let timestamp = validate::finite_opt("timestamp", timestamp)?.unwrap_or_else(now);
-        self.write(|conn| {
-            conn.prepare_cached(
-                "INSERT INTO learning_events (task_type, performance_delta, strategy_used, timestamp, parameters) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![task_type, delta, strategy, timestamp, parameters])?;
-            Ok(conn.last_insert_rowid())
-        })
+        let event = NewLearningEvent {
+            task_type,
+            performance_delta,
+            strategy_used,
+            parameters,
+            timestamp,
+        }
+        .validated()?;
+        self.write(|conn| insert(conn, &event))
+    }
+
+    /// Stores many learning events in one transaction: all or none. Returns
+    /// their ids in input order. Every event is validated before anything
+    /// is written; the error names the index of the first bad one.
+    pub fn store_learning_events(&self, events: &[NewLearningEvent<'_>]) -> Result<Vec<i64>> {
+        let valid = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| e.validated().map_err(|err| err.within(&format!("events[{i}]"))))
+            .collect::<Result<Vec<_>>>()?;
+        self.write_atomic(|conn| valid.iter().map(|e| insert(conn, e)).collect())
     }
 
     /// Events of one task type, newest first, optionally with a delta of at

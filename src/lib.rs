@@ -27,7 +27,7 @@ pub use concepts::Concept;
 pub use episodes::{Episode, NewEpisode};
 pub use error::{Error, Result};
 pub use graph::{EdgeFilter, Reached, Relationship, StrongestPath};
-pub use learning::{LearningEvent, StrategyStats};
+pub use learning::{LearningEvent, NewLearningEvent, StrategyStats};
 pub use maintenance::{SqlValue, Stats};
 pub use options::{Options, Synchronous};
 pub use search::{Metric, Neighbor, SearchFilter};

@@ -2,11 +2,47 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, opt_f64, opt_text, out, quiet_boundary, text};
+use super::boundary::{boundary, flag, opt_f64, opt_text, out, quiet_boundary, slice, text};
+use super::episodes::GM_MAX_BATCH;
 use super::handle::{gm_store, store_ref};
 use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
+use crate::error::Result;
 use crate::status::*;
-use crate::{LearningEvent, StrategyStats};
+use crate::{LearningEvent, NewLearningEvent, StrategyStats};
+
+/// A learning event to store, for `gm_store_learning_events`. Plain data
+/// owned by the caller; read during the call.
+#[repr(C)]
+pub struct gm_learning_event_input {
+    /// NUL-terminated UTF-8, non-empty.
+    pub task_type: *const c_char,
+    /// Must be finite.
+    pub performance_delta: f64,
+    /// NUL-terminated UTF-8, non-empty.
+    pub strategy_used: *const c_char,
+    /// NUL-terminated UTF-8 JSON object, or NULL for `{}`.
+    pub parameters: *const c_char,
+    /// Unix time in seconds; used only when `has_timestamp` is 1.
+    pub timestamp: f64,
+    /// 1 to use `timestamp`, 0 for the current time.
+    pub has_timestamp: u8,
+    /// Reserved; must be 0.
+    pub reserved: [u8; 7],
+}
+
+/// Checks one input; messages name the field, which the caller qualifies.
+unsafe fn to_new_event(e: &gm_learning_event_input) -> Result<NewLearningEvent<'_>> {
+    if e.reserved != [0; 7] {
+        return Err(crate::error::invalid("reserved", "must be 0"));
+    }
+    Ok(NewLearningEvent {
+        task_type: text(e.task_type, "task_type")?,
+        performance_delta: e.performance_delta,
+        strategy_used: text(e.strategy_used, "strategy_used")?,
+        parameters: opt_text(e.parameters, "parameters")?,
+        timestamp: flag(e.has_timestamp, "has_timestamp")?.then_some(e.timestamp),
+    })
+}
 
 /// A stored learning event. Pointers live as long as the list that holds it.
 #[repr(C)]
@@ -127,6 +163,38 @@ pub unsafe extern "C" fn gm_store_learning_event(
             params,
             opt_f64(timestamp),
         )?);
+        Ok(())
+    })
+}
+
+/// Stores `count` learning events in one transaction (all or none) and
+/// writes their ids, in order, to the caller's array `out_ids` of `count`
+/// slots. `events` may be NULL only when `count` is 0. Every event is
+/// checked before anything is written; the message names the first bad
+/// index (`events[2].performance_delta: ...`). Inside a `gm_begin` scope on
+/// this thread the batch joins that transaction. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_store_learning_events(
+    store: *mut gm_store,
+    events: *const gm_learning_event_input,
+    count: usize,
+    out_ids: *mut i64,
+) -> gm_status {
+    boundary("gm_store_learning_events", || {
+        let inputs = slice(events, count, "events", GM_MAX_BATCH)?;
+        if count > 0 && out_ids.is_null() {
+            return Err(super::boundary::null("out_ids"));
+        }
+        let store = store_ref(store)?;
+        let batch = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| to_new_event(e).map_err(|err| err.within(&format!("events[{i}]"))))
+            .collect::<Result<Vec<_>>>()?;
+        let ids = store.store_learning_events(&batch)?;
+        if count > 0 {
+            std::slice::from_raw_parts_mut(out_ids, count).copy_from_slice(&ids);
+        }
         Ok(())
     })
 }

@@ -223,6 +223,28 @@ static void test_learning(void) {
     int64_t count = 0;
     CHECK_OK(gm_count_learning_events(S, &count));
     CHECK(count == 3);
+
+    /* A batch: all or none, ids in order, the bad item named by index. */
+    gm_learning_event_input batch[3] = {
+        {"batch_task", 0.5, "x", NULL, 7.0, 1, {0}},
+        {"batch_task", 0.7, "y", "{\"k\": 1}", 8.0, 1, {0}},
+        {"batch_task", 0.6, "x", NULL, 0.0, 0, {0}},
+    };
+    int64_t ids[3] = {0};
+    CHECK_OK(gm_store_learning_events(S, batch, 3, ids));
+    CHECK(ids[0] > 0 && ids[1] == ids[0] + 1 && ids[2] == ids[1] + 1);
+    batch[2].performance_delta = NAN;
+    CHECK(gm_store_learning_events(S, batch, 3, ids) == GM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(gm_last_error_message(), "events[2].performance_delta") != NULL);
+    CHECK_OK(gm_store_learning_events(S, NULL, 0, NULL));
+    CHECK_OK(gm_count_learning_events(S, &count));
+    CHECK(count == 6);
+    gm_learning_event_list *batched = NULL;
+    CHECK_OK(gm_get_learning_events_by_task(S, "batch_task", 10, NULL, &batched));
+    CHECK(batched != NULL && batched->len == 3);
+    CHECK(batched != NULL && batched->len == 3 && batched->items[0].timestamp > 1e9); /* "now" */
+    CHECK(batched != NULL && batched->len == 3 && strcmp(batched->items[1].parameters, "{\"k\": 1}") == 0);
+    gm_learning_event_list_free(batched);
     gm_learning_event_list_free(NULL);
     gm_strategy_list_free(NULL);
 }
@@ -271,7 +293,7 @@ static void test_stats_and_errors(void) {
     gm_stats *st = NULL;
     CHECK_OK(gm_get_stats(S, &st));
     CHECK(st != NULL && st->episodes_count == 7 && st->concepts_count == 2);
-    CHECK(st != NULL && st->learning_events_count == 3 && st->relationships_count == 2);
+    CHECK(st != NULL && st->learning_events_count == 6 && st->relationships_count == 2);
     CHECK(st != NULL && st->schema_version == 3 && st->page_size == 16384 && st->embedding_dim == 4);
     CHECK(st != NULL && st->db_size_bytes > 0 && st->db_size_mb > 0.0);
     gm_stats_free(st);
@@ -435,6 +457,9 @@ static gm_status b81(void) { return gm_nearest_concepts_batch(S, NULL, 2, 4, GM_
 static gm_status b82(void) { return gm_build_similarity_graph(S, 1.5, 0, "x", NULL); }
 static gm_status b83(void) { gm_reached_list *r = NULL; return gm_concept_neighborhood(S, 777777, 2, NULL, 0.0, &r); }
 static gm_status b84(void) { gm_path *p = NULL; return gm_strongest_path(S, concept_a, concept_b, NULL, NAN, &p); }
+static gm_status b85(void) { gm_learning_event_input e[1] = {{"t", 0.1, NULL, NULL, 0.0, 0, {0}}}; int64_t id; return gm_store_learning_events(S, e, 1, &id); }
+static gm_status b86(void) { gm_learning_event_input e[2] = {{"t", 0.1, "s", NULL, 0.0, 0, {0}}, {"t", 0.1, "s", NULL, 0.0, 2, {0}}}; int64_t ids[2]; return gm_store_learning_events(S, e, 2, ids); }
+static gm_status b87(void) { return gm_store_learning_events(S, NULL, 2, &i64_out); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -521,6 +546,9 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_build_similarity_graph: threshold 1.5", b82, GM_ERR_INVALID_ARGUMENT, "threshold: 1.5 is outside [0, 1]"},
     {"gm_concept_neighborhood: unknown start", b83, GM_ERR_NOT_FOUND, "concept_id: no concept with id 777777"},
     {"gm_strongest_path: NaN min_strength", b84, GM_ERR_INVALID_ARGUMENT, "min_strength: must be a finite number"},
+    {"gm_store_learning_events: NULL strategy in item 0", b85, GM_ERR_INVALID_ARGUMENT, "events[0].strategy_used: must not be NULL"},
+    {"gm_store_learning_events: has_timestamp 2 in item 1", b86, GM_ERR_INVALID_ARGUMENT, "events[1].has_timestamp: must be 0 or 1"},
+    {"gm_store_learning_events: NULL items, count 2", b87, GM_ERR_INVALID_ARGUMENT, "events: is NULL but its length is 2"},
 };
 
 static void test_bad_inputs(void) {
