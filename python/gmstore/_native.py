@@ -72,6 +72,13 @@ class EpisodeInput(Structure):
     ]
 
 
+class LearningEventInput(Structure):
+    _fields_ = [
+        ("task_type", c_char_p), ("performance_delta", c_double), ("strategy_used", c_char_p),
+        ("parameters", c_char_p), ("timestamp", c_double), ("has_timestamp", c_uint8), ("reserved", c_uint8 * 7),
+    ]
+
+
 class Episode(Structure):
     _fields_ = [
         ("id", c_int64), ("timestamp", c_double), ("performance_score", c_double), ("created_at", c_double),
@@ -227,6 +234,7 @@ _SIGNATURES = {
     "gm_get_relationships": (_status, [_store, c_int64, c_char_p, POINTER(POINTER(RelationshipList))]),
     "gm_relationship_list_free": (None, [POINTER(RelationshipList)]),
     "gm_store_learning_event": (_status, [_store, c_char_p, c_double, c_char_p, c_char_p, _pd, POINTER(c_int64)]),
+    "gm_store_learning_events": (_status, [_store, POINTER(LearningEventInput), c_size_t, POINTER(c_int64)]),
     "gm_get_learning_events_by_task": (_status, [_store, c_char_p, c_int64, _pd,
                                                  POINTER(POINTER(LearningEventList))]),
     "gm_get_best_strategies": (_status, [_store, c_char_p, c_int64, POINTER(POINTER(StrategyList))]),

@@ -66,6 +66,9 @@ class ExecuteResult:
 def _text(value: str, field_name: str) -> bytes:
     if not isinstance(value, str):
         raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: must be a str, got {type(value).__name__}")
+    if "\0" in value:
+        # C strings end at the first NUL: the rest would be dropped silently.
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: must not contain NUL characters")
     return value.encode("utf-8", "surrogatepass")
 
 
@@ -496,6 +499,24 @@ class SQLiteStorage:
             _text(strategy_used, "strategy_used"), _json_object(parameters, "parameters"),
             _opt_number(timestamp, "timestamp"), ctypes.byref(out)))
         return out.value
+
+    def store_learning_events(self, events: Sequence[Dict[str, Any]]) -> List[int]:
+        """Stores many learning events (dicts of ``store_learning_event``'s
+        arguments) in one transaction, all or none. Returns their ids in
+        order."""
+        keep: list = []
+        items = (n.LearningEventInput * max(len(events), 1))()
+        for i, e in enumerate(events):
+            task, strategy = _text(e["task_type"], "task_type"), _text(e["strategy_used"], "strategy_used")
+            params = _json_object(e.get("parameters"), "parameters")
+            keep.append((task, strategy, params))
+            has_time = e.get("timestamp") is not None
+            items[i] = n.LearningEventInput(task, _number(e["performance_delta"], "performance_delta"), strategy,
+                                            params, _number(e["timestamp"], "timestamp") if has_time else 0.0,
+                                            has_time)
+        ids = (ctypes.c_int64 * max(len(events), 1))()
+        raise_for(self._lib.gm_store_learning_events(self._h, items, len(events), ids))
+        return list(ids[:len(events)])
 
     def get_learning_events_by_task(self, task_type: str, limit: int = 100,
                                     min_performance_delta: Optional[float] = None) -> List[LearningEvent]:

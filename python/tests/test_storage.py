@@ -68,6 +68,21 @@ def test_batch_store_is_atomic(store):
     assert store.get_database_stats()["episodes_count"] == 10
 
 
+def test_learning_event_batch_is_atomic_and_checked(store):
+    ids = store.store_learning_events([{"task_type": "t", "performance_delta": i / 10, "strategy_used": f"s{i % 2}",
+                                        "parameters": {"i": i}, "timestamp": 100.0 + i} for i in range(6)])
+    assert ids == list(range(ids[0], ids[0] + 6))
+    events = store.get_learning_events_by_task("t", limit=10)
+    assert [(e.id, e.parameters["i"], e.timestamp) for e in events] == [(ids[i], i, 100.0 + i) for i in reversed(range(6))]
+    with pytest.raises(ValueError, match=r"events\[1\]\.performance_delta: must be a finite number"):
+        store.store_learning_events([{"task_type": "t", "performance_delta": 0.1, "strategy_used": "s"},
+                                     {"task_type": "t", "performance_delta": float("nan"), "strategy_used": "s"}])
+    with pytest.raises(ValueError, match="task_type: must not contain NUL"):
+        store.store_learning_event("t\0hidden", 0.1, "s")
+    assert store.store_learning_events([]) == []
+    assert store.get_database_stats()["learning_events_count"] == 6
+
+
 def test_concepts_upsert_access_counts_and_dimension(store):
     emb = np.random.rand(512)
     cid = store.store_concept("neural_network", emb, metadata={"category": "machine_learning", "confidence": 0.95},
