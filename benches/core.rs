@@ -19,12 +19,13 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use gmstore::ffi::concepts::gm_store_concept;
 use gmstore::ffi::episodes::{
     gm_episode_free, gm_episode_input, gm_episode_list_free, gm_get_episode, gm_get_episodes_by_context,
     gm_store_episode, gm_store_episodes,
 };
 use gmstore::ffi::handle::{gm_close, gm_open, gm_store};
-use gmstore::ffi::learning::gm_store_learning_event;
+use gmstore::ffi::learning::{gm_get_best_strategies, gm_store_learning_event, gm_strategy_list_free};
 use gmstore::ffi::maintenance::{gm_begin, gm_commit};
 use gmstore::{NewEpisode, Options, Store};
 use rusqlite::{params, Connection};
@@ -276,7 +277,7 @@ fn context_query(b: &mut Bench, queries: usize) -> (Duration, Duration, Duration
 
 /// Upserts of 512-d concepts: n inserts, then n updates of the same names,
 /// each in one transaction.
-fn concept_upsert(b: &mut Bench, n: usize) -> (Duration, Duration) {
+fn concept_upsert(b: &mut Bench, n: usize) -> (Duration, Duration, Duration) {
     let embeddings: Vec<Vec<f32>> = (0..n)
         .map(|i| (0..512).map(|j| ((i * 31 + j) % 97) as f32 / 97.0).collect())
         .collect();
@@ -291,6 +292,33 @@ fn concept_upsert(b: &mut Bench, n: usize) -> (Duration, Duration) {
             tx.commit().unwrap();
         }
     });
+    let handle = abi_open(&b.fresh("abi_concepts"));
+    let names_c: Vec<std::ffi::CString> = names
+        .iter()
+        .map(|n| std::ffi::CString::new(n.as_str()).unwrap())
+        .collect();
+    let abi = timed(|| {
+        for _round in 0..2 {
+            assert_eq!(unsafe { gm_begin(handle) }, 0);
+            for (name, emb) in names_c.iter().zip(&embeddings) {
+                let mut id = 0i64;
+                let status = unsafe {
+                    gm_store_concept(
+                        handle,
+                        name.as_ptr(),
+                        emb.as_ptr(),
+                        emb.len(),
+                        std::ptr::null(),
+                        std::ptr::null(),
+                        &mut id,
+                    )
+                };
+                assert_eq!(status, 0);
+            }
+            assert_eq!(unsafe { gm_commit(handle) }, 0);
+        }
+    });
+    unsafe { gm_close(handle) };
     let mut conn = raw_seed_db(&b.fresh("raw_concepts"));
     let base = timed(|| {
         for _round in 0..2 {
@@ -310,12 +338,14 @@ fn concept_upsert(b: &mut Bench, n: usize) -> (Duration, Duration) {
             tx.commit().unwrap();
         }
     });
-    (gm, base)
+    (gm, abi, base)
 }
 
-/// Best strategies of one task among 100,000 events of 20 tasks.
-fn best_strategies(b: &mut Bench, queries: usize) -> (Duration, Duration) {
-    let store = gm_db(&b.fresh("gm_learning"));
+/// Best strategies of one task among 100,000 events of 20 tasks: Rust
+/// API, C ABI (query and free), raw.
+fn best_strategies(b: &mut Bench, queries: usize) -> (Duration, Duration, Duration) {
+    let path = b.fresh("gm_learning");
+    let store = gm_db(&path);
     let mut conn = raw_seed_db(&b.fresh("raw_learning"));
     let tasks: Vec<String> = (0..20).map(|t| format!("task_{t}")).collect();
     let strategies: Vec<String> = (0..10).map(|s| format!("strategy_{s}")).collect();
@@ -343,6 +373,22 @@ fn best_strategies(b: &mut Bench, queries: usize) -> (Duration, Duration) {
             assert_eq!(store.get_best_strategies(&tasks[q % 20], 5).unwrap().len(), 5);
         }
     });
+    drop(store);
+    let handle = abi_open(&path);
+    let tasks_c: Vec<std::ffi::CString> = tasks
+        .iter()
+        .map(|t| std::ffi::CString::new(t.as_str()).unwrap())
+        .collect();
+    let abi = timed(|| {
+        for q in 0..queries {
+            let mut list = std::ptr::null_mut();
+            let status = unsafe { gm_get_best_strategies(handle, tasks_c[q % 20].as_ptr(), 5, &mut list) };
+            assert_eq!(status, 0);
+            assert_eq!(unsafe { (*list).len }, 5);
+            unsafe { gm_strategy_list_free(list) };
+        }
+    });
+    unsafe { gm_close(handle) };
     let base = timed(|| {
         for q in 0..queries {
             let mut stmt = conn
@@ -361,7 +407,7 @@ fn best_strategies(b: &mut Bench, queries: usize) -> (Duration, Duration) {
             assert_eq!(rows.len(), 5);
         }
     });
-    (gm, base)
+    (gm, abi, base)
 }
 
 /// Opens a store through the C ABI.
@@ -413,8 +459,9 @@ fn batch_store_abi(b: &mut Bench, n: usize) -> (Duration, Duration) {
 }
 
 /// Episodes of 170 KB: `n` in one batch, then `n / 2` one commit each.
-/// Returns (batched gm, batched raw, per call gm, per call raw).
-fn large_episodes(b: &mut Bench, n: usize) -> [Duration; 4] {
+/// Returns (batched Rust, batched raw, per call Rust, per call raw,
+/// batched C ABI, per call C ABI).
+fn large_episodes(b: &mut Bench, n: usize) -> [Duration; 6] {
     let data: Vec<u8> = (0..LARGE_EPISODE as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
@@ -441,7 +488,23 @@ fn large_episodes(b: &mut Bench, n: usize) -> [Duration; 4] {
             raw_insert_episode(&conn, &data, 0.5, "big", now());
         }
     });
-    [gm_batch, raw_batch, gm_single, raw_single]
+    let handle = abi_open(&b.fresh("abi_large"));
+    let inputs: Vec<_> = (0..n).map(|i| abi_input(&data, i as f64, c"big")).collect();
+    let mut ids = vec![0i64; n];
+    let abi_batch = timed(|| {
+        assert_eq!(
+            unsafe { gm_store_episodes(handle, inputs.as_ptr(), n, ids.as_mut_ptr()) },
+            0
+        );
+    });
+    let abi_single = timed(|| {
+        for input in &inputs[..n / 2] {
+            let mut id = 0i64;
+            assert_eq!(unsafe { gm_store_episode(handle, input, &mut id) }, 0);
+        }
+    });
+    unsafe { gm_close(handle) };
+    [gm_batch, raw_batch, gm_single, raw_single, abi_batch, abi_single]
 }
 
 /// Episodes by random id among 50,000: Rust API, C ABI (get and free), raw.
@@ -685,7 +748,9 @@ fn main() {
             Some((1.2, "<=")),
         ),
         row("batch store, 200 episodes of 170 KB, Rust API", RAW, None),
+        row("batch store, 200 episodes of 170 KB, C ABI", RAW, None),
         row("single store x100, 170 KB episodes, Rust API", RAW, None),
+        row("single store x100, 170 KB episodes, C ABI", RAW, None),
         row("single store x2,000, Rust API", "raw rusqlite, seed format", None),
         row("single store x2,000, C ABI", "raw rusqlite, seed format", None),
         row(
@@ -707,9 +772,15 @@ fn main() {
             "raw rusqlite, seed schema",
             Some((1.0, "<")),
         ),
+        row(
+            "concept upsert 512-d, 2x5,000, C ABI",
+            "raw rusqlite, seed schema",
+            Some((1.0, "<")),
+        ),
         row("learning events x10,000, one transaction, Rust API", RAW, None),
         row("learning events x10,000, one transaction, C ABI", RAW, None),
         row("best strategies x200 (100k events), Rust API", RAW, None),
+        row("best strategies x200 (100k events), C ABI", RAW, None),
         row(
             "3-hop neighbourhood x200 (20k concepts, 80k edges), Rust API",
             "raw rusqlite, recursive CTE",
@@ -731,31 +802,35 @@ fn main() {
         record(0, g, r);
         let (g, r) = batch_store_abi(&mut b, 10_000);
         record(1, g, r);
-        let [gb, rb, gs, rs] = large_episodes(&mut b, 200);
+        let [gb, rb, gs, rs, ab, asg] = large_episodes(&mut b, 200);
         record(2, gb, rb);
-        record(3, gs, rs);
+        record(3, ab, rb);
+        record(4, gs, rs);
+        record(5, asg, rs);
         let (rust, abi, raw, raw_same) = single_store(&mut b, 2_000);
-        record(4, rust, raw);
-        record(5, abi, raw);
-        record(6, abi, raw_same);
-        record(7, abi, rust);
+        record(6, rust, raw);
+        record(7, abi, raw);
+        record(8, abi, raw_same);
+        record(9, abi, rust);
         let (rust, abi, raw) = retrieve_by_id(&mut b, 2_000);
-        record(8, rust, raw);
-        record(9, abi, raw);
-        let (rust, abi, raw) = context_query(&mut b, 20);
         record(10, rust, raw);
         record(11, abi, raw);
-        let (g, r) = concept_upsert(&mut b, 5_000);
-        record(12, g, r);
+        let (rust, abi, raw) = context_query(&mut b, 20);
+        record(12, rust, raw);
+        record(13, abi, raw);
+        let (rust, abi, raw) = concept_upsert(&mut b, 5_000);
+        record(14, rust, raw);
+        record(15, abi, raw);
         let (rust, abi, raw) = learning_events(&mut b, 10_000);
-        record(13, rust, raw);
-        record(14, abi, raw);
-        let (g, r) = best_strategies(&mut b, 200);
-        record(15, g, r);
+        record(16, rust, raw);
+        record(17, abi, raw);
+        let (rust, abi, raw) = best_strategies(&mut b, 200);
+        record(18, rust, raw);
+        record(19, abi, raw);
         let (g, r) = neighbourhood(&mut b, 200, 3);
-        record(16, g, r);
+        record(20, g, r);
         let (g, r) = neighbourhood(&mut b, 10, 8);
-        record(17, g, r);
+        record(21, g, r);
     }
     emit_json(&rows, runs);
     println!(
