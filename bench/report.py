@@ -174,7 +174,7 @@ def scaling_section(rows: list[dict]) -> list[str]:
             out.append(f"| {r['n']:,} | {r['context_query_s'] * 1e3:.2f} | {r['peak_rss_bytes'] / 1e6:.1f} | "
                        f"{r['anon_bytes'] / 1e6:.1f} | {r['db_bytes'] / 1e6:.0f} |")
         out += ["", "Memory against theory: gmstore keeps no episode in memory, so a process's RSS is the "
-                    "library and interpreter-free runtime plus SQLite's page cache, at most 2 MiB per connection "
+                    "program's code and heap plus SQLite's page cache, at most 2 MiB per connection "
                     "by default (a writer and a reader here), whatever the size of the file."]
         if len(episodes) > 1:
             b = slope([r["n"] for r in episodes], [r["context_query_s"] for r in episodes])
