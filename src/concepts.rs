@@ -105,22 +105,31 @@ impl Store {
         let blob = validate::embedding_to_blob(validate::embedding(embedding)?);
         let metadata = validate::json_object("metadata", metadata)?;
         let creation_time = validate::finite_opt("creation_time", creation_time)?;
-        // The first concept also records the dimension: a second statement,
-        // hence the savepoint inside a caller's transaction.
-        self.write_atomic(|conn| {
-            let first = check_dim(conn, embedding.len(), "embedding")?;
-            let mut stmt = conn.prepare_cached(
-                "INSERT INTO concepts (name, embedding, creation_time, metadata) \
-                 VALUES (?1, ?2, coalesce(?3, ?5), coalesce(?4, '{}')) \
-                 ON CONFLICT(name) DO UPDATE SET embedding = excluded.embedding, \
-                 creation_time = coalesce(?3, creation_time), metadata = coalesce(?4, metadata) \
-                 RETURNING id",
-            )?;
-            let id = stmt.query_row(params![name, blob, creation_time, metadata, now()], |r| r.get(0))?;
-            if first {
-                record_dim(conn, embedding.len())?;
+        // Only the first concept, which also records the dimension, needs
+        // a savepoint; for every later one the upsert is the only write, and
+        // a savepoint would copy each 16 KiB page it touches to the
+        // sub-journal first.
+        self.write(|conn| {
+            let upsert = |conn: &Connection| -> Result<i64> {
+                conn.prepare_cached(
+                    "INSERT INTO concepts (name, embedding, creation_time, metadata) \
+                     VALUES (?1, ?2, coalesce(?3, ?5), coalesce(?4, '{}')) \
+                     ON CONFLICT(name) DO UPDATE SET embedding = excluded.embedding, \
+                     creation_time = coalesce(?3, creation_time), metadata = coalesce(?4, metadata)",
+                )?
+                .execute(params![name, blob, creation_time, metadata, now()])?;
+                Ok(conn
+                    .prepare_cached("SELECT id FROM concepts WHERE name = ?1")?
+                    .query_row([name], |r| r.get(0))?)
+            };
+            if !check_dim(conn, embedding.len(), "embedding")? {
+                return upsert(conn);
             }
-            Ok(id)
+            crate::store::atomically(conn, |conn| {
+                let id = upsert(conn)?;
+                record_dim(conn, embedding.len())?;
+                Ok(id)
+            })
         })
     }
 

@@ -201,6 +201,16 @@ impl Drop for OpenTx<'_> {
     }
 }
 
+/// Runs `f`, which writes several statements, all or none, inside the
+/// transaction a [`Store::write`] closure already holds: a savepoint, so a
+/// failure part-way leaves nothing behind even in a caller's transaction.
+pub(crate) fn atomically<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let tx = OpenTx::begin(conn, true, Nesting::Savepoint)?;
+    let value = f(conn)?;
+    tx.commit()?;
+    Ok(value)
+}
+
 fn savepoint_name(depth: u32) -> String {
     format!("gm_tx_{depth}")
 }

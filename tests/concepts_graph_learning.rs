@@ -93,6 +93,35 @@ fn dimension_is_fixed_by_the_first_concept() {
     }
 }
 
+/// Inside a transaction the first concept and the dimension it fixes land
+/// together or not at all; later upserts join the transaction bare.
+#[test]
+fn first_concept_and_its_dimension_roll_back_together() {
+    let t = temp_store();
+    let tx = t.store.transaction().unwrap();
+    t.store.store_concept("a", &[1.0; 3], None, None).unwrap();
+    t.store.store_concept("a", &[2.0; 3], None, None).unwrap();
+    assert_eq!(t.store.embedding_dim().unwrap(), Some(3));
+    tx.rollback().unwrap();
+    assert_eq!(t.store.embedding_dim().unwrap(), None);
+    assert_eq!(t.store.count_concepts().unwrap(), 0);
+
+    let tx = t.store.transaction().unwrap();
+    let id = t.store.store_concept("b", &[1.0; 5], None, None).unwrap();
+    assert_eq!(
+        t.store.store_concept("b", &[3.0; 5], None, None).unwrap(),
+        id,
+        "an upsert keeps the id"
+    );
+    assert!(t.store.store_concept("c", &[1.0; 4], None, None).is_err());
+    tx.commit().unwrap();
+    assert_eq!(t.store.embedding_dim().unwrap(), Some(5));
+    assert_eq!(
+        t.store.retrieve_concept(id).unwrap().unwrap().embedding,
+        vec![3.0; 5]
+    );
+}
+
 #[test]
 fn dimension_option_is_enforced_from_the_start() {
     let dir = tempfile::tempdir().unwrap();
