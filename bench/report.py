@@ -191,7 +191,10 @@ def ratio_plot(rows: list[Ratio], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(11, 0.32 * len(rows) + 1.6))
-    labels = [f"{r.suite}: {r.workload}" for r in rows][::-1]
+    names = [r.workload for r in rows]
+    # A workload measured against two baselines gets the baseline in its label.
+    labels = [f"{r.suite}: {r.workload}" + (f" (vs {r.baseline})" if names.count(r.workload) > 1 else "")
+              for r in rows][::-1]
     values = [r.value for r in rows][::-1]
     colours = [{None: "#9e9e9e", True: "#2e7d32", False: "#c62828"}[r.verdict] for r in rows][::-1]
     ax.barh(range(len(rows)), values, color=colours)
