@@ -147,6 +147,40 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, field: &str, max: u
     Ok(std::slice::from_raw_parts(ptr, len))
 }
 
+/// A batch call's plumbing: checks the (pointer, count) pair and the id
+/// array, converts every item (an error names its index, `items[3].x`),
+/// stores the batch with `store` and writes the ids to `out_ids`.
+///
+/// # Safety
+/// `items` must be NULL or valid for reads of `count` elements, and
+/// `out_ids` NULL or valid for writes of `count` ids.
+pub(crate) unsafe fn store_batch<'a, I, T>(
+    items: *const I,
+    count: usize,
+    out_ids: *mut i64,
+    (field, max): (&str, usize),
+    convert: impl Fn(&'a I) -> Result<T>,
+    store: impl FnOnce(&[T]) -> Result<Vec<i64>>,
+) -> Result<()>
+where
+    I: 'a,
+{
+    let inputs: &'a [I] = slice(items, count, field, max)?;
+    if count > 0 && out_ids.is_null() {
+        return Err(null("out_ids"));
+    }
+    let batch = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, item)| convert(item).map_err(|err| err.within(&format!("{field}[{i}]"))))
+        .collect::<Result<Vec<_>>>()?;
+    let ids = store(&batch)?;
+    if count > 0 {
+        std::slice::from_raw_parts_mut(out_ids, count).copy_from_slice(&ids);
+    }
+    Ok(())
+}
+
 /// An optional number given as a nullable pointer.
 ///
 /// # Safety

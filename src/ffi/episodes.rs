@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, input, opt_f64, opt_text, out, slice, text};
+use super::boundary::{boundary, input, opt_f64, opt_text, out, slice, store_batch, text};
 use super::handle::{gm_store, store_ref};
 use super::results::{arena_list, free_list, free_one, into_list, into_one, text_size, Arena, CRecord};
 use crate::error::Result;
@@ -155,21 +155,15 @@ pub unsafe extern "C" fn gm_store_episodes(
     out_ids: *mut i64,
 ) -> gm_status {
     boundary("gm_store_episodes", || {
-        let inputs = slice(episodes, count, "episodes", GM_MAX_BATCH)?;
-        if count > 0 && out_ids.is_null() {
-            return Err(super::boundary::null("out_ids"));
-        }
         let store = store_ref(store)?;
-        let batch = inputs
-            .iter()
-            .enumerate()
-            .map(|(i, e)| to_new_episode(e).map_err(|err| err.within(&format!("episodes[{i}]"))))
-            .collect::<Result<Vec<_>>>()?;
-        let ids = store.store_episodes(&batch)?;
-        if count > 0 {
-            std::slice::from_raw_parts_mut(out_ids, count).copy_from_slice(&ids);
-        }
-        Ok(())
+        store_batch(
+            episodes,
+            count,
+            out_ids,
+            ("episodes", GM_MAX_BATCH),
+            |e| to_new_episode(e),
+            |batch| store.store_episodes(batch),
+        )
     })
 }
 

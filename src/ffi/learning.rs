@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, flag, opt_f64, opt_text, out, quiet_boundary, slice, text};
+use super::boundary::{boundary, flag, opt_f64, opt_text, out, quiet_boundary, store_batch, text};
 use super::episodes::GM_MAX_BATCH;
 use super::handle::{gm_store, store_ref};
 use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
@@ -181,21 +181,15 @@ pub unsafe extern "C" fn gm_store_learning_events(
     out_ids: *mut i64,
 ) -> gm_status {
     boundary("gm_store_learning_events", || {
-        let inputs = slice(events, count, "events", GM_MAX_BATCH)?;
-        if count > 0 && out_ids.is_null() {
-            return Err(super::boundary::null("out_ids"));
-        }
         let store = store_ref(store)?;
-        let batch = inputs
-            .iter()
-            .enumerate()
-            .map(|(i, e)| to_new_event(e).map_err(|err| err.within(&format!("events[{i}]"))))
-            .collect::<Result<Vec<_>>>()?;
-        let ids = store.store_learning_events(&batch)?;
-        if count > 0 {
-            std::slice::from_raw_parts_mut(out_ids, count).copy_from_slice(&ids);
-        }
-        Ok(())
+        store_batch(
+            events,
+            count,
+            out_ids,
+            ("events", GM_MAX_BATCH),
+            |e| to_new_event(e),
+            |batch| store.store_learning_events(batch),
+        )
     })
 }
 
