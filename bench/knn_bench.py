@@ -11,8 +11,6 @@
 """
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import tempfile
@@ -26,6 +24,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
 from gmstore import SQLiteStorage  # noqa: E402
+from results_file import emit  # noqa: E402
 from seed_baseline import SeedSQLiteStorage  # noqa: E402
 
 
@@ -133,14 +132,6 @@ def main():
           f"one call, {edges} edges | - | - |")
     emit({"suite": "knn", "workload": f"similarity graph, {args.graph_n:,} x {args.dim}, threshold 0.8",
           "gm_s": [graph_time], "edges": edges})
-
-
-def emit(row):
-    """Appends a result row to the JSON Lines file bench/report.py reads."""
-    path = os.environ.get("GM_BENCH_JSON")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ goes first; prints medians and the median of the per-run ratios.
 """
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import tempfile
@@ -22,6 +20,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "python"))
 
 from gmstore import SQLiteStorage  # noqa: E402
+from results_file import emit  # noqa: E402
 from seed_baseline import SeedSQLiteStorage  # noqa: E402
 
 
@@ -133,14 +132,6 @@ def main():
               f"{ratio:.3f} | {min(ratios):.3f}-{max(ratios):.3f} | <= {target} {verdict} |")
         emit({"suite": "python", "workload": label, "baseline": "sqlite3 + pickle (the seed's code)",
               "gm_s": gm, "base_s": base, "target": f"<= {target}", "runs": args.runs})
-
-
-def emit(row):
-    """Appends a result row to the JSON Lines file bench/report.py reads."""
-    path = os.environ.get("GM_BENCH_JSON")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":
