@@ -3,6 +3,8 @@
 //! consistent snapshot while writers may run, integrity_check of the copy,
 //! and an atomic rename. GM_BENCH_BACKUP_MB sets the size (default 500).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use gmstore::{NewEpisode, Options, Store};
@@ -56,25 +58,15 @@ fn main() {
         .zip(&copy)
         .map(|(b, c)| b.as_secs_f64() / c.as_secs_f64())
         .collect();
-    if let Ok(out) = std::env::var("GM_BENCH_JSON") {
-        use std::io::Write;
-        let secs = |v: &[Duration]| v.iter().map(Duration::as_secs_f64).collect::<Vec<_>>();
-        let line = serde_json::json!({
-            "suite": "backup",
-            "workload": format!("verified online backup, {:.0} MB", size as f64 / 1e6),
-            "baseline": "plain file copy",
-            "gm_s": secs(&backup),
-            "base_s": secs(&copy),
-            "target": null,
-            "runs": runs,
-        });
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(out)
-            .unwrap();
-        writeln!(file, "{line}").unwrap();
-    }
+    common::append_result(&serde_json::json!({
+        "suite": "backup",
+        "workload": format!("verified online backup, {:.0} MB", size as f64 / 1e6),
+        "baseline": "plain file copy",
+        "gm_s": common::secs(&backup),
+        "base_s": common::secs(&copy),
+        "target": null,
+        "runs": runs,
+    }));
     let mut sorted = ratios.clone();
     sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!("| workload | gmstore (ms) | baseline (ms) | baseline | ratio (median) | ratio range |");

@@ -15,6 +15,8 @@
 //! `cargo bench --bench core` (or `make bench`). GM_BENCH_RUNS overrides
 //! the run count, GM_PAGE_SIZE gmstore's page size.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -150,12 +152,7 @@ fn single_store(b: &mut Bench, n: usize) -> (Duration, Duration, Duration, Durat
             black_box(store.store_episode(&NewEpisode::new(&data, 0.5, "ctx")).unwrap());
         }
     });
-    let path = std::ffi::CString::new(b.fresh("abi_single").to_str().unwrap()).unwrap();
-    let mut handle: *mut gm_store = std::ptr::null_mut();
-    assert_eq!(
-        unsafe { gm_open(path.as_ptr(), std::ptr::null(), &mut handle) },
-        0
-    );
+    let handle = abi_open(&b.fresh("abi_single"));
     let input = gm_episode_input {
         experience_data: data.as_ptr(),
         experience_len: data.len(),
@@ -689,30 +686,18 @@ fn neighbourhood(b: &mut Bench, starts: usize, hops: u32) -> (Duration, Duration
     (gm, base)
 }
 
-/// Writes every row to the JSON Lines file named by GM_BENCH_JSON, where
-/// bench/report.py gathers all suites into BENCHMARKS.md.
+/// Every row to the results file bench/report.py gathers.
 fn emit_json(rows: &[Row], runs: usize) {
-    let Ok(path) = std::env::var("GM_BENCH_JSON") else {
-        return;
-    };
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
     for row in rows {
-        let secs = |v: &[Duration]| v.iter().map(|d| d.as_secs_f64()).collect::<Vec<_>>();
-        let line = serde_json::json!({
+        common::append_result(&serde_json::json!({
             "suite": "core",
             "workload": row.name,
             "baseline": row.baseline,
-            "gm_s": secs(&row.gm),
-            "base_s": secs(&row.base),
+            "gm_s": common::secs(&row.gm),
+            "base_s": common::secs(&row.base),
             "target": row.target.map(|(t, op)| format!("{op} {t}")),
             "runs": runs,
-        });
-        use std::io::Write;
-        writeln!(out, "{line}").unwrap();
+        }));
     }
 }
 

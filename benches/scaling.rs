@@ -8,6 +8,8 @@
 //! largest size (default 1,000,000); GM_BENCH_JSON names a JSON Lines file
 //! for bench/report.py.
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -46,16 +48,7 @@ fn embedding(i: usize) -> Vec<f32> {
 
 fn emit(line: serde_json::Value) {
     println!("{line}");
-    let Ok(path) = std::env::var("GM_BENCH_JSON") else {
-        return;
-    };
-    use std::io::Write;
-    let mut out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    writeln!(out, "{line}").unwrap();
+    common::append_result(&line);
 }
 
 /// Fields of /proc/self/status in bytes (Linux).
