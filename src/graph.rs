@@ -157,23 +157,14 @@ WHERE (?2 IS NULL OR r.relationship_type = ?2) AND coalesce(r.strength, 1.0) >= 
 /// Names of a JSON array of concept ids.
 const NAMES: &str = "SELECT c.id, c.name FROM json_each(?1) AS f JOIN concepts c ON c.id = f.value";
 
-fn json_ids(ids: &[i64]) -> String {
-    let mut out = String::with_capacity(ids.len() * 8 + 2);
-    out.push('[');
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&id.to_string());
-    }
-    out.push(']');
-    out
+fn json_ids(ids: &[i64]) -> Result<String> {
+    serde_json::to_string(ids).map_err(|e| Error::Internal(format!("ids as JSON: {e}")))
 }
 
 fn frontier_targets(conn: &Connection, frontier: &[i64], filter: &EdgeFilter<'_>) -> Result<Vec<i64>> {
     let mut stmt = conn.prepare_cached(FRONTIER_TARGETS)?;
     let rows = stmt.query_map(
-        params![json_ids(frontier), filter.relationship_type, filter.min_strength],
+        params![json_ids(frontier)?, filter.relationship_type, filter.min_strength],
         |r| r.get(0),
     )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -181,7 +172,7 @@ fn frontier_targets(conn: &Connection, frontier: &[i64], filter: &EdgeFilter<'_>
 
 fn names_of(conn: &Connection, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
     let mut stmt = conn.prepare_cached(NAMES)?;
-    let rows = stmt.query_map([json_ids(ids)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let rows = stmt.query_map([json_ids(ids)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
