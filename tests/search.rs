@@ -102,8 +102,8 @@ fn matches_float64_brute_force_for_every_metric_and_dimension() {
 
 /// A matrix above the parallel threshold (4M floats) is read in two halves
 /// on two connections. Deleting most of the low ids makes the halves
-/// uneven; every metric must still equal the brute force, and so must a
-/// rebuild after another handle's write.
+/// uneven (the count is odd); every metric must still equal the brute
+/// force, and the rows at both ends and where the halves meet must be found.
 #[test]
 fn a_matrix_built_in_two_halves_equals_the_brute_force() {
     let (dim, n) = (384, 20_000);
