@@ -302,12 +302,14 @@ impl Matrix {
         exact
     }
 
+    /// `dots`, when given, holds `query`'s dot product with every row.
     fn search(
         &self,
         metric: Metric,
         query: &[f32],
         k: usize,
         allowed: Option<&[usize]>,
+        dots: FirstDots,
     ) -> Vec<(usize, f64)> {
         let q_sq = sq_norm(query);
         let mut top = TopK::new(k + RERANK_MARGIN);
@@ -316,7 +318,7 @@ impl Matrix {
                 .iter()
                 .for_each(|&i| top.offer(self.key(metric, query, q_sq, i), i)),
             None => {
-                let dots = all_dots(&self.data, self.dim, query);
+                let dots = dots.unwrap_or_else(|| all_dots(&self.data, self.dim, query));
                 for (i, d) in dots.into_iter().enumerate() {
                     top.offer(self.key_from_dot(metric, d, q_sq, i), i);
                 }
@@ -494,10 +496,47 @@ enum From {
     Highest,
 }
 
-/// Reads exactly as many rows as `data` holds, starting at the lowest or
-/// the highest id, into `data` in id order (from the highest, it fills
-/// `data` from its end). Returns their ids and squared norms in id order.
-fn load_rows(conn: &Connection, dim: usize, from: From, data: &mut [f32]) -> Result<(Vec<i64>, Vec<f32>)> {
+/// A query's dot product with every row of a matrix, in row order,
+/// computed while the build loaded each row (then still in L1) instead of
+/// in a second pass over the whole matrix.
+type FirstDots = Option<Vec<f32>>;
+
+/// Where a build puts each row it loads: the matrix, and the dot product
+/// with the first query if there is one (`dots` then parallels `data`).
+struct Destination<'a> {
+    data: &'a mut [f32],
+    first_query: Option<(&'a [f32], &'a mut [f32])>,
+}
+
+impl<'a> Destination<'a> {
+    /// Splits after `rows` rows.
+    fn split_at(self, rows: usize, dim: usize) -> (Destination<'a>, Destination<'a>) {
+        let (lower, upper) = self.data.split_at_mut(rows * dim);
+        let (first_lower, first_upper) = match self.first_query {
+            Some((q, dots)) => {
+                let (l, u) = dots.split_at_mut(rows);
+                (Some((q, l)), Some((q, u)))
+            }
+            None => (None, None),
+        };
+        (
+            Destination {
+                data: lower,
+                first_query: first_lower,
+            },
+            Destination {
+                data: upper,
+                first_query: first_upper,
+            },
+        )
+    }
+}
+
+/// Reads exactly as many rows as `to.data` holds, starting at the lowest or
+/// the highest id, into it in id order (from the highest, it fills from
+/// the end). Returns their ids and squared norms in id order.
+fn load_rows(conn: &Connection, dim: usize, from: From, to: Destination<'_>) -> Result<(Vec<i64>, Vec<f32>)> {
+    let Destination { data, first_query } = to;
     let expected = data.len().checked_div(dim).unwrap_or(0);
     let mut loaded = (Vec::with_capacity(expected), Vec::with_capacity(expected));
     if expected == 0 {
@@ -510,6 +549,12 @@ fn load_rows(conn: &Connection, dim: usize, from: From, data: &mut [f32]) -> Res
     let mut slots: Box<dyn Iterator<Item = &mut [f32]>> = match from {
         From::Lowest => Box::new(data.chunks_exact_mut(dim)),
         From::Highest => Box::new(data.chunks_exact_mut(dim).rev()),
+    };
+    let (query, dots) = first_query.unzip();
+    let dots = dots.unwrap_or_default();
+    let mut dot_slots: Box<dyn Iterator<Item = &mut f32>> = match from {
+        From::Lowest => Box::new(dots.iter_mut()),
+        From::Highest => Box::new(dots.iter_mut().rev()),
     };
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([expected as i64])?;
@@ -525,6 +570,9 @@ fn load_rows(conn: &Connection, dim: usize, from: From, data: &mut [f32]) -> Res
         let slot = slots.next().expect("LIMIT caps the rows at the slots");
         for (value, bytes) in slot.iter_mut().zip(blob.chunks_exact(4)) {
             *value = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        if let (Some(q), Some(dot)) = (query, dot_slots.next()) {
+            *dot = dot_f32(slot, q);
         }
         loaded.0.push(id);
         loaded.1.push(sq_norm(slot));
@@ -546,20 +594,32 @@ type OpenHelper<'a> = &'a dyn Fn() -> Result<Connection>;
 
 /// Loads every embedding into a fresh matrix. With `helper`, a large matrix
 /// is read in two halves at once: SQLite's per-row work, not the copy,
-/// bounds the build.
-fn build(conn: &Connection, dim: usize, helper: Option<OpenHelper<'_>>) -> Result<Matrix> {
+/// bounds the build. With a `first_query` of the matrix's dimension, also
+/// returns its dot product with every row.
+fn build(
+    conn: &Connection,
+    dim: usize,
+    helper: Option<OpenHelper<'_>>,
+    first_query: Option<&[f32]>,
+) -> Result<(Matrix, FirstDots)> {
     let last_seq = max_seq(conn)?;
     let incarnation = incarnation(conn)?;
     // count(*) alone reads only page headers, not rows.
     let count: i64 = conn.query_row("SELECT count(*) FROM concepts", [], |r| r.get(0))?;
     let count = usize::try_from(count).unwrap_or(0);
     let mut data = matrix_buffer(count * dim);
+    let first_query = first_query.filter(|q| q.len() == dim);
+    let mut dots = first_query.map(|_| vec![0f32; count]);
+    let to = Destination {
+        data: &mut data,
+        first_query: first_query.zip(dots.as_deref_mut()),
+    };
     let split = helper.filter(|_| count >= 2 && parallelism(count * dim) > 1);
     let (ids, sq_norms) = match split {
-        Some(open) => load_halves(conn, dim, &mut data, open, (last_seq, &incarnation))?,
-        None => load_rows(conn, dim, From::Lowest, &mut data)?,
+        Some(open) => load_halves(conn, dim, to, open, (last_seq, &incarnation))?,
+        None => load_rows(conn, dim, From::Lowest, to)?,
     };
-    Ok(Matrix {
+    let matrix = Matrix {
         dim,
         ids,
         row_of: OnceLock::new(),
@@ -568,7 +628,8 @@ fn build(conn: &Connection, dim: usize, helper: Option<OpenHelper<'_>>) -> Resul
         last_seq,
         incarnation,
         data_version: None,
-    })
+    };
+    Ok((matrix, dots))
 }
 
 /// Reads the lower half of the rows on `conn`, upwards from the lowest id,
@@ -581,17 +642,17 @@ fn build(conn: &Connection, dim: usize, helper: Option<OpenHelper<'_>>) -> Resul
 fn load_halves(
     conn: &Connection,
     dim: usize,
-    data: &mut [f32],
+    to: Destination<'_>,
     open: OpenHelper<'_>,
     content: (i64, &Option<String>),
 ) -> Result<(Vec<i64>, Vec<f32>)> {
     let helper = open()?;
     helper.execute_batch("BEGIN")?;
     if max_seq(&helper)? != content.0 || incarnation(&helper)? != *content.1 {
-        return load_rows(conn, dim, From::Lowest, data);
+        return load_rows(conn, dim, From::Lowest, to);
     }
-    let lower_rows = data.len() / dim / 2;
-    let (lower, upper) = data.split_at_mut(lower_rows * dim);
+    let lower_rows = to.data.len() / dim / 2;
+    let (lower, upper) = to.split_at(lower_rows, dim);
     let (lower, upper) = std::thread::scope(|scope| {
         let upper = scope.spawn(move || load_rows(&helper, dim, From::Highest, upper));
         let lower = load_rows(conn, dim, From::Lowest, lower);
@@ -622,7 +683,7 @@ fn refresh(conn: &Connection, m: &mut Matrix, dim: usize, helper: OpenHelper<'_>
     let last_seq = max_seq(conn)?;
     let replaced = last_seq < m.last_seq || incarnation(conn)? != m.incarnation;
     if m.dim != dim || log_gap || replaced || changed.len() > m.ids.len() / 2 + 64 {
-        *m = build(conn, dim, Some(helper))?;
+        *m = build(conn, dim, Some(helper), None)?.0;
         return Ok(());
     }
     for id in changed {
@@ -708,12 +769,19 @@ impl Store {
     /// that `f` also reads names and filters from. Cached and refreshed
     /// incrementally, unless disabled or this thread has a transaction
     /// open (then a private matrix shows the transaction's own writes).
-    fn with_matrix<T>(&self, f: impl FnOnce(&Connection, &Matrix) -> Result<T>) -> Result<T> {
+    /// A matrix built during this call comes with `first_query`'s dot
+    /// products (see [`FirstDots`]).
+    fn with_matrix<T>(
+        &self,
+        first_query: Option<&[f32]>,
+        f: impl FnOnce(&Connection, &Matrix, FirstDots) -> Result<T>,
+    ) -> Result<T> {
         let uncached = !self.options().knn_cache || self.in_transaction() || self.options().is_memory();
         if uncached {
             return self.read(|conn| {
                 let dim = crate::concepts::stored_dim(conn)?.unwrap_or(0);
-                f(conn, &build(conn, dim, None)?)
+                let (matrix, dots) = build(conn, dim, None, first_query)?;
+                f(conn, &matrix, dots)
             });
         }
         let mut state = self
@@ -736,16 +804,17 @@ impl Store {
         let version = data_version(conn)?;
         conn.execute_batch("BEGIN")?;
         let result = (|| {
+            let mut dots = None;
             if matrix.data_version != Some(version) {
                 let dim = crate::concepts::stored_dim(conn)?.unwrap_or(0);
                 if matrix.data_version.is_none() {
-                    *matrix = build(conn, dim, Some(&open_mapped))?;
+                    (*matrix, dots) = build(conn, dim, Some(&open_mapped), first_query)?;
                 } else {
                     refresh(conn, matrix, dim, &open_mapped)?;
                 }
                 matrix.data_version = Some(version);
             }
-            f(conn, matrix)
+            f(conn, matrix, dots)
         })();
         let _ = conn.execute_batch("COMMIT");
         if result.is_err() {
@@ -765,13 +834,13 @@ impl Store {
         filter: &SearchFilter<'_>,
     ) -> Result<Vec<Neighbor>> {
         let k = check_k(k)?;
-        self.with_matrix(|conn, m| {
+        self.with_matrix(Some(query), |conn, m, dots| {
             if m.ids.is_empty() {
                 return Ok(Vec::new());
             }
             check_query("query", query, Some(m.dim))?;
             let allowed = allowed_rows(conn, m, filter)?;
-            names_of(conn, m, m.search(metric, query, k, allowed.as_deref()))
+            names_of(conn, m, m.search(metric, query, k, allowed.as_deref(), dots))
         })
     }
 
@@ -793,7 +862,7 @@ impl Store {
                 format!("{} values are not a whole number of {dim}-d rows", queries.len()),
             ));
         }
-        self.with_matrix(|conn, m| {
+        self.with_matrix(None, |conn, m, _| {
             let nq = queries.len() / dim;
             if m.ids.is_empty() {
                 return Ok(vec![Vec::new(); nq]);
@@ -823,7 +892,7 @@ impl Store {
     ) -> Result<usize> {
         let threshold = validate::unit_interval("threshold", threshold)?;
         let kind = validate::non_empty("relationship_type", relationship_type)?;
-        let edges = self.with_matrix(|_, m| Ok(similar_pairs(m, threshold as f32, top_k)))?;
+        let edges = self.with_matrix(None, |_, m, _| Ok(similar_pairs(m, threshold as f32, top_k)))?;
         self.write_atomic(|conn| {
             let mut stmt = conn.prepare_cached(
                 "INSERT INTO concept_relationships (source_concept_id, target_concept_id, relationship_type, strength) \

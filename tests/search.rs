@@ -135,6 +135,43 @@ fn a_matrix_built_in_two_halves_equals_the_brute_force() {
     }
 }
 
+/// The first query after opening is scored while the matrix loads, in one
+/// thread for a small store and in two halves for a large one. For every
+/// metric it must equal the brute force, and a first query of the wrong
+/// dimension must fail without spoiling the next one.
+#[test]
+fn the_first_query_after_open_equals_the_brute_force() {
+    for (dim, n) in [(16, 300), (512, 9_001)] {
+        let t = common::temp_store();
+        let data = populate(&t.store, n, dim, 11);
+        let mut rng = Rng(5);
+        for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
+            let fresh = Store::open(Options::new(t.path())).unwrap();
+            let q = rng.vec(dim);
+            let got: Vec<i64> = fresh
+                .nearest_concepts(&q, 10, metric, &SearchFilter::default())
+                .unwrap()
+                .into_iter()
+                .map(|n| n.id)
+                .collect();
+            assert_eq!(got, brute_force(&data, &q, metric, 10), "n {n}, {metric:?}");
+        }
+        let fresh = Store::open(Options::new(t.path())).unwrap();
+        let err = fresh
+            .nearest_concepts(&rng.vec(dim + 1), 3, Metric::Dot, &SearchFilter::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("dimension"), "{err}");
+        let q = rng.vec(dim);
+        let got: Vec<i64> = fresh
+            .nearest_concepts(&q, 3, Metric::Dot, &SearchFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(got, brute_force(&data, &q, Metric::Dot, 3));
+    }
+}
+
 #[test]
 fn l2_is_nearest_first_with_distances() {
     let t = common::temp_store();
