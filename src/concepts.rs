@@ -111,13 +111,21 @@ impl Store {
         // sub-journal first.
         self.write(|conn| {
             let upsert = |conn: &Connection| -> Result<i64> {
-                conn.prepare_cached(
-                    "INSERT INTO concepts (name, embedding, creation_time, metadata) \
-                     VALUES (?1, ?2, coalesce(?3, ?5), coalesce(?4, '{}')) \
-                     ON CONFLICT(name) DO UPDATE SET embedding = excluded.embedding, \
-                     creation_time = coalesce(?3, creation_time), metadata = coalesce(?4, metadata)",
-                )?
-                .execute(params![name, blob, creation_time, metadata, now()])?;
+                let updated = conn
+                    .prepare_cached(
+                        "UPDATE OR FAIL concepts SET embedding = ?2, \
+                         creation_time = coalesce(?3, creation_time), metadata = coalesce(?4, metadata) \
+                         WHERE name = ?1",
+                    )?
+                    .execute(params![name, blob, creation_time, metadata])?;
+                if updated == 0 {
+                    conn.prepare_cached(
+                        "INSERT OR FAIL INTO concepts (name, embedding, creation_time, metadata) \
+                         VALUES (?1, ?2, coalesce(?3, ?5), coalesce(?4, '{}'))",
+                    )?
+                    .execute(params![name, blob, creation_time, metadata, now()])?;
+                    return Ok(conn.last_insert_rowid());
+                }
                 Ok(conn
                     .prepare_cached("SELECT id FROM concepts WHERE name = ?1")?
                     .query_row([name], |r| r.get(0))?)

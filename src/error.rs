@@ -81,7 +81,7 @@ impl Error {
         self.map_message(|m| format!("{parent}.{m}"))
     }
 
-    fn map_message(self, f: impl FnOnce(String) -> String) -> Error {
+    pub(crate) fn map_message(self, f: impl FnOnce(String) -> String) -> Error {
         match self {
             Error::NotFound(m) => Error::NotFound(f(m)),
             Error::InvalidArgument(m) => Error::InvalidArgument(f(m)),

@@ -211,6 +211,18 @@ pub(crate) fn atomically<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Re
     Ok(value)
 }
 
+/// SQLite ends a transaction by itself when a statement inside it fails
+/// with a full disk, an I/O error or out of memory and has no statement
+/// journal to undo just itself. The thread's transaction is then gone:
+/// later writes are refused rather than run one by one outside it.
+fn rolled_back_by_sqlite(what: &str) -> Error {
+    Error::Misuse(format!(
+        "{what}: SQLite rolled back this thread's transaction after an earlier error \
+         (a full disk, an I/O error or out of memory); nothing of it was kept. \
+         Roll back to end it, then start again"
+    ))
+}
+
 fn savepoint_name(depth: u32) -> String {
     format!("gm_tx_{depth}")
 }
@@ -307,8 +319,14 @@ impl Store {
             self.check_file_identity()?;
         }
         let conn = held.conn()?;
+        if in_caller_tx && conn.is_autocommit() {
+            return Err(rolled_back_by_sqlite("write"));
+        }
         let tx = OpenTx::begin(&conn, in_caller_tx, nesting)?;
-        let value = f(&conn)?;
+        let value = f(&conn).map_err(|e| match in_caller_tx && conn.is_autocommit() {
+            true => e.map_message(|m| format!("{m}; SQLite rolled back the whole transaction")),
+            false => e,
+        })?;
         tx.commit()?;
         Ok(value)
     }
@@ -409,7 +427,12 @@ impl Store {
         } else {
             format!("SAVEPOINT {}", savepoint_name(depth))
         };
-        held.conn()?.execute_batch(&sql)?;
+        let conn = held.conn()?;
+        if depth > 0 && conn.is_autocommit() {
+            return Err(rolled_back_by_sqlite("begin"));
+        }
+        conn.execute_batch(&sql)?;
+        drop(conn);
         held.set_tx_depth(depth + 1)
     }
 
@@ -437,6 +460,18 @@ impl Store {
                 "{what}: no transaction is open on this thread"
             )));
         }
+        let conn = held.conn()?;
+        if conn.is_autocommit() {
+            // Nothing is left to end: each commit or rollback closes one
+            // level, and a commit reports that nothing was kept.
+            drop(conn);
+            held.set_tx_depth(depth - 1)?;
+            return match commit {
+                true => Err(rolled_back_by_sqlite("commit")),
+                false => Ok(()),
+            };
+        }
+        drop(conn);
         let name = savepoint_name(depth - 1);
         let sql = match (commit, depth) {
             (true, 1) => "COMMIT".to_string(),

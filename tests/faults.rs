@@ -85,6 +85,67 @@ fn size_cap_reports_full_and_keeps_data() {
         .unwrap();
 }
 
+/// A full disk in the middle of a caller's transaction makes SQLite roll
+/// the whole transaction back. Later writes must not run one by one
+/// outside it: they are refused, commit says nothing was kept, and after
+/// the rollback the store works again.
+#[test]
+fn a_full_disk_inside_a_transaction_ends_it_and_later_writes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        max_db_size: Some(400_000),
+        ..Options::new(dir.path().join("cap.db"))
+    };
+    let store = Store::open(opts).unwrap();
+    let kept = fill(&store, 5, "before");
+    store.begin().unwrap();
+    store.begin().unwrap();
+    fill(&store, 3, "inside");
+    let big = vec![3u8; 50_000];
+    let err = (0..100)
+        .find_map(|_| store.store_episode(&NewEpisode::new(&big, 0.5, "big")).err())
+        .expect("the cap is hit");
+    assert!(matches!(err, Error::Full(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("rolled back the whole transaction"),
+        "{err}"
+    );
+    for refused in [
+        store
+            .store_episode(&NewEpisode::new(b"late", 0.5, "late"))
+            .unwrap_err(),
+        store.store_concept("c", &[1.0, 2.0], None, None).unwrap_err(),
+        store.store_learning_event("t", 0.1, "s", None, None).unwrap_err(),
+        store.begin().unwrap_err(),
+    ] {
+        assert!(matches!(refused, Error::Misuse(_)), "{refused:?}");
+        assert!(
+            refused.to_string().contains("nothing of it was kept"),
+            "{refused}"
+        );
+    }
+    let err = store.commit().unwrap_err();
+    assert!(
+        matches!(err, Error::Misuse(_)) && err.to_string().starts_with("commit"),
+        "{err}"
+    );
+    store.rollback().unwrap();
+    assert!(!store.in_transaction());
+    assert_eq!(
+        store.count_episodes().unwrap(),
+        5,
+        "only what was committed before"
+    );
+    assert!(store
+        .get_episodes_by_context("late", 10, None)
+        .unwrap()
+        .is_empty());
+    assert_intact(&store, &kept);
+    store
+        .store_episode(&NewEpisode::new(b"small", 0.5, "after"))
+        .unwrap();
+}
+
 #[test]
 fn a_real_full_disk_reports_full_and_keeps_data() {
     let dir = tempfile::tempdir().unwrap();

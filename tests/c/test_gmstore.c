@@ -289,6 +289,44 @@ static void test_transactions(void) {
     CHECK(gm_execute(S, "SELEC nonsense", NULL, 0, NULL) == GM_ERR_INVALID_ARGUMENT);
 }
 
+/* A full disk inside a transaction: SQLite rolls it all back; later writes
+ * and commit are refused instead of running outside it, rollback ends it. */
+static void test_transaction_rolled_back_by_sqlite(void) {
+    char path[300];
+    snprintf(path, sizeof path, "%s.capped", db_path);
+    gm_options o;
+    gm_options_init(&o);
+    o.max_db_size = 400000;
+    gm_store *capped = NULL;
+    CHECK_OK(gm_open(path, &o, &capped));
+    static uint8_t big[50000];
+    gm_episode_input in = episode_input("capped", 0.5);
+    int64_t id = 0, count = -1;
+    CHECK_OK(gm_begin(capped));
+    CHECK_OK(gm_store_episode(capped, &in, &id));
+    in.experience_data = big;
+    in.experience_len = sizeof big;
+    gm_status st = GM_OK;
+    for (int i = 0; i < 100 && st == GM_OK; i++) st = gm_store_episode(capped, &in, &id);
+    CHECK(st == GM_ERR_FULL);
+    CHECK(strstr(gm_last_error_message(), "rolled back the whole transaction") != NULL);
+    in = episode_input("late", 0.5);
+    CHECK(gm_store_episode(capped, &in, &id) == GM_ERR_MISUSE);
+    CHECK(strstr(gm_last_error_message(), "nothing of it was kept") != NULL);
+    CHECK(gm_commit(capped) == GM_ERR_MISUSE);
+    CHECK(gm_rollback(capped) == GM_ERR_MISUSE); /* the commit closed the level */
+    CHECK_OK(gm_count_episodes(capped, &count));
+    CHECK(count == 0);
+    CHECK_OK(gm_store_episode(capped, &in, &id));
+    gm_close(capped);
+    unlink(path);
+    char side[320];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 static void test_stats_and_errors(void) {
     gm_stats *st = NULL;
     CHECK_OK(gm_get_stats(S, &st));
@@ -873,6 +911,7 @@ int main(void) {
     test_relationships();
     test_learning();
     test_transactions();
+    test_transaction_rolled_back_by_sqlite();
     test_stats_and_errors();
     test_bad_inputs();
     test_injection_shaped_names();
