@@ -491,9 +491,9 @@ fn advise_huge_pages(buffer: &[f32]) {
 
 /// Which end of the id order a read starts from.
 #[derive(Clone, Copy, PartialEq)]
-enum From {
-    Lowest,
-    Highest,
+enum Start {
+    LowestId,
+    HighestId,
 }
 
 /// A query's dot product with every row of a matrix, in row order,
@@ -535,26 +535,31 @@ impl<'a> Destination<'a> {
 /// Reads exactly as many rows as `to.data` holds, starting at the lowest or
 /// the highest id, into it in id order (from the highest, it fills from
 /// the end). Returns their ids and squared norms in id order.
-fn load_rows(conn: &Connection, dim: usize, from: From, to: Destination<'_>) -> Result<(Vec<i64>, Vec<f32>)> {
+fn load_rows(
+    conn: &Connection,
+    dim: usize,
+    start: Start,
+    to: Destination<'_>,
+) -> Result<(Vec<i64>, Vec<f32>)> {
     let Destination { data, first_query } = to;
     let expected = data.len().checked_div(dim).unwrap_or(0);
     let mut loaded = (Vec::with_capacity(expected), Vec::with_capacity(expected));
     if expected == 0 {
         return Ok(loaded);
     }
-    let sql = match from {
-        From::Lowest => "SELECT id, embedding FROM concepts ORDER BY id LIMIT ?1",
-        From::Highest => "SELECT id, embedding FROM concepts ORDER BY id DESC LIMIT ?1",
+    let sql = match start {
+        Start::LowestId => "SELECT id, embedding FROM concepts ORDER BY id LIMIT ?1",
+        Start::HighestId => "SELECT id, embedding FROM concepts ORDER BY id DESC LIMIT ?1",
     };
-    let mut slots: Box<dyn Iterator<Item = &mut [f32]>> = match from {
-        From::Lowest => Box::new(data.chunks_exact_mut(dim)),
-        From::Highest => Box::new(data.chunks_exact_mut(dim).rev()),
+    let mut slots: Box<dyn Iterator<Item = &mut [f32]>> = match start {
+        Start::LowestId => Box::new(data.chunks_exact_mut(dim)),
+        Start::HighestId => Box::new(data.chunks_exact_mut(dim).rev()),
     };
     let (query, dots) = first_query.unzip();
     let dots = dots.unwrap_or_default();
-    let mut dot_slots: Box<dyn Iterator<Item = &mut f32>> = match from {
-        From::Lowest => Box::new(dots.iter_mut()),
-        From::Highest => Box::new(dots.iter_mut().rev()),
+    let mut dot_slots: Box<dyn Iterator<Item = &mut f32>> = match start {
+        Start::LowestId => Box::new(dots.iter_mut()),
+        Start::HighestId => Box::new(dots.iter_mut().rev()),
     };
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([expected as i64])?;
@@ -582,7 +587,7 @@ fn load_rows(conn: &Connection, dim: usize, from: From, to: Destination<'_>) -> 
             "concepts changed during a k-NN cache build".into(),
         ));
     }
-    if from == From::Highest {
+    if start == Start::HighestId {
         loaded.0.reverse();
         loaded.1.reverse();
     }
@@ -617,7 +622,7 @@ fn build(
     let split = helper.filter(|_| count >= 2 && parallelism(count * dim) > 1);
     let (ids, sq_norms) = match split {
         Some(open) => load_halves(conn, dim, to, open, (last_seq, &incarnation))?,
-        None => load_rows(conn, dim, From::Lowest, to)?,
+        None => load_rows(conn, dim, Start::LowestId, to)?,
     };
     let matrix = Matrix {
         dim,
@@ -649,13 +654,13 @@ fn load_halves(
     let helper = open()?;
     helper.execute_batch("BEGIN")?;
     if max_seq(&helper)? != content.0 || incarnation(&helper)? != *content.1 {
-        return load_rows(conn, dim, From::Lowest, to);
+        return load_rows(conn, dim, Start::LowestId, to);
     }
     let lower_rows = to.data.len() / dim / 2;
     let (lower, upper) = to.split_at(lower_rows, dim);
     let (lower, upper) = std::thread::scope(|scope| {
-        let upper = scope.spawn(move || load_rows(&helper, dim, From::Highest, upper));
-        let lower = load_rows(conn, dim, From::Lowest, lower);
+        let upper = scope.spawn(move || load_rows(&helper, dim, Start::HighestId, upper));
+        let lower = load_rows(conn, dim, Start::LowestId, lower);
         (lower, upper.join())
     });
     let (mut ids, mut sq_norms) = lower?;
