@@ -40,6 +40,13 @@ pub struct SearchFilter<'a> {
     pub min_access_count: Option<i64>,
 }
 
+impl SearchFilter<'_> {
+    /// Whether it keeps every concept.
+    pub fn is_empty(&self) -> bool {
+        self.name_pattern.is_none() && self.min_access_count.is_none()
+    }
+}
+
 /// One search result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Neighbor {
@@ -708,7 +715,7 @@ fn refresh(conn: &Connection, m: &mut Matrix, dim: usize, helper: OpenHelper<'_>
 }
 
 fn allowed_rows(conn: &Connection, m: &Matrix, filter: &SearchFilter<'_>) -> Result<Option<Vec<usize>>> {
-    if filter.name_pattern.is_none() && filter.min_access_count.is_none() {
+    if filter.is_empty() {
         return Ok(None);
     }
     let mut stmt = conn.prepare_cached(
@@ -839,7 +846,9 @@ impl Store {
         filter: &SearchFilter<'_>,
     ) -> Result<Vec<Neighbor>> {
         let k = check_k(k)?;
-        self.with_matrix(Some(query), |conn, m, dots| {
+        // A filtered search scores only the allowed rows: nothing to
+        // compute while the matrix loads.
+        self.with_matrix(filter.is_empty().then_some(query), |conn, m, dots| {
             if m.ids.is_empty() {
                 return Ok(Vec::new());
             }
