@@ -65,6 +65,15 @@ def workloads(scale):
                                                timestamp=float(i))
         return run
 
+    def learning_events_batch(store):
+        """The package's batch call where it exists; the baseline, which has
+        no batch method in the seed's API, runs its per-row loop."""
+        events = [{"task_type": f"task_{i % 10}", "performance_delta": (i % 100) / 100,
+                   "strategy_used": f"strategy_{(i // 10) % 8}", "timestamp": float(i)} for i in range(n_events)]
+        if not hasattr(store, "store_learning_events"):
+            return learning_events(store)
+        return lambda: store.store_learning_events(events)
+
     def context_queries(store):
         def run():
             for q in range(20):
@@ -89,6 +98,8 @@ def workloads(scale):
         ("write", f"{n_small:,} small episodes, one transaction", episodes_in_one_transaction),
         ("write", f"{n_concepts:,} concept upserts, 512-d", concept_upserts),
         ("write", f"{n_events:,} learning events", learning_events),
+        ("extra", f"{n_events:,} learning events, one store_learning_events call (vs the seed's loop)",
+         learning_events_batch),
         ("query", "1,000-row context query x20", context_queries),
         ("query", "best strategies x200", best_strategies),
         ("query", "retrieve by id x2,000", retrieve_by_id),
@@ -117,7 +128,8 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
     runs = [one_run(args.scale, i % 2 == 0) for i in range(args.runs)]
-    targets = {"write": 0.5, "query": 0.7}
+    # "extra" measures an API the seed does not have: reported, no target.
+    targets = {"write": 0.5, "query": 0.7, "extra": None}
     print(f"Python package vs sqlite3+pickle seed implementation, {args.runs} runs, medians (scale {args.scale})")
     print("| workload | gmstore (ms) | baseline (ms) | ratio (median) | ratio range | target |")
     print("|---|---:|---:|---:|---|---|")
@@ -127,11 +139,12 @@ def main():
         ratios = [g / b for g, b in zip(gm, base)]
         ratio = statistics.median(ratios)
         target = targets[kind]
-        verdict = "met" if ratio <= target else "MISSED"
+        verdict = "-" if target is None else f"<= {target} {'met' if ratio <= target else 'MISSED'}"
         print(f"| {label} | {statistics.median(gm) * 1e3:.1f} | {statistics.median(base) * 1e3:.1f} | "
-              f"{ratio:.3f} | {min(ratios):.3f}-{max(ratios):.3f} | <= {target} {verdict} |")
+              f"{ratio:.3f} | {min(ratios):.3f}-{max(ratios):.3f} | {verdict} |")
         emit({"suite": "python", "workload": label, "baseline": "sqlite3 + pickle (the seed's code)",
-              "gm_s": gm, "base_s": base, "target": f"<= {target}", "runs": args.runs})
+              "gm_s": gm, "base_s": base, "target": None if target is None else f"<= {target}",
+              "runs": args.runs})
 
 
 if __name__ == "__main__":

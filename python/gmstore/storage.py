@@ -118,6 +118,7 @@ _NUMPY_OF_CTYPE = {
     ctypes.c_size_t: np.uintp, ctypes.c_uint64: np.uint64, ctypes.c_uint32: np.uint32, ctypes.c_uint8: np.uint8,
 }
 _ROW_DTYPES: Dict[type, np.dtype] = {}
+_INPUT_DTYPES: Dict[type, np.dtype] = {}
 
 
 def _row_dtype(item_type) -> np.dtype:
@@ -132,6 +133,20 @@ def _row_dtype(item_type) -> np.dtype:
             "itemsize": ctypes.sizeof(item_type),
         })
     return _ROW_DTYPES[item_type]
+
+
+def _input_dtype(item_type) -> np.dtype:
+    """The numpy twin of a C input struct (pointers as addresses), for
+    filling an array of them column by column. Reserved bytes stay 0."""
+    if item_type not in _INPUT_DTYPES:
+        fields = [f for f in item_type._fields_ if f[0] != "reserved"]
+        _INPUT_DTYPES[item_type] = np.dtype({
+            "names": [f[0] for f in fields],
+            "formats": [np.uintp if f[1] is ctypes.c_char_p else _NUMPY_OF_CTYPE[f[1]] for f in fields],
+            "offsets": [getattr(item_type, f[0]).offset for f in fields],
+            "itemsize": ctypes.sizeof(item_type),
+        })
+    return _INPUT_DTYPES[item_type]
 
 
 def _rows(list_ptr, item_type) -> Tuple[list, bytes, int]:
@@ -503,20 +518,39 @@ class SQLiteStorage:
     def store_learning_events(self, events: Sequence[Dict[str, Any]]) -> List[int]:
         """Stores many learning events (dicts of ``store_learning_event``'s
         arguments) in one transaction, all or none. Returns their ids in
-        order."""
-        keep: list = []
-        items = (n.LearningEventInput * max(len(events), 1))()
+        order. The C structs are filled column by column with numpy, so a
+        row costs Python little more than checking its values."""
+        count = len(events)
+        texts: List[bytes] = []  # task, strategy, parameters (or b"") per event
+        deltas, stamps = np.empty(count), np.zeros(count)
+        has_params, has_stamps = np.zeros(count, np.bool_), np.zeros(count, np.bool_)
         for i, e in enumerate(events):
-            task, strategy = _text(e["task_type"], "task_type"), _text(e["strategy_used"], "strategy_used")
-            params = _json_object(e.get("parameters"), "parameters")
-            keep.append((task, strategy, params))
-            has_time = e.get("timestamp") is not None
-            items[i] = n.LearningEventInput(task, _number(e["performance_delta"], "performance_delta"), strategy,
-                                            params, _number(e["timestamp"], "timestamp") if has_time else 0.0,
-                                            has_time)
-        ids = (ctypes.c_int64 * max(len(events), 1))()
-        raise_for(self._lib.gm_store_learning_events(self._h, items, len(events), ids))
-        return list(ids[:len(events)])
+            try:
+                texts += (_text(e["task_type"], "task_type"), _text(e["strategy_used"], "strategy_used"),
+                          _json_object(e.get("parameters"), "parameters") or b"")
+                has_params[i] = e.get("parameters") is not None
+                deltas[i] = _number(e["performance_delta"], "performance_delta")
+                if e.get("timestamp") is not None:
+                    stamps[i], has_stamps[i] = _number(e["timestamp"], "timestamp"), True
+            except InvalidArgumentError as err:
+                raise InvalidArgumentError(err.code, f"events[{i}].{err.message}") from None
+            except KeyError as err:
+                raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"events[{i}]: missing {err}") from None
+        # Every string lies NUL-terminated in one buffer; each struct points into it.
+        arena = b"\0".join(texts) + b"\0"
+        starts = np.zeros(len(texts), np.uintp)
+        np.cumsum([len(t) + 1 for t in texts[:-1]], out=starts[1:])
+        starts += ctypes.cast(ctypes.c_char_p(arena), ctypes.c_void_p).value or 0
+        items = np.zeros(max(count, 1), _input_dtype(n.LearningEventInput))
+        items["task_type"][:count], items["strategy_used"][:count] = starts[0::3], starts[1::3]
+        items["parameters"][:count] = np.where(has_params, starts[2::3], 0)
+        items["performance_delta"][:count], items["timestamp"][:count] = deltas, stamps
+        items["has_timestamp"][:count] = has_stamps
+        ids = np.zeros(max(count, 1), np.int64)
+        raise_for(self._lib.gm_store_learning_events(
+            self._h, items.ctypes.data_as(ctypes.POINTER(n.LearningEventInput)), count,
+            ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
+        return ids[:count].tolist()
 
     def get_learning_events_by_task(self, task_type: str, limit: int = 100,
                                     min_performance_delta: Optional[float] = None) -> List[LearningEvent]:

@@ -83,6 +83,35 @@ def test_learning_event_batch_is_atomic_and_checked(store):
     assert store.get_database_stats()["learning_events_count"] == 6
 
 
+def test_learning_event_batch_keeps_each_rows_values_and_names_the_bad_row(store):
+    """The batch fills its C structs column by column: every row must come
+    back with its own strings, parameters and time, and a bad row is named."""
+    before = time.time()
+    rows = [{"task_type": "épreuve", "performance_delta": -0.5, "strategy_used": "s" * 300},
+            {"task_type": "t2", "performance_delta": 2, "strategy_used": "adam", "parameters": {"lr": 0.1},
+             "timestamp": 5.0},
+            {"task_type": "t2", "performance_delta": 0.25, "strategy_used": "sgd", "parameters": {}}]
+    ids = store.store_learning_events(rows)
+    first = store.get_learning_events_by_task("épreuve")[0]
+    assert (first.id, first.strategy_used, first.performance_delta, first.parameters) == (ids[0], "s" * 300, -0.5, {})
+    assert first.timestamp >= before - 1, "no timestamp means now"
+    got = {e.id: e for e in store.get_learning_events_by_task("t2")}
+    assert (got[ids[1]].strategy_used, got[ids[1]].parameters, got[ids[1]].timestamp) == ("adam", {"lr": 0.1}, 5.0)
+    assert (got[ids[2]].strategy_used, got[ids[2]].performance_delta) == ("sgd", 0.25)
+    bad = [({"task_type": 7, "performance_delta": 0.1, "strategy_used": "s"}, r"events\[1\]\.task_type: must be a str"),
+           ({"task_type": "t", "performance_delta": 0.1}, r"events\[1\]: missing 'strategy_used'"),
+           ({"task_type": "t", "performance_delta": 0.1, "strategy_used": "a\0b"},
+            r"events\[1\]\.strategy_used: must not contain NUL"),
+           ({"task_type": "t", "performance_delta": "x", "strategy_used": "s"}, r"events\[1\]\.performance_delta"),
+           ({"task_type": "", "performance_delta": 0.1, "strategy_used": "s"}, r"events\[1\]\.task_type: must not be empty"),
+           ({"task_type": "t", "performance_delta": 0.1, "strategy_used": "s", "parameters": [1]},
+            r"events\[1\]\.parameters: must be a dict")]
+    for row, message in bad:
+        with pytest.raises(ValueError, match=message):
+            store.store_learning_events([rows[0], row])
+    assert store.get_database_stats()["learning_events_count"] == 3, "a failed batch stores nothing"
+
+
 def test_concepts_upsert_access_counts_and_dimension(store):
     emb = np.random.rand(512)
     cid = store.store_concept("neural_network", emb, metadata={"category": "machine_learning", "confidence": 0.95},
