@@ -579,7 +579,9 @@ fn load_rows(
                 blob.len()
             )));
         }
-        let slot = slots.next().expect("LIMIT caps the rows at the slots");
+        let slot = slots
+            .next()
+            .ok_or_else(|| Error::Internal("k-NN cache build: more rows than its LIMIT".into()))?;
         for (value, bytes) in slot.iter_mut().zip(blob.chunks_exact(4)) {
             *value = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         }

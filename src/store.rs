@@ -323,9 +323,12 @@ impl Store {
             return Err(rolled_back_by_sqlite("write"));
         }
         let tx = OpenTx::begin(&conn, in_caller_tx, nesting)?;
-        let value = f(&conn).map_err(|e| match in_caller_tx && conn.is_autocommit() {
-            true => e.map_message(|m| format!("{m}; SQLite rolled back the whole transaction")),
-            false => e,
+        let value = f(&conn).map_err(|e| {
+            if in_caller_tx && conn.is_autocommit() {
+                e.map_message(|m| format!("{m}; SQLite rolled back the whole transaction"))
+            } else {
+                e
+            }
         })?;
         tx.commit()?;
         Ok(value)
@@ -466,9 +469,10 @@ impl Store {
             // level, and a commit reports that nothing was kept.
             drop(conn);
             held.set_tx_depth(depth - 1)?;
-            return match commit {
-                true => Err(rolled_back_by_sqlite("commit")),
-                false => Ok(()),
+            return if commit {
+                Err(rolled_back_by_sqlite("commit"))
+            } else {
+                Ok(())
             };
         }
         drop(conn);
