@@ -149,6 +149,26 @@ def _input_dtype(item_type) -> np.dtype:
     return _INPUT_DTYPES[item_type]
 
 
+def _arena(parts: List[Optional[bytes]]) -> Tuple[bytes, np.ndarray]:
+    """One buffer holding every part followed by a NUL, and each part's
+    address in it (0 for None, which C reads as NULL). The buffer must stay
+    alive while C reads the addresses."""
+    arena = b"\0".join(p or b"" for p in parts) + b"\0"
+    starts = np.zeros(len(parts), np.uintp)
+    np.cumsum([len(p or b"") + 1 for p in parts[:-1]], out=starts[1:])
+    starts += ctypes.cast(ctypes.c_char_p(arena), ctypes.c_void_p).value or 0
+    starts[[p is None for p in parts]] = 0
+    return arena, starts
+
+
+def _row_error(batch: str, i: int, err: Exception) -> InvalidArgumentError:
+    """A bad argument or a missing key of row ``i`` of a batch, with the row
+    in the message (``events[3].task_type: ...``)."""
+    if isinstance(err, KeyError):
+        return InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{batch}[{i}]: missing {err}")
+    return InvalidArgumentError(err.code, f"{batch}[{i}].{err.message}")
+
+
 def _rows(list_ptr, item_type) -> Tuple[list, bytes, int]:
     """(tuples of every item's fields, the list's arena, its address)."""
     lst = list_ptr.contents
@@ -255,15 +275,30 @@ class SQLiteStorage:
 
     def store_episodes(self, episodes: Sequence[Dict[str, Any]]) -> List[int]:
         """Stores many episodes (dicts of ``store_episode``'s arguments) in
-        one transaction, all or none. Returns their ids in order."""
-        keep: list = []
-        items = (n.EpisodeInput * max(len(episodes), 1))()
+        one transaction, all or none. Returns their ids in order. The C
+        structs are filled column by column with numpy."""
+        count = len(episodes)
+        parts: List[Optional[bytes]] = []  # experience, context, metadata per episode
+        scores, stamps, has_stamps = np.empty(count), np.zeros(count), np.zeros(count, np.bool_)
         for i, e in enumerate(episodes):
-            items[i] = self._episode_input(e["experience_data"], e["performance_score"], e["context_hash"],
-                                           e.get("timestamp"), e.get("metadata"), keep)
-        ids = (ctypes.c_int64 * max(len(episodes), 1))()
-        raise_for(self._lib.gm_store_episodes(self._h, items, len(episodes), ids))
-        return list(ids[:len(episodes)])
+            try:
+                parts += (encode_experience(e["experience_data"]), _text(e["context_hash"], "context_hash"),
+                          _json_object(e.get("metadata"), "metadata"))
+                scores[i] = _number(e["performance_score"], "performance_score")
+                if e.get("timestamp") is not None:
+                    stamps[i], has_stamps[i] = _number(e["timestamp"], "timestamp"), True
+            except (InvalidArgumentError, KeyError) as err:
+                raise _row_error("episodes", i, err) from None
+        arena, starts = _arena(parts)
+        items = np.zeros(max(count, 1), _input_dtype(n.EpisodeInput))
+        items["experience_data"][:count], items["experience_len"][:count] = starts[0::3], [len(p) for p in parts[0::3]]
+        items["context_hash"][:count], items["metadata"][:count] = starts[1::3], starts[2::3]
+        items["performance_score"][:count], items["timestamp"][:count] = scores, stamps
+        items["has_timestamp"][:count] = has_stamps
+        ids = np.zeros(max(count, 1), np.int64)
+        raise_for(self._lib.gm_store_episodes(self._h, items.ctypes.data_as(ctypes.POINTER(n.EpisodeInput)), count,
+                                              ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
+        return ids[:count].tolist()
 
     def _episodes(self, list_ptr) -> List[Episode]:
         rows, arena, base = _rows(list_ptr, n.Episode)
@@ -521,29 +556,21 @@ class SQLiteStorage:
         order. The C structs are filled column by column with numpy, so a
         row costs Python little more than checking its values."""
         count = len(events)
-        texts: List[bytes] = []  # task, strategy, parameters (or b"") per event
-        deltas, stamps = np.empty(count), np.zeros(count)
-        has_params, has_stamps = np.zeros(count, np.bool_), np.zeros(count, np.bool_)
+        texts: List[Optional[bytes]] = []  # task, strategy, parameters per event
+        deltas, stamps, has_stamps = np.empty(count), np.zeros(count), np.zeros(count, np.bool_)
         for i, e in enumerate(events):
             try:
                 texts += (_text(e["task_type"], "task_type"), _text(e["strategy_used"], "strategy_used"),
-                          _json_object(e.get("parameters"), "parameters") or b"")
-                has_params[i] = e.get("parameters") is not None
+                          _json_object(e.get("parameters"), "parameters"))
                 deltas[i] = _number(e["performance_delta"], "performance_delta")
                 if e.get("timestamp") is not None:
                     stamps[i], has_stamps[i] = _number(e["timestamp"], "timestamp"), True
-            except InvalidArgumentError as err:
-                raise InvalidArgumentError(err.code, f"events[{i}].{err.message}") from None
-            except KeyError as err:
-                raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"events[{i}]: missing {err}") from None
-        # Every string lies NUL-terminated in one buffer; each struct points into it.
-        arena = b"\0".join(texts) + b"\0"
-        starts = np.zeros(len(texts), np.uintp)
-        np.cumsum([len(t) + 1 for t in texts[:-1]], out=starts[1:])
-        starts += ctypes.cast(ctypes.c_char_p(arena), ctypes.c_void_p).value or 0
+            except (InvalidArgumentError, KeyError) as err:
+                raise _row_error("events", i, err) from None
+        arena, starts = _arena(texts)
         items = np.zeros(max(count, 1), _input_dtype(n.LearningEventInput))
         items["task_type"][:count], items["strategy_used"][:count] = starts[0::3], starts[1::3]
-        items["parameters"][:count] = np.where(has_params, starts[2::3], 0)
+        items["parameters"][:count] = starts[2::3]
         items["performance_delta"][:count], items["timestamp"][:count] = deltas, stamps
         items["has_timestamp"][:count] = has_stamps
         ids = np.zeros(max(count, 1), np.int64)

@@ -68,6 +68,33 @@ def test_batch_store_is_atomic(store):
     assert store.get_database_stats()["episodes_count"] == 10
 
 
+def test_episode_batch_keeps_each_rows_values_and_names_the_bad_row(store):
+    """The episode batch also fills its C structs column by column."""
+    before = time.time()
+    rows = [{"experience_data": {"obs": np.arange(6, dtype=np.int16).reshape(2, 3), "done": True},
+             "performance_score": 0.75, "context_hash": "höhle", "metadata": {"k": [1, 2]}, "timestamp": 7.0},
+            {"experience_data": b"", "performance_score": -1, "context_hash": "c" * 500},
+            {"experience_data": b"\x00raw\x00", "performance_score": 0.5, "context_hash": "c2", "metadata": {}}]
+    ids = store.store_episodes(rows)
+    first, empty, raw = (store.retrieve_episode(i) for i in ids)
+    assert (first.context_hash, first.performance_score, first.metadata, first.timestamp) == ("höhle", 0.75, {"k": [1, 2]}, 7.0)
+    back = first.experience()
+    assert back["done"] is True and back["obs"].dtype == np.int16 and back["obs"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert (empty.experience_data, empty.context_hash, empty.metadata) == (b"", "c" * 500, {})
+    assert empty.timestamp >= before - 1, "no timestamp means now"
+    assert (raw.experience_data, raw.context_hash) == (b"\x00raw\x00", "c2")
+    bad = [({"experience_data": b"", "performance_score": 0.1, "context_hash": ""}, r"episodes\[1\]\.context_hash"),
+           ({"experience_data": b"", "context_hash": "c"}, r"episodes\[1\]: missing 'performance_score'"),
+           ({"experience_data": b"", "performance_score": 0.1, "context_hash": "c", "metadata": "x"},
+            r"episodes\[1\]\.metadata: must be a dict"),
+           ({"experience_data": b"", "performance_score": 0.1, "context_hash": "c", "timestamp": float("nan")},
+            r"episodes\[1\]\.timestamp")]
+    for row, message in bad:
+        with pytest.raises(ValueError, match=message):
+            store.store_episodes([rows[1], row])
+    assert store.get_database_stats()["episodes_count"] == 3, "a failed batch stores nothing"
+
+
 def test_learning_event_batch_is_atomic_and_checked(store):
     ids = store.store_learning_events([{"task_type": "t", "performance_delta": i / 10, "strategy_used": f"s{i % 2}",
                                         "parameters": {"i": i}, "timestamp": 100.0 + i} for i in range(6)])
