@@ -33,6 +33,25 @@ fn assert_intact(store: &Store, kept: &[(i64, Vec<u8>)]) {
     assert!(store.integrity_check().unwrap().is_empty());
 }
 
+/// A store capped at 400 KB, in its own temporary folder.
+fn capped_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        max_db_size: Some(400_000),
+        ..Options::new(dir.path().join("cap.db"))
+    };
+    let store = Store::open(opts).unwrap();
+    (dir, store)
+}
+
+/// Stores 50 KB episodes until one fails, and returns that error.
+fn fill_until_error(store: &Store) -> Error {
+    let big = vec![1u8; 50_000];
+    (0..100)
+        .find_map(|_| store.store_episode(&NewEpisode::new(&big, 0.5, "big")).err())
+        .expect("the cap is hit")
+}
+
 fn mount_tmpfs(dir: &Path, size: &str) {
     let status = Command::new("mount")
         .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -54,17 +73,10 @@ impl Drop for Mounted<'_> {
 
 #[test]
 fn size_cap_reports_full_and_keeps_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        max_db_size: Some(400_000),
-        ..Options::new(dir.path().join("cap.db"))
-    };
-    let store = Store::open(opts).unwrap();
+    let (_dir, store) = capped_store();
     let kept = fill(&store, 20, "before");
+    let err = fill_until_error(&store);
     let big = vec![1u8; 50_000];
-    let err = (0..100)
-        .find_map(|_| store.store_episode(&NewEpisode::new(&big, 0.5, "big")).err())
-        .expect("the cap is hit");
     assert!(matches!(err, Error::Full(_)), "{err:?}");
     assert_eq!(err.code(), gmstore::status::GM_ERR_FULL);
     assert_intact(&store, &kept);
@@ -91,20 +103,12 @@ fn size_cap_reports_full_and_keeps_data() {
 /// the rollback the store works again.
 #[test]
 fn a_full_disk_inside_a_transaction_ends_it_and_later_writes_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = Options {
-        max_db_size: Some(400_000),
-        ..Options::new(dir.path().join("cap.db"))
-    };
-    let store = Store::open(opts).unwrap();
+    let (_dir, store) = capped_store();
     let kept = fill(&store, 5, "before");
     store.begin().unwrap();
     store.begin().unwrap();
     fill(&store, 3, "inside");
-    let big = vec![3u8; 50_000];
-    let err = (0..100)
-        .find_map(|_| store.store_episode(&NewEpisode::new(&big, 0.5, "big")).err())
-        .expect("the cap is hit");
+    let err = fill_until_error(&store);
     assert!(matches!(err, Error::Full(_)), "{err:?}");
     assert!(
         err.to_string().contains("rolled back the whole transaction"),

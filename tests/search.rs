@@ -47,6 +47,16 @@ fn brute_force(data: &[(i64, Vec<f32>)], q: &[f32], metric: Metric, k: usize) ->
     scored.into_iter().take(k).map(|(id, _)| id).collect()
 }
 
+/// The ids of the `k` nearest concepts, unfiltered, best first.
+fn nearest_ids(store: &Store, q: &[f32], k: usize, metric: Metric) -> Vec<i64> {
+    store
+        .nearest_concepts(q, k, metric, &SearchFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|n| n.id)
+        .collect()
+}
+
 fn populate(store: &Store, n: usize, dim: usize, seed: u64) -> Vec<(i64, Vec<f32>)> {
     let mut rng = Rng(seed);
     let tx = store.transaction().unwrap();
@@ -74,13 +84,7 @@ fn matches_float64_brute_force_for_every_metric_and_dimension() {
         for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
             for _ in 0..5 {
                 let q = rng.vec(dim);
-                let got: Vec<i64> = t
-                    .store
-                    .nearest_concepts(&q, 10, metric, &SearchFilter::default())
-                    .unwrap()
-                    .into_iter()
-                    .map(|n| n.id)
-                    .collect();
+                let got = nearest_ids(&t.store, &q, 10, metric);
                 assert_eq!(got, brute_force(&data, &q, metric, 10), "dim {dim}, {metric:?}");
             }
             let queries: Vec<f32> = (0..7).flat_map(|_| rng.vec(dim)).collect();
@@ -116,13 +120,7 @@ fn a_matrix_built_in_two_halves_equals_the_brute_force() {
     let mut rng = Rng(31);
     for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
         let q = rng.vec(dim);
-        let got: Vec<i64> = t
-            .store
-            .nearest_concepts(&q, 10, metric, &SearchFilter::default())
-            .unwrap()
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
+        let got = nearest_ids(&t.store, &q, 10, metric);
         assert_eq!(got, brute_force(&data, &q, metric, 10), "{metric:?}");
     }
     // An exact copy of rows at both ends is its own nearest neighbour.
@@ -148,12 +146,7 @@ fn the_first_query_after_open_equals_the_brute_force() {
         for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
             let fresh = Store::open(Options::new(t.path())).unwrap();
             let q = rng.vec(dim);
-            let got: Vec<i64> = fresh
-                .nearest_concepts(&q, 10, metric, &SearchFilter::default())
-                .unwrap()
-                .into_iter()
-                .map(|n| n.id)
-                .collect();
+            let got = nearest_ids(&fresh, &q, 10, metric);
             assert_eq!(got, brute_force(&data, &q, metric, 10), "n {n}, {metric:?}");
         }
         let fresh = Store::open(Options::new(t.path())).unwrap();
@@ -162,12 +155,7 @@ fn the_first_query_after_open_equals_the_brute_force() {
             .unwrap_err();
         assert!(err.to_string().contains("dimension"), "{err}");
         let q = rng.vec(dim);
-        let got: Vec<i64> = fresh
-            .nearest_concepts(&q, 3, Metric::Dot, &SearchFilter::default())
-            .unwrap()
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
+        let got = nearest_ids(&fresh, &q, 3, Metric::Dot);
         assert_eq!(got, brute_force(&data, &q, Metric::Dot, 3));
     }
 }
@@ -321,12 +309,7 @@ fn uncached_and_in_transaction_searches_agree() {
     .unwrap();
     let data = populate(&store, 200, 12, 4);
     let q = Rng(8).vec(12);
-    let got: Vec<i64> = store
-        .nearest_concepts(&q, 7, Metric::Cosine, &SearchFilter::default())
-        .unwrap()
-        .iter()
-        .map(|n| n.id)
-        .collect();
+    let got = nearest_ids(&store, &q, 7, Metric::Cosine);
     assert_eq!(got, brute_force(&data, &q, Metric::Cosine, 7));
     let tx = store.transaction().unwrap();
     let id = store.store_concept("inside", &q, None, None).unwrap();

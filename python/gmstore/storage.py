@@ -114,59 +114,74 @@ def _limit(value: Any) -> int:
 
 
 _NUMPY_OF_CTYPE = {
-    ctypes.c_int64: np.int64, ctypes.c_double: np.float64, ctypes.c_void_p: np.uintp,
+    ctypes.c_int64: np.int64, ctypes.c_double: np.float64, ctypes.c_void_p: np.uintp, ctypes.c_char_p: np.uintp,
     ctypes.c_size_t: np.uintp, ctypes.c_uint64: np.uint64, ctypes.c_uint32: np.uint32, ctypes.c_uint8: np.uint8,
 }
-_ROW_DTYPES: Dict[type, np.dtype] = {}
-_INPUT_DTYPES: Dict[type, np.dtype] = {}
+_STRUCT_DTYPES: Dict[type, np.dtype] = {}
 
 
-def _row_dtype(item_type) -> np.dtype:
-    """The numpy twin of a C result struct, so a whole item array is read
-    in one go instead of one ctypes access per field per row."""
-    if item_type not in _ROW_DTYPES:
-        names = [f[0] for f in item_type._fields_]
-        _ROW_DTYPES[item_type] = np.dtype({
-            "names": names,
-            "formats": [_NUMPY_OF_CTYPE[f[1]] for f in item_type._fields_],
-            "offsets": [getattr(item_type, name).offset for name in names],
-            "itemsize": ctypes.sizeof(item_type),
-        })
-    return _ROW_DTYPES[item_type]
+def _numpy_of(ctype) -> Any:
+    if issubclass(ctype, ctypes.Array):  # reserved bytes: uint8[7]
+        return (_NUMPY_OF_CTYPE[ctype._type_], ctype._length_)
+    return _NUMPY_OF_CTYPE[ctype]
 
 
-def _input_dtype(item_type) -> np.dtype:
-    """The numpy twin of a C input struct (pointers as addresses), for
-    filling an array of them column by column. Reserved bytes stay 0."""
-    if item_type not in _INPUT_DTYPES:
-        fields = [f for f in item_type._fields_ if f[0] != "reserved"]
-        _INPUT_DTYPES[item_type] = np.dtype({
+def _struct_dtype(item_type) -> np.dtype:
+    """The numpy twin of a C struct (pointers as addresses), so an array
+    of results is read, or an array of inputs filled, a column at a time
+    instead of one ctypes access per field per row."""
+    if item_type not in _STRUCT_DTYPES:
+        fields = item_type._fields_
+        _STRUCT_DTYPES[item_type] = np.dtype({
             "names": [f[0] for f in fields],
-            "formats": [np.uintp if f[1] is ctypes.c_char_p else _NUMPY_OF_CTYPE[f[1]] for f in fields],
+            "formats": [_numpy_of(f[1]) for f in fields],
             "offsets": [getattr(item_type, f[0]).offset for f in fields],
             "itemsize": ctypes.sizeof(item_type),
         })
-    return _INPUT_DTYPES[item_type]
+    return _STRUCT_DTYPES[item_type]
 
 
-def _arena(parts: List[Optional[bytes]]) -> Tuple[bytes, np.ndarray]:
-    """One buffer holding every part followed by a NUL, and each part's
-    address in it (0 for None, which C reads as NULL). The buffer must stay
-    alive while C reads the addresses."""
-    arena = b"\0".join(p or b"" for p in parts) + b"\0"
-    starts = np.zeros(len(parts), np.uintp)
-    np.cumsum([len(p or b"") + 1 for p in parts[:-1]], out=starts[1:])
-    starts += ctypes.cast(ctypes.c_char_p(arena), ctypes.c_void_p).value or 0
-    starts[[p is None for p in parts]] = 0
-    return arena, starts
+class _BatchColumns:
+    """The columns of a batch of input structs, gathered in one pass that
+    checks every row: ``row_values(row)`` gives its byte parts (NULL for
+    None) and its number; the optional ``timestamp`` is read here. The parts
+    lie NUL-terminated in one buffer, ``starts`` holding their addresses.
+    A bad argument or a missing key is reported with its row
+    (``events[3].task_type: ...``)."""
 
+    def __init__(self, rows: Sequence[Dict[str, Any]], batch: str, row_values) -> None:
+        self.count = len(rows)
+        self.parts: List[Optional[bytes]] = []
+        self.numbers, self.stamps = np.empty(self.count), np.zeros(self.count)
+        self.has_stamps = np.zeros(self.count, np.bool_)
+        for i, row in enumerate(rows):
+            try:
+                parts, self.numbers[i] = row_values(row)
+                self.parts += parts
+                if row.get("timestamp") is not None:
+                    self.stamps[i], self.has_stamps[i] = _number(row["timestamp"], "timestamp"), True
+            except InvalidArgumentError as err:
+                raise InvalidArgumentError(err.code, f"{batch}[{i}].{err.message}") from None
+            except KeyError as err:
+                raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{batch}[{i}]: missing {err}") from None
+        self.arena = b"\0".join(p or b"" for p in self.parts) + b"\0"
+        self.starts = np.zeros(len(self.parts), np.uintp)
+        np.cumsum([len(p or b"") + 1 for p in self.parts[:-1]], out=self.starts[1:])
+        self.starts += ctypes.cast(ctypes.c_char_p(self.arena), ctypes.c_void_p).value or 0
+        self.starts[[p is None for p in self.parts]] = 0
 
-def _row_error(batch: str, i: int, err: Exception) -> InvalidArgumentError:
-    """A bad argument or a missing key of row ``i`` of a batch, with the row
-    in the message (``events[3].task_type: ...``)."""
-    if isinstance(err, KeyError):
-        return InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{batch}[{i}]: missing {err}")
-    return InvalidArgumentError(err.code, f"{batch}[{i}].{err.message}")
+    def store(self, call, handle, item_type, columns: Dict[str, Any]) -> List[int]:
+        """Fills an array of ``item_type`` from ``columns`` plus the
+        timestamp columns and passes it to the batch ``call``; returns the
+        ids. The arena this object holds stays alive through the call."""
+        items = np.zeros(max(self.count, 1), _struct_dtype(item_type))
+        columns = {**columns, "timestamp": self.stamps, "has_timestamp": self.has_stamps}
+        for name, values in columns.items():
+            items[name][:self.count] = values
+        ids = np.zeros(max(self.count, 1), np.int64)
+        raise_for(call(handle, items.ctypes.data_as(ctypes.POINTER(item_type)), self.count,
+                       ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
+        return ids[:self.count].tolist()
 
 
 def _rows(list_ptr, item_type) -> Tuple[list, bytes, int]:
@@ -175,7 +190,7 @@ def _rows(list_ptr, item_type) -> Tuple[list, bytes, int]:
     if lst.len == 0:
         return [], b"", 0
     raw = ctypes.string_at(ctypes.cast(lst.items, ctypes.c_void_p), lst.len * ctypes.sizeof(item_type))
-    items = np.frombuffer(raw, dtype=_row_dtype(item_type)).tolist()
+    items = np.frombuffer(raw, dtype=_struct_dtype(item_type)).tolist()
     return items, ctypes.string_at(lst.arena, lst.arena_len), lst.arena
 
 
@@ -277,28 +292,13 @@ class SQLiteStorage:
         """Stores many episodes (dicts of ``store_episode``'s arguments) in
         one transaction, all or none. Returns their ids in order. The C
         structs are filled column by column with numpy."""
-        count = len(episodes)
-        parts: List[Optional[bytes]] = []  # experience, context, metadata per episode
-        scores, stamps, has_stamps = np.empty(count), np.zeros(count), np.zeros(count, np.bool_)
-        for i, e in enumerate(episodes):
-            try:
-                parts += (encode_experience(e["experience_data"]), _text(e["context_hash"], "context_hash"),
-                          _json_object(e.get("metadata"), "metadata"))
-                scores[i] = _number(e["performance_score"], "performance_score")
-                if e.get("timestamp") is not None:
-                    stamps[i], has_stamps[i] = _number(e["timestamp"], "timestamp"), True
-            except (InvalidArgumentError, KeyError) as err:
-                raise _row_error("episodes", i, err) from None
-        arena, starts = _arena(parts)
-        items = np.zeros(max(count, 1), _input_dtype(n.EpisodeInput))
-        items["experience_data"][:count], items["experience_len"][:count] = starts[0::3], [len(p) for p in parts[0::3]]
-        items["context_hash"][:count], items["metadata"][:count] = starts[1::3], starts[2::3]
-        items["performance_score"][:count], items["timestamp"][:count] = scores, stamps
-        items["has_timestamp"][:count] = has_stamps
-        ids = np.zeros(max(count, 1), np.int64)
-        raise_for(self._lib.gm_store_episodes(self._h, items.ctypes.data_as(ctypes.POINTER(n.EpisodeInput)), count,
-                                              ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
-        return ids[:count].tolist()
+        b = _BatchColumns(episodes, "episodes", lambda e: (
+            (encode_experience(e["experience_data"]), _text(e["context_hash"], "context_hash"),
+             _json_object(e.get("metadata"), "metadata")),
+            _number(e["performance_score"], "performance_score")))
+        return b.store(self._lib.gm_store_episodes, self._h, n.EpisodeInput, {
+            "experience_data": b.starts[0::3], "experience_len": [len(p) for p in b.parts[0::3]],
+            "context_hash": b.starts[1::3], "metadata": b.starts[2::3], "performance_score": b.numbers})
 
     def _episodes(self, list_ptr) -> List[Episode]:
         rows, arena, base = _rows(list_ptr, n.Episode)
@@ -555,29 +555,13 @@ class SQLiteStorage:
         arguments) in one transaction, all or none. Returns their ids in
         order. The C structs are filled column by column with numpy, so a
         row costs Python little more than checking its values."""
-        count = len(events)
-        texts: List[Optional[bytes]] = []  # task, strategy, parameters per event
-        deltas, stamps, has_stamps = np.empty(count), np.zeros(count), np.zeros(count, np.bool_)
-        for i, e in enumerate(events):
-            try:
-                texts += (_text(e["task_type"], "task_type"), _text(e["strategy_used"], "strategy_used"),
-                          _json_object(e.get("parameters"), "parameters"))
-                deltas[i] = _number(e["performance_delta"], "performance_delta")
-                if e.get("timestamp") is not None:
-                    stamps[i], has_stamps[i] = _number(e["timestamp"], "timestamp"), True
-            except (InvalidArgumentError, KeyError) as err:
-                raise _row_error("events", i, err) from None
-        arena, starts = _arena(texts)
-        items = np.zeros(max(count, 1), _input_dtype(n.LearningEventInput))
-        items["task_type"][:count], items["strategy_used"][:count] = starts[0::3], starts[1::3]
-        items["parameters"][:count] = starts[2::3]
-        items["performance_delta"][:count], items["timestamp"][:count] = deltas, stamps
-        items["has_timestamp"][:count] = has_stamps
-        ids = np.zeros(max(count, 1), np.int64)
-        raise_for(self._lib.gm_store_learning_events(
-            self._h, items.ctypes.data_as(ctypes.POINTER(n.LearningEventInput)), count,
-            ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
-        return ids[:count].tolist()
+        b = _BatchColumns(events, "events", lambda e: (
+            (_text(e["task_type"], "task_type"), _text(e["strategy_used"], "strategy_used"),
+             _json_object(e.get("parameters"), "parameters")),
+            _number(e["performance_delta"], "performance_delta")))
+        return b.store(self._lib.gm_store_learning_events, self._h, n.LearningEventInput, {
+            "task_type": b.starts[0::3], "strategy_used": b.starts[1::3], "parameters": b.starts[2::3],
+            "performance_delta": b.numbers})
 
     def get_learning_events_by_task(self, task_type: str, limit: int = 100,
                                     min_performance_delta: Optional[float] = None) -> List[LearningEvent]:

@@ -68,6 +68,15 @@ def test_batch_store_is_atomic(store):
     assert store.get_database_stats()["episodes_count"] == 10
 
 
+def assert_each_bad_row_is_named(store, store_batch, good, bad, count_key, count):
+    """A batch of ``good`` then each bad row fails with the row's message
+    and stores nothing: the count stays ``count``."""
+    for row, message in bad:
+        with pytest.raises(ValueError, match=message):
+            store_batch([good, row])
+    assert store.get_database_stats()[count_key] == count, "a failed batch stores nothing"
+
+
 def test_episode_batch_keeps_each_rows_values_and_names_the_bad_row(store):
     """The episode batch also fills its C structs column by column."""
     before = time.time()
@@ -89,10 +98,7 @@ def test_episode_batch_keeps_each_rows_values_and_names_the_bad_row(store):
             r"episodes\[1\]\.metadata: must be a dict"),
            ({"experience_data": b"", "performance_score": 0.1, "context_hash": "c", "timestamp": float("nan")},
             r"episodes\[1\]\.timestamp")]
-    for row, message in bad:
-        with pytest.raises(ValueError, match=message):
-            store.store_episodes([rows[1], row])
-    assert store.get_database_stats()["episodes_count"] == 3, "a failed batch stores nothing"
+    assert_each_bad_row_is_named(store, store.store_episodes, rows[1], bad, "episodes_count", 3)
 
 
 def test_learning_event_batch_is_atomic_and_checked(store):
@@ -133,10 +139,7 @@ def test_learning_event_batch_keeps_each_rows_values_and_names_the_bad_row(store
            ({"task_type": "", "performance_delta": 0.1, "strategy_used": "s"}, r"events\[1\]\.task_type: must not be empty"),
            ({"task_type": "t", "performance_delta": 0.1, "strategy_used": "s", "parameters": [1]},
             r"events\[1\]\.parameters: must be a dict")]
-    for row, message in bad:
-        with pytest.raises(ValueError, match=message):
-            store.store_learning_events([rows[0], row])
-    assert store.get_database_stats()["learning_events_count"] == 3, "a failed batch stores nothing"
+    assert_each_bad_row_is_named(store, store.store_learning_events, rows[0], bad, "learning_events_count", 3)
 
 
 def test_concepts_upsert_access_counts_and_dimension(store):
