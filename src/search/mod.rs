@@ -9,8 +9,7 @@
 //! scanned in float32 with SIMD; the best candidates are then re-scored in
 //! float64 so the order equals a float64 brute force.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use multiversion::multiversion;
@@ -19,6 +18,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{invalid, Error, Result};
 use crate::store::Store;
 use crate::validate;
+
+mod topk;
+use topk::{Candidates, ErrorModel};
 
 /// How similarity is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +60,6 @@ pub struct Neighbor {
 
 /// Largest k accepted.
 pub const MAX_K: usize = 100_000;
-/// Candidates kept per query beyond k for the float64 re-ranking.
-const RERANK_MARGIN: usize = 32;
 /// Memory map for the cache's connections (the file is read once, whole).
 const MMAP_BYTES: i64 = 1 << 34;
 /// Rows per block in batched products.
@@ -156,56 +156,6 @@ fn sq_norm(a: &[f32]) -> f32 {
     dot_f32(a, a)
 }
 
-/// A scored candidate; ordered so that a max-heap keeps the worst on top.
-#[derive(Clone, Copy)]
-struct Candidate {
-    /// Higher is better (L2 distances are negated).
-    key: f32,
-    row: usize,
-}
-
-impl PartialEq for Candidate {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Candidate {}
-impl PartialOrd for Candidate {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Candidate {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // reversed: the heap's top is the weakest candidate
-        other.key.total_cmp(&self.key).then(self.row.cmp(&other.row))
-    }
-}
-
-/// Keeps the best `cap` candidates seen.
-struct TopK {
-    cap: usize,
-    heap: BinaryHeap<Candidate>,
-}
-
-impl TopK {
-    fn new(cap: usize) -> TopK {
-        TopK {
-            cap,
-            heap: BinaryHeap::with_capacity(cap + 1),
-        }
-    }
-
-    fn offer(&mut self, key: f32, row: usize) {
-        if self.heap.len() < self.cap {
-            self.heap.push(Candidate { key, row });
-        } else if self.heap.peek().is_some_and(|worst| key > worst.key) {
-            self.heap.pop();
-            self.heap.push(Candidate { key, row });
-        }
-    }
-}
-
 impl Matrix {
     fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dim..(i + 1) * self.dim]
@@ -256,26 +206,13 @@ impl Matrix {
         self.sq_norms.pop();
     }
 
-    /// The f32 ranking key of a row: higher is nearer.
-    fn key(&self, metric: Metric, query: &[f32], q_sq: f32, i: usize) -> f32 {
-        self.key_from_dot(metric, dot_f32(query, self.row(i)), q_sq, i)
-    }
-
-    fn key_from_dot(&self, metric: Metric, d: f32, q_sq: f32, i: usize) -> f32 {
-        match metric {
-            Metric::Dot => d,
-            Metric::Cosine => d / (self.sq_norms[i] * q_sq).sqrt().max(f32::MIN_POSITIVE),
-            Metric::L2 => -(q_sq + self.sq_norms[i] - 2.0 * d),
-        }
-    }
-
     /// The exact (float64) score of a row.
     fn exact(&self, metric: Metric, query: &[f32], i: usize) -> f64 {
         let row = self.row(i);
         match metric {
             Metric::Dot => dot_f64(query, row),
             Metric::Cosine => {
-                let denom = (dot_f64(query, query) * dot_f64(row, row)).sqrt();
+                let denom = dot_f64(query, query).sqrt() * dot_f64(row, row).sqrt();
                 if denom > 0.0 {
                     dot_f64(query, row) / denom
                 } else {
@@ -291,12 +228,12 @@ impl Matrix {
         }
     }
 
-    /// Re-scores the f32 candidates in f64 and returns the best k rows.
-    fn finish(&self, metric: Metric, query: &[f32], top: TopK, k: usize) -> Vec<(usize, f64)> {
-        let mut exact: Vec<(usize, f64)> = top
-            .heap
-            .into_iter()
-            .map(|c| (c.row, self.exact(metric, query, c.row)))
+    /// Re-scores the candidates in f64 and returns the best k rows, ties
+    /// broken by the lower id.
+    fn finish(&self, metric: Metric, query: &[f32], found: Candidates, k: usize) -> Vec<(usize, f64)> {
+        let mut exact: Vec<(usize, f64)> = found
+            .into_rows()
+            .map(|row| (row, self.exact(metric, query, row)))
             .collect();
         exact.sort_by(|a, b| {
             let by_score = match metric {
@@ -318,20 +255,20 @@ impl Matrix {
         allowed: Option<&[usize]>,
         dots: FirstDots,
     ) -> Vec<(usize, f64)> {
-        let q_sq = sq_norm(query);
-        let mut top = TopK::new(k + RERANK_MARGIN);
+        let model = ErrorModel::new(metric, self.dim, sq_norm(query));
+        let mut found = Candidates::new(k);
         match allowed {
             Some(rows) => rows
                 .iter()
-                .for_each(|&i| top.offer(self.key(metric, query, q_sq, i), i)),
+                .for_each(|&i| found.offer(model.key(dot_f32(query, self.row(i)), self.sq_norms[i]), i)),
             None => {
                 let dots = dots.unwrap_or_else(|| all_dots(&self.data, self.dim, query));
                 for (i, d) in dots.into_iter().enumerate() {
-                    top.offer(self.key_from_dot(metric, d, q_sq, i), i);
+                    found.offer(model.key(d, self.sq_norms[i]), i);
                 }
             }
         }
-        self.finish(metric, query, top, k)
+        self.finish(metric, query, found, k)
     }
 
     /// Many queries as blocked matrix products (SGEMM), then per-query top k.
@@ -343,7 +280,10 @@ impl Matrix {
         allowed: Option<&[usize]>,
     ) -> Vec<Vec<(usize, f64)>> {
         let (dim, nq, n) = (self.dim, queries.len() / self.dim, self.ids.len());
-        let q_sq: Vec<f32> = queries.chunks_exact(dim).map(sq_norm).collect();
+        let models: Vec<ErrorModel> = queries
+            .chunks_exact(dim)
+            .map(|q| ErrorModel::new(metric, dim, sq_norm(q)))
+            .collect();
         let mask: Option<Vec<bool>> = allowed.map(|rows| {
             let mut m = vec![false; n];
             rows.iter().for_each(|&i| m[i] = true);
@@ -354,18 +294,18 @@ impl Matrix {
         let threads = parallelism(n * dim * nq.min(64));
         let share = n.div_ceil(threads).max(1);
         let ranges: Vec<(usize, usize)> = (0..n).step_by(share).map(|s| (s, (s + share).min(n))).collect();
-        let partials: Vec<Vec<TopK>> = if ranges.len() <= 1 {
+        let partials: Vec<Vec<Candidates>> = if ranges.len() <= 1 {
             ranges
                 .iter()
-                .map(|&r| self.batch_range(metric, queries, &q_sq, k, mask.as_deref(), r))
+                .map(|&r| self.batch_range(queries, &models, k, mask.as_deref(), r))
                 .collect()
         } else {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = ranges
                     .iter()
                     .map(|&r| {
-                        let (q_sq, mask) = (&q_sq, mask.as_deref());
-                        scope.spawn(move || self.batch_range(metric, queries, q_sq, k, mask, r))
+                        let (models, mask) = (&models, mask.as_deref());
+                        scope.spawn(move || self.batch_range(queries, models, k, mask, r))
                     })
                     .collect();
                 handles
@@ -374,10 +314,10 @@ impl Matrix {
                     .collect()
             })
         };
-        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k + RERANK_MARGIN)).collect();
+        let mut tops: Vec<Candidates> = (0..nq).map(|_| Candidates::new(k)).collect();
         for partial in partials {
             for (top, part) in tops.iter_mut().zip(partial) {
-                part.heap.into_iter().for_each(|c| top.offer(c.key, c.row));
+                top.merge(part);
             }
         }
         tops.into_iter()
@@ -389,15 +329,14 @@ impl Matrix {
     /// Candidates of every query among rows `start..end`, by blocked SGEMM.
     fn batch_range(
         &self,
-        metric: Metric,
         queries: &[f32],
-        q_sq: &[f32],
+        models: &[ErrorModel],
         k: usize,
         mask: Option<&[bool]>,
         (start, end): (usize, usize),
-    ) -> Vec<TopK> {
-        let (dim, nq) = (self.dim, q_sq.len());
-        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k + RERANK_MARGIN)).collect();
+    ) -> Vec<Candidates> {
+        let (dim, nq) = (self.dim, models.len());
+        let mut tops: Vec<Candidates> = (0..nq).map(|_| Candidates::new(k)).collect();
         let mut scores = vec![0f32; nq * BLOCK_ROWS.min(end - start).max(1)];
         for block in (start..end).step_by(BLOCK_ROWS) {
             let rows = BLOCK_ROWS.min(end - block);
@@ -420,13 +359,13 @@ impl Matrix {
                     1,
                 );
             }
-            for (q, top) in tops.iter_mut().enumerate() {
+            for (q, (top, model)) in tops.iter_mut().zip(models).enumerate() {
                 for r in 0..rows {
                     let i = block + r;
                     if mask.is_some_and(|m| !m[i]) {
                         continue;
                     }
-                    top.offer(self.key_from_dot(metric, scores[q * rows + r], q_sq[q], i), i);
+                    top.offer(model.key(scores[q * rows + r], self.sq_norms[i]), i);
                 }
             }
         }
