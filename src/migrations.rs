@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// The schema version this library writes.
-pub const LATEST_VERSION: i64 = 4;
+pub const LATEST_VERSION: i64 = 5;
 
 /// The table that records applied migrations.
 pub const VERSION_TABLE: &str = "gm_schema_version";
@@ -45,6 +45,11 @@ const MIGRATIONS: &[Migration] = &[
         description:
             "learning events by task in time order from an index; drop the unused delta and time indexes",
         sql: V4_SQL,
+    },
+    Migration {
+        version: 5,
+        description: "the concept change log also sees rows replaced by REPLACE and ids changed by UPDATE",
+        sql: V5_SQL,
     },
 ];
 
@@ -155,6 +160,29 @@ const V4_SQL: &str = "
 CREATE INDEX IF NOT EXISTS idx_learning_events_task_time ON learning_events(task_type, timestamp);
 DROP INDEX IF EXISTS idx_learning_events_timestamp;
 DROP INDEX IF EXISTS idx_learning_events_performance_delta;
+";
+
+/// A plain SQLite client (the sqlite3 CLI, another language's driver) can
+/// write concepts in ways v3's triggers missed:
+/// - `INSERT OR REPLACE` / `REPLACE INTO` and `UPDATE OR REPLACE` delete the
+///   conflicting row without firing delete triggers while
+///   `recursive_triggers` is off (SQLite's default), so a cache kept the
+///   replaced id. A BEFORE trigger logs every row the write may replace:
+///   those with the new id or the new name.
+/// - `UPDATE concepts SET id = ...` moved a row without a log entry for
+///   either id.
+/// The insert trigger stays as it was; an insert that replaces nothing pays
+/// two index probes.
+const V5_SQL: &str = "
+DROP TRIGGER gm_concepts_updated;
+CREATE TRIGGER gm_concepts_replacing BEFORE INSERT ON concepts
+    BEGIN INSERT INTO gm_concept_changes(concept_id)
+        SELECT id FROM concepts WHERE id = new.id OR name = new.name; END;
+CREATE TRIGGER gm_concepts_renaming BEFORE UPDATE OF id, name ON concepts
+    BEGIN INSERT INTO gm_concept_changes(concept_id)
+        SELECT id FROM concepts WHERE (id = new.id OR name = new.name) AND id <> old.id; END;
+CREATE TRIGGER gm_concepts_updated AFTER UPDATE OF id, embedding, name ON concepts
+    BEGIN INSERT INTO gm_concept_changes(concept_id) SELECT old.id UNION SELECT new.id; END;
 ";
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {

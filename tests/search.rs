@@ -613,3 +613,81 @@ fn huge_and_tiny_norms_equal_the_brute_force() {
     ];
     assert_exact_everywhere(&t.store, &data, &queries, 12, "norms");
 }
+
+fn hex_blob(v: &[f32]) -> String {
+    let hex: String = v
+        .iter()
+        .flat_map(|x| x.to_le_bytes())
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    format!("X'{hex}'")
+}
+
+fn sqlite3_cli(path: &std::path::Path, sql: &str) {
+    let out = std::process::Command::new("sqlite3")
+        .arg(path)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 CLI is installed");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every way a plain SQLite client can write a concept must keep a warm
+/// k-NN cache coherent. REPLACE deletes the conflicting row without firing
+/// delete triggers (recursive_triggers is off in the CLI), and an UPDATE of
+/// the id moves a row: before schema v5 the cache kept the old id and the
+/// next query failed with NOT_FOUND or returned a row that is gone.
+#[test]
+fn writes_from_the_sqlite3_cli_keep_the_cache_coherent() {
+    let t = common::temp_store();
+    populate(&t.store, 60, 4, 21);
+    let v = |x: f32| hex_blob(&[x, x + 0.5, -x, 2.0 * x]);
+    let statements = [
+        format!("INSERT OR REPLACE INTO concepts (name, embedding, creation_time) VALUES ('concept_00003', {}, 0)", v(7.0)),
+        format!("REPLACE INTO concepts (id, name, embedding, creation_time) VALUES (5, 'fresh', {}, 0)", v(-7.0)),
+        format!("INSERT INTO concepts (name, embedding, creation_time) VALUES ('concept_00007', {}, 0) \
+                 ON CONFLICT(name) DO UPDATE SET embedding = excluded.embedding", v(3.0)),
+        "DELETE FROM concepts WHERE id = 9".to_string(),
+        "UPDATE concepts SET id = 1000 WHERE id = 10".to_string(),
+        "UPDATE concepts SET name = 'renamed' WHERE id = 11".to_string(),
+        format!("UPDATE concepts SET embedding = {} WHERE id = 12", v(5.0)),
+        "UPDATE OR REPLACE concepts SET name = 'concept_00020' WHERE id = 13".to_string(),
+        format!("INSERT OR REPLACE INTO concepts (id, name, embedding, creation_time) VALUES (14, 'concept_00030', {}, 0)", v(1.0)),
+    ];
+    let queries = [
+        [7.0f32, 7.5, -7.0, 14.0],
+        [-7.0, -6.5, 7.0, -14.0],
+        [0.1, 0.2, 0.3, 0.4],
+    ];
+    for sql in &statements {
+        // Warm the cache, let the CLI write, then query the warm cache.
+        nearest_ids(&t.store, &queries[2], 1, Metric::L2);
+        sqlite3_cli(&t.path(), sql);
+        let mut now: Vec<(i64, Vec<f32>)> = t
+            .store
+            .search_concepts("", 1000)
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.id, c.embedding))
+            .collect();
+        now.sort_by_key(|(id, _)| *id);
+        for q in &queries {
+            for metric in [Metric::L2, Metric::Cosine] {
+                let found = t
+                    .store
+                    .nearest_concepts(q, 1000, metric, &SearchFilter::default())
+                    .unwrap_or_else(|e| panic!("after {sql}: {e}"));
+                let ids: Vec<i64> = found.iter().map(|n| n.id).collect();
+                assert_eq!(ids, brute_force(&now, q, metric, 1000), "after {sql}");
+                for n in &found {
+                    let c = t.store.retrieve_concept(n.id).unwrap().unwrap();
+                    assert_eq!(n.name, c.name, "after {sql}");
+                }
+            }
+        }
+    }
+}
