@@ -136,6 +136,9 @@ pub struct Decoded {
     pub values: Option<String>,
 }
 
+/// The header key safetensors reserves for its metadata.
+const RESERVED_NAME: &str = "__metadata__";
+
 fn element_count(name: &str, shape: &[usize]) -> Result<usize> {
     shape
         .iter()
@@ -152,6 +155,14 @@ fn check_tensor(t: &Tensor<'_>) -> Result<()> {
     let field = format!("tensors['{}']", t.name);
     if t.name.is_empty() {
         return Err(invalid("tensors[].name", "must not be empty"));
+    }
+    if t.name == RESERVED_NAME {
+        // safetensors keeps its metadata under this key: a tensor of that
+        // name encodes, but the file can never be decoded again.
+        return Err(invalid(
+            "tensors[].name",
+            format!("'{RESERVED_NAME}' is reserved by safetensors for the file's metadata; use another name"),
+        ));
     }
     let expected = element_count(t.name, &t.shape)?
         .checked_mul(t.dtype.size())

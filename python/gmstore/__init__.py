@@ -5,9 +5,9 @@ is stored in a safe tensor format shared with C (never pickle).
 """
 
 from ._native import GmStoreLibraryNotFound, library_path
-from .errors import InvalidArgumentError, SQLiteStorageError
+from .errors import InvalidArgumentError, InvalidTypeError, SQLiteStorageError
 from .experience import decode_experience, encode_experience
-from .storage import Concept, Episode, ExecuteResult, LearningEvent, SQLiteStorage
+from .storage import Concept, Embedding, Episode, ExecuteResult, LearningEvent, SQLiteStorage
 
 
 def version() -> str:
@@ -20,7 +20,7 @@ def version() -> str:
 __version__ = "0.1.0"
 
 __all__ = [
-    "SQLiteStorage", "SQLiteStorageError", "InvalidArgumentError", "Episode", "Concept", "LearningEvent",
+    "SQLiteStorage", "SQLiteStorageError", "InvalidArgumentError", "InvalidTypeError", "Embedding", "Episode", "Concept", "LearningEvent",
     "ExecuteResult", "encode_experience", "decode_experience", "GmStoreLibraryNotFound", "library_path",
     "version",
 ]

@@ -21,6 +21,19 @@ class InvalidArgumentError(SQLiteStorageError, ValueError):
     """An argument was rejected (``GM_ERR_INVALID_ARGUMENT``); also a ValueError."""
 
 
+class InvalidTypeError(InvalidArgumentError, TypeError):
+    """A value of a type gmstore cannot store (``object()``, a lambda, an
+    unsupported dtype): a ``SQLiteStorageError``, as the seed's error
+    handling expects, and also a TypeError (and a ValueError, as every
+    invalid argument)."""
+
+
+def invalid(message: str, type_error: bool = False) -> InvalidArgumentError:
+    """The exception for a bad argument the package itself detects."""
+    cls = InvalidTypeError if type_error else InvalidArgumentError
+    return cls(n.GM_ERR_INVALID_ARGUMENT, message)
+
+
 def raise_for(status: int) -> None:
     """Raises the matching exception unless ``status`` is GM_OK."""
     if status == n.GM_OK:

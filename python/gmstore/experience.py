@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import _native as n
-from .errors import raise_for
+from .errors import invalid, raise_for
 
 _DTYPES = {
     np.dtype(np.bool_): 1, np.dtype(np.uint8): 2, np.dtype(np.int8): 3, np.dtype(np.uint16): 4,
@@ -48,6 +48,7 @@ def _is_array_like(value: Any) -> bool:
 class _Encoder:
     def __init__(self) -> None:
         self.tensors: list[tuple[str, np.ndarray, int]] = []
+        self.names: set[str] = set()
 
     def tensor(self, path: str, array: np.ndarray, marker: str = "$tensor") -> dict:
         code = _DTYPES.get(array.dtype)  # native little-endian dtypes hit directly
@@ -55,14 +56,25 @@ class _Encoder:
             little = array.dtype.newbyteorder("<")
             code = _DTYPES.get(little)
             if code is None:
-                raise TypeError(f"experience_data{path or ''}: arrays of dtype {array.dtype} cannot be stored; "
-                                f"use bool, (u)int8..64, float16/32/64")
+                raise invalid(f"experience_data{path or ''}: arrays of dtype {array.dtype} cannot be stored; "
+                              f"use bool, (u)int8..64, float16/32/64", type_error=True)
             array = array.astype(little)
         if not array.flags.c_contiguous:
             array = np.ascontiguousarray(array)
-        name = path.lstrip("/") or "array"
+        name = self.unique_name(path.lstrip("/") or "array")
         self.tensors.append((name, array, code))
         return {marker: name}
+
+    def unique_name(self, name: str) -> str:
+        """The path names the tensor, unless safetensors reserves it or
+        another path gave the same name ({"a/b": x} and {"a": {"b": y}});
+        the tree refers to tensors by name, so any unique one decodes."""
+        if name == "__metadata__" or name in self.names:
+            base, i = name, len(self.tensors)
+            while (name := f"{base}#{i}") in self.names:
+                i += 1
+        self.names.add(name)
+        return name
 
     def walk(self, value: Any, path: str) -> Any:
         kind = type(value)
@@ -72,12 +84,12 @@ class _Encoder:
             return value if math.isfinite(value) else self.tensor(path, np.asarray(value))
         if kind is dict:
             if len(value) == 1 and next(iter(value)) in _MARKERS:
-                raise ValueError(f"experience_data{path}: a dict whose only key is "
-                                 f"{next(iter(value))!r} is reserved by the format")
+                raise invalid(f"experience_data{path}: a dict whose only key is "
+                              f"{next(iter(value))!r} is reserved by the format")
             out = {}
             for key, item in value.items():
                 if type(key) is not str:
-                    raise TypeError(f"experience_data{path}: dict keys must be str, got {key!r}")
+                    raise invalid(f"experience_data{path}: dict keys must be str, got {key!r}", type_error=True)
                 out[key] = self.walk(item, f"{path}/{key}")
             return out
         if isinstance(value, (np.ndarray, np.generic)):
@@ -97,8 +109,8 @@ class _Encoder:
             return self.walk(float(value), path)
         if _is_array_like(value):
             return self.tensor(path, np.asarray(value))
-        raise TypeError(f"experience_data{path}: cannot store a {type(value).__name__}; "
-                        f"use arrays, numbers, strings, lists, dicts or bytes")
+        raise invalid(f"experience_data{path}: cannot store a {type(value).__name__}; "
+                      f"use arrays, numbers, strings, lists, dicts or bytes", type_error=True)
 
 
 def encode_experience(data: Any) -> bytes:
@@ -107,7 +119,10 @@ def encode_experience(data: Any) -> bytes:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     enc = _Encoder()
-    values = enc.walk(data, "")
+    try:
+        values = enc.walk(data, "")
+    except RecursionError:
+        raise invalid("experience_data: nested too deeply to store (does it contain itself?)") from None
     count = len(enc.tensors)
     dims = [d for _, a, _ in enc.tensors for d in a.shape]
     shapes = (ctypes.c_uint64 * max(len(dims), 1))(*dims)
@@ -143,6 +158,17 @@ def _rebuild(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(value, list):
         return [_rebuild(v, arrays) for v in value]
     return value
+
+
+def is_experience(data: bytes) -> bool:
+    """Whether the bytes are an experience in gmstore's format (recognised
+    by the format's own header, not by the absence of another's)."""
+    buf = bytes(data)
+    exp = ctypes.POINTER(n.Experience)()
+    if n.lib().gm_experience_decode(buf, len(buf), ctypes.byref(exp)) != n.GM_OK:
+        return False
+    n.lib().gm_experience_free(exp)
+    return True
 
 
 def is_pickle(data: bytes) -> bool:

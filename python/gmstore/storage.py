@@ -13,8 +13,8 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _native as n
-from .errors import InvalidArgumentError, SQLiteStorageError, raise_for
-from .experience import decode_experience, encode_experience
+from .errors import InvalidArgumentError, SQLiteStorageError, invalid, raise_for
+from .experience import decode_experience, encode_experience, is_experience
 
 
 @dataclass
@@ -29,6 +29,15 @@ class Episode:
     def experience(self, allow_pickle: bool = False) -> Any:
         """The experience as stored: arrays, dicts and values, or bytes."""
         return decode_experience(self.experience_data, allow_pickle=allow_pickle)
+
+
+class Embedding(bytes):
+    """A concept's embedding: little-endian float32 bytes. A bytes subclass,
+    so code that treats it as bytes keeps working, and so
+    ``_deserialize_array`` knows it holds floats and nothing else (float data
+    can start with any two bytes, a pickle prefix among them)."""
+
+    __slots__ = ()
 
 
 @dataclass
@@ -366,7 +375,7 @@ class SQLiteStorage:
     @staticmethod
     def _concept(c: n.Concept) -> Concept:
         return Concept(id=c.id, name=ctypes.string_at(c.name, c.name_len).decode("utf-8"),
-                       embedding=ctypes.string_at(c.embedding, c.embedding_len * 4),
+                       embedding=Embedding(ctypes.string_at(c.embedding, c.embedding_len * 4)),
                        creation_time=c.creation_time, access_count=c.access_count, last_accessed=c.last_accessed,
                        metadata=json.loads(ctypes.string_at(c.metadata, c.metadata_len)))
 
@@ -399,11 +408,12 @@ class SQLiteStorage:
             rows, arena, base = _rows(out, n.Concept)
             floats = ctypes.string_at(out.contents.floats, out.contents.floats_len * 4) if rows else b""
             fbase = out.contents.floats or 0
+            floats_view = memoryview(floats)
             metadata = _json_objects(arena, base, rows, 8, 9)
             return [
                 Concept(id=r[0], creation_time=r[1], last_accessed=r[2], access_count=r[3],
                         name=_cut(arena, base, r[4], r[5]).decode("utf-8"),
-                        embedding=_cut(floats, fbase, r[6], r[7] * 4), metadata=m)
+                        embedding=Embedding(floats_view[r[6] - fbase:r[6] - fbase + r[7] * 4]), metadata=m)
                 for r, m in zip(rows, metadata)
             ]
         finally:
@@ -411,12 +421,19 @@ class SQLiteStorage:
 
     @staticmethod
     def _deserialize_array(data: bytes) -> Any:
-        """A concept embedding (float32 bytes) as a numpy vector, or an
-        experience as its arrays and values."""
-        decoded = decode_experience(data)
-        if decoded is data or isinstance(decoded, bytes):
+        """A concept embedding as a float32 numpy vector, or an experience
+        as its arrays and values. An ``Embedding`` (what concepts carry) is
+        always floats. Other bytes are an experience only if they are one
+        in gmstore's own format; anything else is read as float32 values
+        (never unpickled: use ``Episode.experience(allow_pickle=True)`` for
+        legacy pickles)."""
+        if isinstance(data, Embedding):
             return np.frombuffer(data, dtype="<f4")
-        return decoded
+        if is_experience(data):
+            return decode_experience(data)
+        if len(data) % 4:
+            raise invalid(f"data: {len(data)} bytes are neither a gmstore experience nor float32 values")
+        return np.frombuffer(data, dtype="<f4")
 
     # ---- semantic search -----------------------------------------------------
 

@@ -97,3 +97,32 @@ def test_threads_share_one_storage(tmp_path):
     assert stats["learning_events_count"] == 6 * 3 * 2
     assert store.retrieve_concept(1).access_count == 6 * (per_thread // 10)
     store.close()
+
+
+def test_invalid_experience_raises_the_seeds_error(store):
+    """The seed's "Error Handling" example catches SQLiteStorageError for
+    data it cannot store; it is also a TypeError for code that expects one."""
+    from gmstore import SQLiteStorageError
+    for bad in (object(), lambda: 1, {"k": object()}, {"a": [1, {2, 3}]}):
+        with pytest.raises(SQLiteStorageError, match="experience_data") as info:
+            store.store_episode(experience_data=bad, performance_score=0.8, context_hash="test")
+        assert isinstance(info.value, TypeError)
+    looped = {}
+    looped["self"] = looped
+    with pytest.raises(SQLiteStorageError, match="nested too deeply"):
+        store.store_episode(looped, 0.5, "test")
+    assert store.get_database_stats()["episodes_count"] == 0
+
+
+def test_tensor_names_reserved_or_repeated_still_round_trip(store):
+    """safetensors keeps its header under '__metadata__': a tensor of that
+    name used to encode and then never decode. Python names it otherwise;
+    paths that collide ({"a/b": x} and {"a": {"b": y}}) get unique names."""
+    data = {"__metadata__": np.arange(3), "a/b": np.ones(2), "a": {"b": np.zeros(2)},
+            "inner": {"__metadata__": np.float32(2.5)}}
+    eid = store.store_episode(data, 0.5, "names")
+    back = store.retrieve_episode(eid).experience()
+    np.testing.assert_array_equal(back["__metadata__"], np.arange(3))
+    np.testing.assert_array_equal(back["a/b"], np.ones(2))
+    np.testing.assert_array_equal(back["a"]["b"], np.zeros(2))
+    assert back["inner"]["__metadata__"] == np.float32(2.5)

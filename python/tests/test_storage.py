@@ -385,3 +385,41 @@ def test_library_is_found_where_documented(tmp_path, monkeypatch):
     monkeypatch.setattr(_native, "_candidates", lambda: [tmp_path / "nowhere.so"])
     with pytest.raises(_native.GmStoreLibraryNotFound, match="nowhere.so"):
         _native._load()
+
+
+PICKLE_PREFIXES = [bytes([0x80, p]) for p in range(2, 6)]
+
+
+def test_embeddings_are_never_taken_for_pickles(store):
+    """About 1 float32 embedding in 16,000 starts with a pickle protocol
+    prefix (0x80 0x02..0x05); _deserialize_array must still give floats."""
+    crafted = []
+    for i, prefix in enumerate(PICKLE_PREFIXES):
+        vec = np.random.rand(16).astype(np.float32)
+        raw = bytearray(vec.tobytes())
+        raw[:2] = prefix
+        vec = np.frombuffer(bytes(raw), dtype="<f4")
+        assert np.isfinite(vec).all()
+        store.store_concept(f"crafted_{i}", vec)
+        crafted.append(vec)
+    for i, vec in enumerate(crafted):
+        concept = store.retrieve_concept_by_name(f"crafted_{i}")
+        assert concept.embedding[:2] == PICKLE_PREFIXES[i]
+        np.testing.assert_array_equal(SQLiteStorage._deserialize_array(concept.embedding), vec)
+        np.testing.assert_array_equal(SQLiteStorage._deserialize_array(bytes(concept.embedding)), vec)
+
+
+def test_the_seeds_similarity_recipe_reads_100k_random_embeddings(tmp_path):
+    """The seed's own recipe: load every concept, _deserialize_array each."""
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((100_000, 8)).astype(np.float32)
+    with SQLiteStorage(tmp_path / "many.db") as s:
+        with s._transaction():
+            for i, v in enumerate(vectors):
+                s.store_concept(f"c{i}", v)
+        concepts = s.search_concepts("", limit=100_000)
+        assert len(concepts) == 100_000
+        prefixed = sum(c.embedding[:2] in PICKLE_PREFIXES for c in concepts)
+        by_name = {c.name: SQLiteStorage._deserialize_array(c.embedding) for c in concepts}
+    np.testing.assert_array_equal(np.stack([by_name[f"c{i}"] for i in range(100_000)]), vectors)
+    assert prefixed > 0, "this seed's vectors include some that start with a pickle prefix"

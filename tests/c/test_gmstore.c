@@ -332,7 +332,7 @@ static void test_stats_and_errors(void) {
     CHECK_OK(gm_get_stats(S, &st));
     CHECK(st != NULL && st->episodes_count == 7 && st->concepts_count == 2);
     CHECK(st != NULL && st->learning_events_count == 6 && st->relationships_count == 2);
-    CHECK(st != NULL && st->schema_version == 4 && st->page_size == 16384 && st->embedding_dim == 4);
+    CHECK(st != NULL && st->schema_version == 5 && st->page_size == 16384 && st->embedding_dim == 4);
     CHECK(st != NULL && st->db_size_bytes > 0 && st->db_size_mb > 0.0);
     gm_stats_free(st);
     gm_stats_free(NULL);
@@ -498,6 +498,7 @@ static gm_status b84(void) { gm_path *p = NULL; return gm_strongest_path(S, conc
 static gm_status b85(void) { gm_learning_event_input e[1] = {{"t", 0.1, NULL, NULL, 0.0, 0, {0}}}; int64_t id; return gm_store_learning_events(S, e, 1, &id); }
 static gm_status b86(void) { gm_learning_event_input e[2] = {{"t", 0.1, "s", NULL, 0.0, 0, {0}}, {"t", 0.1, "s", NULL, 0.0, 2, {0}}}; int64_t ids[2]; return gm_store_learning_events(S, e, 2, ids); }
 static gm_status b87(void) { return gm_store_learning_events(S, NULL, 2, &i64_out); }
+static gm_status b88(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "__metadata__", NULL); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -587,6 +588,7 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_store_learning_events: NULL strategy in item 0", b85, GM_ERR_INVALID_ARGUMENT, "events[0].strategy_used: must not be NULL"},
     {"gm_store_learning_events: has_timestamp 2 in item 1", b86, GM_ERR_INVALID_ARGUMENT, "events[1].has_timestamp: must be 0 or 1"},
     {"gm_store_learning_events: NULL items, count 2", b87, GM_ERR_INVALID_ARGUMENT, "events: is NULL but its length is 2"},
+    {"gm_experience_encode: tensor named __metadata__", b88, GM_ERR_INVALID_ARGUMENT, "'__metadata__' is reserved by safetensors"},
 };
 
 static void test_bad_inputs(void) {
