@@ -58,6 +58,17 @@
 #define GM_MAX_BATCH 10000000
 
 /**
+ * `name_match`: the text is a SQL LIKE pattern (`%` any run, `_` any one
+ * character), as in the seed's `search_concepts`.
+ */
+#define GM_MATCH_LIKE 0
+
+/**
+ * `name_match`: the text is plain; `%`, `_` and `\` match only themselves.
+ */
+#define GM_MATCH_LITERAL 1
+
+/**
  * `gm_value.kind`: SQL NULL.
  */
 #define GM_VALUE_NULL 0
@@ -668,7 +679,8 @@ typedef struct gm_experience {
  */
 typedef struct gm_search_filter {
   /**
-   * Keep names containing this (LIKE wildcards work); NULL for any.
+   * Keep names containing this (LIKE wildcards work unless `name_match`
+   * is `GM_MATCH_LITERAL`); NULL for any.
    */
   const char *name_pattern;
   /**
@@ -678,9 +690,14 @@ typedef struct gm_search_filter {
   int64_t min_access_count;
   uint8_t has_min_access_count;
   /**
+   * How `name_pattern` is read: `GM_MATCH_LIKE` (0, the default of a
+   * zeroed filter) or `GM_MATCH_LITERAL`.
+   */
+  uint8_t name_match;
+  /**
    * Reserved; must be 0.
    */
-  uint8_t reserved[7];
+  uint8_t reserved[6];
 } gm_search_filter;
 
 /**
@@ -1020,12 +1037,24 @@ gm_status gm_get_concept_by_name(struct gm_store *store,
 /**
  * Writes the concepts whose name contains `query` (SQL LIKE wildcards `%`
  * and `_` work; "" matches all), most accessed first, at most `limit`, to
- * `*out_list` (free with `gm_concept_list_free`). Thread-safe.
+ * `*out_list` (free with `gm_concept_list_free`). ASCII letters match
+ * either case. `gm_search_concepts_matching` with `GM_MATCH_LITERAL`
+ * finds `_` and `%` themselves. Thread-safe.
  */
 gm_status gm_search_concepts(struct gm_store *store,
                              const char *query,
                              int64_t limit,
                              struct gm_concept_list **out_list);
+
+/**
+ * As `gm_search_concepts`, with `query` read as `name_match` says
+ * (`GM_MATCH_LIKE` or `GM_MATCH_LITERAL`). Thread-safe.
+ */
+gm_status gm_search_concepts_matching(struct gm_store *store,
+                                      const char *query,
+                                      uint32_t name_match,
+                                      int64_t limit,
+                                      struct gm_concept_list **out_list);
 
 /**
  * Writes the number of stored concepts to `*out_count`. Thread-safe.

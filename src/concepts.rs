@@ -6,6 +6,38 @@ use crate::error::{invalid, Result};
 use crate::store::{now, Store};
 use crate::validate;
 
+/// How a name query is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameMatch {
+    /// A SQL LIKE pattern, as in the seed: `%` matches any run of
+    /// characters and `_` any one character.
+    #[default]
+    Like,
+    /// Plain text: `%`, `_` and `\` match only themselves (game names are
+    /// full of underscores: `level_1` must not match `levelX1`).
+    Literal,
+}
+
+impl NameMatch {
+    /// The LIKE pattern (with `\` as the escape character) that finds
+    /// names containing `query`.
+    pub(crate) fn like_pattern(self, query: &str) -> std::borrow::Cow<'_, str> {
+        let needs_escape = |c: char| matches!(c, '%' | '_' | '\\');
+        match self {
+            NameMatch::Literal if query.contains(needs_escape) => query
+                .chars()
+                .flat_map(|c| needs_escape(c).then_some('\\').into_iter().chain([c]))
+                .collect::<String>()
+                .into(),
+            // A backslash in a seed-style pattern stays an ordinary
+            // character: it is doubled so the ESCAPE clause leaves it alone.
+            NameMatch::Like if query.contains('\\') => query.replace('\\', "\\\\").into(),
+            _ => query.into(),
+        }
+    }
+}
+
 /// A stored concept, as the seed's `Concept` dataclass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Concept {
@@ -35,7 +67,7 @@ const ACCESS_BY_NAME: &str = concat!(
 const SEARCH: &str = concat!(
     "SELECT ",
     columns!(),
-    " FROM concepts WHERE name LIKE '%' || ?1 || '%' ORDER BY access_count DESC, id ASC LIMIT ?2"
+    " FROM concepts WHERE name LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY access_count DESC, id ASC LIMIT ?2"
 );
 const DIM_KEY: &str = "embedding_dim";
 
@@ -160,14 +192,27 @@ impl Store {
         })
     }
 
-    /// Concepts whose name contains `query`, most accessed first. `%` and
-    /// `_` in `query` act as SQL LIKE wildcards; `""` matches every concept.
-    /// Matching is case-insensitive for ASCII letters, as LIKE is.
+    /// Concepts whose name contains `query`, most accessed first, as the
+    /// seed's call: `%` and `_` in `query` act as SQL LIKE wildcards; `""`
+    /// matches every concept. Matching is case-insensitive for ASCII
+    /// letters, as LIKE is. [`Store::search_concepts_matching`] with
+    /// [`NameMatch::Literal`] searches for `_` and `%` themselves.
     pub fn search_concepts(&self, query: &str, limit: i64) -> Result<Vec<Concept>> {
+        self.search_concepts_matching(query, NameMatch::Like, limit)
+    }
+
+    /// As [`Store::search_concepts`], with `query` read as `matching` says.
+    pub fn search_concepts_matching(
+        &self,
+        query: &str,
+        matching: NameMatch,
+        limit: i64,
+    ) -> Result<Vec<Concept>> {
         let limit = validate::limit(limit)?;
+        let pattern = matching.like_pattern(query);
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(SEARCH)?;
-            let rows = stmt.query_map(params![query, limit], from_row)?;
+            let rows = stmt.query_map(params![pattern, limit], from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }

@@ -23,7 +23,7 @@ pub mod transfer;
 pub mod validate;
 
 pub use backup::BackupInfo;
-pub use concepts::Concept;
+pub use concepts::{Concept, NameMatch};
 pub use episodes::{Episode, NewEpisode};
 pub use error::{Error, Result};
 pub use graph::{EdgeFilter, Reached, Relationship, StrongestPath};

@@ -350,3 +350,69 @@ fn stats_report_counts_sizes_and_version() {
     assert!(s.freelist_count >= 0 && s.page_count > 0);
     assert!(t.store.integrity_check().unwrap().is_empty());
 }
+
+/// The seed's call keeps LIKE semantics (`_` is any one character); the
+/// literal mode finds `_`, `%` and `\` themselves, in both the name search
+/// and the k-NN name filter.
+#[test]
+fn names_with_underscores_percent_and_backslash_match_literally_on_request() {
+    use gmstore::{Metric, NameMatch, SearchFilter};
+    let t = common::temp_store();
+    for (i, name) in [
+        "level_1",
+        "levelX1",
+        "LEVEL_1_boss",
+        "100%_done",
+        "1000_done",
+        r"back\slash",
+        "backXslash",
+    ]
+    .iter()
+    .enumerate()
+    {
+        t.store.store_concept(name, &[i as f32, 1.0], None, None).unwrap();
+    }
+    let names = |query: &str, matching: NameMatch| -> Vec<String> {
+        let mut found: Vec<String> = t
+            .store
+            .search_concepts_matching(query, matching, 100)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(
+        names("level_1", NameMatch::Like),
+        ["LEVEL_1_boss", "levelX1", "level_1"]
+    );
+    assert_eq!(names("level_1", NameMatch::Literal), ["LEVEL_1_boss", "level_1"]);
+    assert_eq!(names("0%_", NameMatch::Like), ["100%_done", "1000_done"]);
+    assert_eq!(names("0%_", NameMatch::Literal), ["100%_done"]);
+    assert_eq!(names(r"k\s", NameMatch::Like), [r"back\slash"]);
+    assert_eq!(names(r"k\s", NameMatch::Literal), [r"back\slash"]);
+    assert_eq!(names("_", NameMatch::Literal).len(), 4);
+    let seed_call: Vec<String> = t
+        .store
+        .search_concepts("level_1", 100)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(seed_call.len(), 3, "the seed's call is unchanged");
+    let filter = SearchFilter {
+        name_pattern: Some("level_1"),
+        name_match: NameMatch::Literal,
+        ..Default::default()
+    };
+    let mut near: Vec<String> = t
+        .store
+        .nearest_concepts(&[1.0, 1.0], 10, Metric::L2, &filter)
+        .unwrap()
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    near.sort();
+    assert_eq!(near, ["LEVEL_1_boss", "level_1"]);
+}

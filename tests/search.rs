@@ -196,6 +196,7 @@ fn filters_apply_during_the_scan() {
     let filter = SearchFilter {
         name_pattern: Some("concept_001"),
         min_access_count: None,
+        ..Default::default()
     };
     let got: Vec<i64> = t
         .store
@@ -213,6 +214,7 @@ fn filters_apply_during_the_scan() {
     let filter = SearchFilter {
         name_pattern: None,
         min_access_count: Some(1),
+        ..Default::default()
     };
     let got: Vec<i64> = t
         .store
@@ -225,6 +227,7 @@ fn filters_apply_during_the_scan() {
     let none = SearchFilter {
         name_pattern: Some("no such"),
         min_access_count: None,
+        ..Default::default()
     };
     assert!(t
         .store
@@ -520,6 +523,7 @@ fn assert_exact_everywhere(
     let filter = SearchFilter {
         name_pattern: Some("v0"),
         min_access_count: None,
+        ..Default::default()
     };
     for metric in [Metric::Cosine, Metric::Dot, Metric::L2] {
         let batch = store

@@ -21,6 +21,7 @@ GM_ERR_BUFFER_TOO_SMALL = 13
 
 GM_VALUE_NULL, GM_VALUE_INTEGER, GM_VALUE_REAL, GM_VALUE_TEXT, GM_VALUE_BLOB = 0, 1, 2, 3, 4
 GM_SYNC_DEFAULT, GM_SYNC_NORMAL, GM_SYNC_FULL = 0, 1, 2
+GM_MATCH_LIKE, GM_MATCH_LITERAL = 0, 1
 
 
 class GmStoreLibraryNotFound(OSError):
@@ -174,7 +175,7 @@ class Experience(Structure):
 
 class SearchFilter(Structure):
     _fields_ = [("name_pattern", c_char_p), ("min_access_count", c_int64), ("has_min_access_count", c_uint8),
-                ("reserved", c_uint8 * 7)]
+                ("name_match", c_uint8), ("reserved", c_uint8 * 6)]
 
 
 class Neighbor(Structure):
@@ -226,6 +227,7 @@ _SIGNATURES = {
     "gm_get_concept": (_status, [_store, c_int64, POINTER(POINTER(Concept))]),
     "gm_get_concept_by_name": (_status, [_store, c_char_p, POINTER(POINTER(Concept))]),
     "gm_search_concepts": (_status, [_store, c_char_p, c_int64, POINTER(POINTER(ConceptList))]),
+    "gm_search_concepts_matching": (_status, [_store, c_char_p, c_uint32, c_int64, POINTER(POINTER(ConceptList))]),
     "gm_count_concepts": (_status, [_store, POINTER(c_int64)]),
     "gm_embedding_dim": (_status, [_store, POINTER(c_size_t)]),
     "gm_concept_free": (None, [POINTER(Concept)]),

@@ -399,11 +399,16 @@ class SQLiteStorage:
         return self._one_concept(
             self._lib.gm_get_concept_by_name(self._h, _text(name, "name"), ctypes.byref(out)), out)
 
-    def search_concepts(self, query: str, limit: int = 100) -> List[Concept]:
-        """Concepts whose name contains ``query`` (``%`` and ``_`` are LIKE
-        wildcards; "" matches all), most accessed first."""
+    def search_concepts(self, query: str, limit: int = 100, literal: bool = False) -> List[Concept]:
+        """Concepts whose name contains ``query``, most accessed first; ""
+        matches all. As in the seed, ``%`` and ``_`` are LIKE wildcards
+        (``"level_1"`` also finds ``"levelX1"``); with ``literal=True`` every
+        character, ``_`` and ``%`` included, matches only itself. ASCII
+        letters match either case."""
         out = ctypes.POINTER(n.ConceptList)()
-        raise_for(self._lib.gm_search_concepts(self._h, _text(query, "query"), _limit(limit), ctypes.byref(out)))
+        mode = n.GM_MATCH_LITERAL if literal else n.GM_MATCH_LIKE
+        raise_for(self._lib.gm_search_concepts_matching(self._h, _text(query, "query"), mode, _limit(limit),
+                                                        ctypes.byref(out)))
         try:
             rows, arena, base = _rows(out, n.Concept)
             floats = ctypes.string_at(out.contents.floats, out.contents.floats_len * 4) if rows else b""
@@ -439,13 +444,15 @@ class SQLiteStorage:
 
     _METRICS = {"cosine": 0, "dot": 1, "l2": 2}
 
-    def _search_args(self, metric: str, name_pattern: Optional[str], min_access_count: Optional[int]):
+    def _search_args(self, metric: str, name_pattern: Optional[str], min_access_count: Optional[int],
+                     name_literal: bool):
         if metric not in self._METRICS:
             raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
                                        f"metric: {metric!r} is not one of {sorted(self._METRICS)}")
         flt = n.SearchFilter()
         if name_pattern is not None:
             flt.name_pattern = _text(name_pattern, "name_pattern")
+            flt.name_match = n.GM_MATCH_LITERAL if name_literal else n.GM_MATCH_LIKE
         if min_access_count is not None:
             flt.min_access_count, flt.has_min_access_count = int(min_access_count), 1
         return self._METRICS[metric], flt
@@ -468,11 +475,13 @@ class SQLiteStorage:
             self._lib.gm_neighbor_list_free(out)
 
     def nearest_concepts(self, query: Any, k: int = 10, metric: str = "cosine", name_pattern: Optional[str] = None,
-                         min_access_count: Optional[int] = None) -> List[Tuple[int, str, float]]:
+                         min_access_count: Optional[int] = None,
+                         name_literal: bool = False) -> List[Tuple[int, str, float]]:
         """The k concepts nearest to ``query`` as (id, name, score), best
         first: highest cosine or dot, or smallest Euclidean distance for
-        ``metric="l2"``. Exact; filters apply during the scan."""
-        code, flt = self._search_args(metric, name_pattern, min_access_count)
+        ``metric="l2"``. Exact; filters apply during the scan. ``name_pattern``
+        is a LIKE pattern, or plain text with ``name_literal=True``."""
+        code, flt = self._search_args(metric, name_pattern, min_access_count, name_literal)
         q = self._vectors(query, "query").reshape(-1)
         out = ctypes.POINTER(n.NeighborList)()
         raise_for(self._lib.gm_nearest_concepts(self._h, q.ctypes.data, q.size, code, _limit(k), ctypes.byref(flt),
@@ -481,10 +490,11 @@ class SQLiteStorage:
 
     def nearest_concepts_batch(self, queries: Any, k: int = 10, metric: str = "cosine",
                                name_pattern: Optional[str] = None,
-                               min_access_count: Optional[int] = None) -> List[List[Tuple[int, str, float]]]:
+                               min_access_count: Optional[int] = None,
+                               name_literal: bool = False) -> List[List[Tuple[int, str, float]]]:
         """``nearest_concepts`` for every row of a 2-D array, in one call
         computed as blocked matrix products."""
-        code, flt = self._search_args(metric, name_pattern, min_access_count)
+        code, flt = self._search_args(metric, name_pattern, min_access_count, name_literal)
         qs = self._vectors(queries, "queries")
         if qs.ndim != 2:
             raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"queries: must be 2-D, got shape {qs.shape}")

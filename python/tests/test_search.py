@@ -72,3 +72,15 @@ def test_similarity_graph_and_traversal(tmp_path):
         assert store.strongest_path(y, x) is None
         with pytest.raises(SQLiteStorageError, match="to_id: no concept with id 999"):
             store.strongest_path(x, 999)
+
+
+def test_underscores_match_literally_on_request(store):
+    for i, name in enumerate(["level_1", "levelX1", "100%_done", "1000_done"]):
+        store.store_concept(name, np.array([i, 1.0]))
+    names = lambda concepts: sorted(c.name for c in concepts)  # noqa: E731
+    assert names(store.search_concepts("level_1")) == ["levelX1", "level_1"], "the seed's LIKE"
+    assert names(store.search_concepts("level_1", literal=True)) == ["level_1"]
+    assert names(store.search_concepts("0%_", literal=True)) == ["100%_done"]
+    near = store.nearest_concepts([1.0, 1.0], k=5, metric="l2", name_pattern="level_1", name_literal=True)
+    assert [name for _, name, _ in near] == ["level_1"]
+    assert len(store.nearest_concepts([1.0, 1.0], k=5, name_pattern="level_1")) == 2

@@ -5,9 +5,10 @@ use std::ffi::c_char;
 use super::boundary::{boundary, opt_f64, opt_text, out, quiet_boundary, slice, text};
 use super::handle::{gm_store, store_ref};
 use super::results::{free_list, free_one, into_list, into_one, text_size, Arena, CRecord};
+use crate::error::{invalid, Result};
 use crate::status::*;
 use crate::validate::MAX_EMBEDDING_DIM;
-use crate::Concept;
+use crate::{Concept, NameMatch};
 
 /// A stored concept. Every pointer lives exactly as long as the result that
 /// holds it (`gm_concept_free` or `gm_concept_list_free`).
@@ -147,9 +148,25 @@ pub unsafe extern "C" fn gm_get_concept_by_name(
     })
 }
 
+/// `name_match`: the text is a SQL LIKE pattern (`%` any run, `_` any one
+/// character), as in the seed's `search_concepts`.
+pub const GM_MATCH_LIKE: u32 = 0;
+/// `name_match`: the text is plain; `%`, `_` and `\` match only themselves.
+pub const GM_MATCH_LITERAL: u32 = 1;
+
+pub(crate) fn name_match(code: u32, field: &str) -> Result<NameMatch> {
+    match code {
+        GM_MATCH_LIKE => Ok(NameMatch::Like),
+        GM_MATCH_LITERAL => Ok(NameMatch::Literal),
+        other => Err(invalid(field, format!("unknown match mode {other}"))),
+    }
+}
+
 /// Writes the concepts whose name contains `query` (SQL LIKE wildcards `%`
 /// and `_` work; "" matches all), most accessed first, at most `limit`, to
-/// `*out_list` (free with `gm_concept_list_free`). Thread-safe.
+/// `*out_list` (free with `gm_concept_list_free`). ASCII letters match
+/// either case. `gm_search_concepts_matching` with `GM_MATCH_LITERAL`
+/// finds `_` and `%` themselves. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn gm_search_concepts(
     store: *mut gm_store,
@@ -157,10 +174,24 @@ pub unsafe extern "C" fn gm_search_concepts(
     limit: i64,
     out_list: *mut *mut gm_concept_list,
 ) -> gm_status {
+    gm_search_concepts_matching(store, query, GM_MATCH_LIKE, limit, out_list)
+}
+
+/// As `gm_search_concepts`, with `query` read as `name_match` says
+/// (`GM_MATCH_LIKE` or `GM_MATCH_LITERAL`). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_search_concepts_matching(
+    store: *mut gm_store,
+    query: *const c_char,
+    name_match: u32,
+    limit: i64,
+    out_list: *mut *mut gm_concept_list,
+) -> gm_status {
     boundary("gm_search_concepts", || {
         let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
         let store = store_ref(store)?;
-        let concepts = store.search_concepts(text(query, "query")?, limit)?;
+        let matching = self::name_match(name_match, "name_match")?;
+        let concepts = store.search_concepts_matching(text(query, "query")?, matching, limit)?;
         out_list.set(into_list(&concepts, |p| gm_concept_list {
             items: p.items,
             len: p.len,

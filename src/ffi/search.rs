@@ -3,6 +3,7 @@
 use std::ffi::c_char;
 
 use super::boundary::{boundary, opt_text, out, quiet_boundary, slice, text};
+use super::concepts::name_match;
 use super::handle::{gm_store, store_ref};
 use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
 use crate::error::{invalid, Result};
@@ -24,14 +25,18 @@ pub const GM_MAX_QUERIES: usize = 1_000_000;
 /// zero-initialise it for "no filter".
 #[repr(C)]
 pub struct gm_search_filter {
-    /// Keep names containing this (LIKE wildcards work); NULL for any.
+    /// Keep names containing this (LIKE wildcards work unless `name_match`
+    /// is `GM_MATCH_LITERAL`); NULL for any.
     pub name_pattern: *const c_char,
     /// Keep concepts accessed at least this often; used when
     /// `has_min_access_count` is 1.
     pub min_access_count: i64,
     pub has_min_access_count: u8,
+    /// How `name_pattern` is read: `GM_MATCH_LIKE` (0, the default of a
+    /// zeroed filter) or `GM_MATCH_LITERAL`.
+    pub name_match: u8,
     /// Reserved; must be 0.
-    pub reserved: [u8; 7],
+    pub reserved: [u8; 6],
 }
 
 /// One k-NN result. Pointers live as long as the list that holds it.
@@ -146,11 +151,12 @@ unsafe fn search_filter<'a>(filter: *const gm_search_filter) -> Result<SearchFil
     let Some(f) = filter.as_ref() else {
         return Ok(SearchFilter::default());
     };
-    if f.reserved != [0; 7] {
+    if f.reserved != [0; 6] {
         return Err(invalid("filter.reserved", "must be 0"));
     }
     Ok(SearchFilter {
         name_pattern: opt_text(f.name_pattern, "filter.name_pattern")?,
+        name_match: name_match(f.name_match.into(), "filter.name_match")?,
         min_access_count: super::boundary::flag(f.has_min_access_count, "filter.has_min_access_count")?
             .then_some(f.min_access_count),
     })

@@ -15,6 +15,7 @@ use std::sync::{Mutex, OnceLock};
 use multiversion::multiversion;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::concepts::NameMatch;
 use crate::error::{invalid, Error, Result};
 use crate::store::Store;
 use crate::validate;
@@ -36,8 +37,11 @@ pub enum Metric {
 /// Filters applied while scanning, before ranking.
 #[derive(Debug, Clone, Default)]
 pub struct SearchFilter<'a> {
-    /// Keep names containing this (LIKE wildcards `%` and `_` work).
+    /// Keep names containing this, read as `name_match` says (by default
+    /// a LIKE pattern: `%` and `_` are wildcards).
     pub name_pattern: Option<&'a str>,
+    /// How `name_pattern` is read.
+    pub name_match: NameMatch,
     /// Keep concepts accessed at least this often.
     pub min_access_count: Option<i64>,
 }
@@ -660,12 +664,11 @@ fn allowed_rows(conn: &Connection, m: &Matrix, filter: &SearchFilter<'_>) -> Res
         return Ok(None);
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT id FROM concepts WHERE (?1 IS NULL OR name LIKE '%' || ?1 || '%') \
+        "SELECT id FROM concepts WHERE (?1 IS NULL OR name LIKE '%' || ?1 || '%' ESCAPE '\\') \
          AND (?2 IS NULL OR coalesce(access_count, 0) >= ?2)",
     )?;
-    let ids = stmt.query_map(params![filter.name_pattern, filter.min_access_count], |r| {
-        r.get::<_, i64>(0)
-    })?;
+    let pattern = filter.name_pattern.map(|p| filter.name_match.like_pattern(p));
+    let ids = stmt.query_map(params![pattern, filter.min_access_count], |r| r.get::<_, i64>(0))?;
     let mut rows = Vec::new();
     for id in ids {
         if let Some(&i) = m.row_of().get(&id?) {

@@ -498,6 +498,8 @@ static gm_status b84(void) { gm_path *p = NULL; return gm_strongest_path(S, conc
 static gm_status b85(void) { gm_learning_event_input e[1] = {{"t", 0.1, NULL, NULL, 0.0, 0, {0}}}; int64_t id; return gm_store_learning_events(S, e, 1, &id); }
 static gm_status b86(void) { gm_learning_event_input e[2] = {{"t", 0.1, "s", NULL, 0.0, 0, {0}}, {"t", 0.1, "s", NULL, 0.0, 2, {0}}}; int64_t ids[2]; return gm_store_learning_events(S, e, 2, ids); }
 static gm_status b87(void) { return gm_store_learning_events(S, NULL, 2, &i64_out); }
+static gm_status b89(void) { return gm_search_concepts_matching(S, "x", 7, 3, &cl_out); }
+static gm_status b90(void) { gm_search_filter f; memset(&f, 0, sizeof f); f.name_pattern = "x"; f.name_match = 9; return gm_nearest_concepts(S, EMB4, 4, GM_METRIC_L2, 3, &f, &nl_out); }
 static gm_status b88(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "__metadata__", NULL); }
 
 static const bad_case BAD_INPUTS[] = {
@@ -588,6 +590,8 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_store_learning_events: NULL strategy in item 0", b85, GM_ERR_INVALID_ARGUMENT, "events[0].strategy_used: must not be NULL"},
     {"gm_store_learning_events: has_timestamp 2 in item 1", b86, GM_ERR_INVALID_ARGUMENT, "events[1].has_timestamp: must be 0 or 1"},
     {"gm_store_learning_events: NULL items, count 2", b87, GM_ERR_INVALID_ARGUMENT, "events: is NULL but its length is 2"},
+    {"gm_search_concepts_matching: unknown match mode", b89, GM_ERR_INVALID_ARGUMENT, "name_match: unknown match mode 7"},
+    {"gm_nearest_concepts: unknown filter match mode", b90, GM_ERR_INVALID_ARGUMENT, "filter.name_match: unknown match mode 9"},
     {"gm_experience_encode: tensor named __metadata__", b88, GM_ERR_INVALID_ARGUMENT, "'__metadata__' is reserved by safetensors"},
 };
 
@@ -897,6 +901,39 @@ static void test_threads(void) {
     gm_concept_free(c);
 }
 
+/* Underscores are LIKE wildcards in the seed's call; GM_MATCH_LITERAL
+ * finds them as themselves, in the name search and the k-NN filter. */
+static void test_literal_names(void) {
+    gm_store *s = NULL;
+    CHECK_OK(gm_open(":memory:", NULL, &s));
+    const char *names[] = {"level_1", "levelX1", "100%_done"};
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        const float e[2] = {(float)i, 1.0f};
+        CHECK_OK(gm_store_concept(s, names[i], e, 2, NULL, NULL, &ids[i]));
+    }
+    gm_concept_list *l = NULL;
+    CHECK_OK(gm_search_concepts(s, "level_1", 10, &l));
+    CHECK(l != NULL && l->len == 2);
+    gm_concept_list_free(l);
+    CHECK_OK(gm_search_concepts_matching(s, "level_1", GM_MATCH_LITERAL, 10, &l));
+    CHECK(l != NULL && l->len == 1 && l->items[0].id == ids[0]);
+    gm_concept_list_free(l);
+    CHECK_OK(gm_search_concepts_matching(s, "%", GM_MATCH_LITERAL, 10, &l));
+    CHECK(l != NULL && l->len == 1 && l->items[0].id == ids[2]);
+    gm_concept_list_free(l);
+    gm_search_filter f;
+    memset(&f, 0, sizeof f);
+    f.name_pattern = "level_1";
+    f.name_match = GM_MATCH_LITERAL;
+    const float q[2] = {1.0f, 1.0f};
+    gm_neighbor_list *nl = NULL;
+    CHECK_OK(gm_nearest_concepts(s, q, 2, GM_METRIC_L2, 5, &f, &nl));
+    CHECK(nl != NULL && nl->len == 1 && nl->items[0].id == ids[0]);
+    gm_neighbor_list_free(nl);
+    gm_close(s);
+}
+
 int main(void) {
     const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(db_path, sizeof db_path, "%s/gm_ctest_%ld.db", dir, (long)getpid());
@@ -921,6 +958,7 @@ int main(void) {
     test_backups();
     test_experience();
     test_search();
+    test_literal_names();
     test_threads();
     gm_close(S);
     unlink(db_path);
