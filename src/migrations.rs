@@ -171,6 +171,7 @@ DROP INDEX IF EXISTS idx_learning_events_performance_delta;
 ///   those with the new id or the new name.
 /// - `UPDATE concepts SET id = ...` moved a row without a log entry for
 ///   either id.
+///
 /// The insert trigger stays as it was; an insert that replaces nothing pays
 /// two index probes.
 const V5_SQL: &str = "
