@@ -8,6 +8,7 @@
 //! an import reproduces every value bit for bit; JSON text columns are kept
 //! as the exact text stored.
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -168,17 +169,19 @@ impl Store {
                 crate::concepts::fix_dim(conn, dim as usize)?;
             }
             let mut done = 0u64;
+            let mut per_table: HashMap<&str, u64> = HashMap::new();
             for (i, line) in lines.enumerate() {
                 let line = line?;
                 if line.trim().is_empty() {
                     continue;
                 }
-                import_row(conn, &line, i + 2)?;
+                *per_table.entry(import_row(conn, &line, i + 2)?).or_default() += 1;
                 done += 1;
                 if done.is_multiple_of(1000) {
                     progress(done, total);
                 }
             }
+            check_counts(&header, &per_table)?;
             progress(done, total);
             Ok(done)
         })
@@ -243,7 +246,32 @@ fn check_header(header: &serde_json::Value) -> Result<()> {
     migrations::check_not_newer(schema)
 }
 
-fn import_row(conn: &Connection, line: &str, line_no: usize) -> Result<()> {
+/// An export cut at a line end parses cleanly: only the header's counts
+/// tell that rows are missing.
+fn check_counts(header: &serde_json::Value, imported: &HashMap<&str, u64>) -> Result<()> {
+    for (table, _, _) in TABLES {
+        let expected = header["counts"][table].as_u64().ok_or_else(|| {
+            invalid(
+                "import",
+                format!("line 1: the header gives no row count for {table}"),
+            )
+        })?;
+        let found = imported.get(table).copied().unwrap_or(0);
+        if found != expected {
+            return Err(invalid(
+                "import",
+                format!(
+                    "the input holds {found} {table} rows but its header says {expected} \
+                     (a truncated or edited export); nothing was imported"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Inserts one exported row; returns its table.
+fn import_row(conn: &Connection, line: &str, line_no: usize) -> Result<&'static str> {
     let at = format!("import line {line_no}");
     let row: Map<String, serde_json::Value> =
         serde_json::from_str(line).map_err(|e| invalid(&at, format!("not a JSON object: {e}")))?;
@@ -266,5 +294,5 @@ fn import_row(conn: &Connection, line: &str, line_no: usize) -> Result<()> {
     ))?
     .execute(rusqlite::params_from_iter(values))
     .map_err(|e| Error::from(e).context(&at))?;
-    Ok(())
+    Ok(table)
 }

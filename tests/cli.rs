@@ -187,3 +187,111 @@ fn errors_exit_non_zero_with_one_line() {
     }
     assert!(!missing.exists(), "the CLI never creates a database by accident");
 }
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// An import that does not match its header fails and leaves nothing: a
+/// cut export, a cut row, a newer format, a foreign header or a folder as
+/// input. A new target path is not left behind as an empty database.
+#[test]
+fn a_failed_import_fails_whole_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated(dir.path());
+    let dump = dir.path().join("dump.jsonl");
+    assert!(gmstore(&["export", &db, "-o", dump.to_str().unwrap()])
+        .status
+        .success());
+    let full = std::fs::read_to_string(&dump).unwrap();
+    let lines: Vec<&str> = full.lines().collect();
+    let write = |name: &str, content: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, content).unwrap();
+        p
+    };
+    let cut_at_line_end = write("cut.jsonl", lines[..lines.len() - 3].join("\n") + "\n");
+    let cut_mid_row = write("midrow.jsonl", full[..full.len() - 40].to_string());
+    let newer = write(
+        "newer.jsonl",
+        full.replacen("\"format_version\":1", "\"format_version\":99", 1),
+    );
+    let foreign = write("foreign.jsonl", "{\"format\":\"something-else\"}\n".to_string());
+    let cases = [
+        (cut_at_line_end, "but its header says"),
+        (cut_mid_row, "import line"),
+        (newer, "format version 99"),
+        (foreign, "not a gmstore-export header"),
+        (dir.path().to_path_buf(), "is a directory"),
+    ];
+    for (i, (input, expected)) in cases.iter().enumerate() {
+        let target = dir.path().join(format!("new_{i}.db"));
+        let out = gmstore(&["import", target.to_str().unwrap(), input.to_str().unwrap()]);
+        let (_, stderr) = text(&out);
+        assert!(!out.status.success(), "{input:?} must fail");
+        assert!(stderr.contains(expected), "{input:?}: {stderr}");
+        assert!(
+            stderr.contains(input.to_str().unwrap()),
+            "names the input: {stderr}"
+        );
+        for suffix in ["", "-wal", "-shm"] {
+            let leftover = format!("{}{suffix}", target.display());
+            assert!(!Path::new(&leftover).exists(), "{leftover} left behind");
+        }
+    }
+    // Into an existing empty store: the cut export fails and nothing stays.
+    let existing = dir.path().join("existing.db");
+    drop(Store::open_path(&existing).unwrap());
+    let out = gmstore(&["import", existing.to_str().unwrap(), cases[0].0.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert_eq!(Store::open_path(&existing).unwrap().count_episodes().unwrap(), 0);
+    assert!(existing.exists(), "an existing target is kept");
+}
+
+/// An export holds every row, so it is created 0600 like the database;
+/// read-only commands never change the file they read.
+#[test]
+fn exports_are_private_and_read_only_commands_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated(dir.path());
+    let dump = dir.path().join("dump.jsonl");
+    std::fs::write(&dump, "old content").unwrap();
+    std::fs::set_permissions(&dump, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    assert!(gmstore(&["export", &db, "-o", dump.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(mode_of(&dump), 0o600);
+    let fresh_dump = dir.path().join("fresh.jsonl");
+    assert!(gmstore(&["export", &db, "-o", fresh_dump.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(mode_of(&fresh_dump), 0o600);
+
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    for command in ["stats", "check", "export"] {
+        let out = gmstore(&[command, empty.to_str().unwrap()]);
+        assert!(!out.status.success(), "{command} on an empty file");
+        assert!(
+            text(&out).1.contains("no gmstore schema"),
+            "{command}: {}",
+            text(&out).1
+        );
+        assert_eq!(
+            std::fs::metadata(&empty).unwrap().len(),
+            0,
+            "{command} wrote to it"
+        );
+        assert!(!dir.path().join("empty.db-wal").exists());
+    }
+    let before = std::fs::read(&db).unwrap();
+    for command in ["stats", "check"] {
+        assert!(gmstore(&[command, &db]).status.success());
+    }
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        before,
+        "reading commands leave the bytes alone"
+    );
+}

@@ -75,6 +75,40 @@ fn open_existing(db: &Path) -> Result<Store, String> {
     Store::open(Options::new(db)).map_err(err)
 }
 
+/// For commands that only read: the file is never changed, not even made a
+/// gmstore database or migrated.
+fn open_to_read(db: &Path) -> Result<Store, String> {
+    if !db.exists() {
+        return Err(format!("{}: no such file", db.display()));
+    }
+    Store::open(Options {
+        read_only: true,
+        ..Options::new(db)
+    })
+    .map_err(|e| match e {
+        gmstore::Error::ReadOnly(m) if m.contains("needs migrating") => {
+            format!("{m} (run 'gmstore migrate {}')", db.display())
+        }
+        other => other.to_string(),
+    })
+}
+
+/// Creates `path` for an export, readable by its owner only: an export
+/// holds all the data, as the database (0600) does.
+fn create_private(path: &Path) -> Result<File, String> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(file)
+}
+
 fn progress_bar(label: &str) -> ProgressBar {
     // Drawn on stderr, and only when it is a terminal: quiet when piped.
     if !io::stderr().is_terminal() {
@@ -89,7 +123,7 @@ fn progress_bar(label: &str) -> ProgressBar {
 }
 
 fn stats(db: &Path, json: bool) -> CliResult {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let s = store.get_database_stats().map_err(err)?;
     let backups = store.list_backups().map_err(err)?.len();
     if json {
@@ -137,7 +171,7 @@ fn stats(db: &Path, json: bool) -> CliResult {
 }
 
 fn check(db: &Path, json: bool) -> CliResult {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let problems = store.integrity_check().map_err(err)?;
     let version = store.schema_version().map_err(err)?;
     if json {
@@ -183,12 +217,10 @@ fn migrate(db: &Path) -> CliResult {
 }
 
 fn export(db: &Path, output: Option<&Path>) -> CliResult {
-    let store = open_existing(db)?;
+    let store = open_to_read(db)?;
     let bar = progress_bar("export");
     let mut sink: Box<dyn Write> = match output {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
+        Some(path) => Box::new(BufWriter::new(create_private(path)?)),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     let rows = store
@@ -205,7 +237,25 @@ fn export(db: &Path, output: Option<&Path>) -> CliResult {
 }
 
 fn import(db: &Path, input: &Path) -> CliResult {
+    if input.is_dir() {
+        return Err(format!("{}: is a directory, not an export file", input.display()));
+    }
     let file = File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let created = !db.exists();
+    let outcome = import_into(db, input, file);
+    if outcome.is_err() && created {
+        // A failed import into a new path leaves nothing behind, not an
+        // empty database that a second try would have to delete first.
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut path = db.as_os_str().to_owned();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    outcome
+}
+
+fn import_into(db: &Path, input: &Path, file: File) -> CliResult {
     let store = Store::open(Options::new(db)).map_err(err)?;
     let bar = progress_bar("import");
     let rows = store
@@ -213,7 +263,7 @@ fn import(db: &Path, input: &Path) -> CliResult {
             bar.set_length(total);
             bar.set_position(done);
         })
-        .map_err(err)?;
+        .map_err(|e| format!("{}: {e}", input.display()))?;
     bar.finish_and_clear();
     println!("imported {rows} rows into {}", db.display());
     Ok(())
