@@ -556,6 +556,39 @@ fn retrieve_by_id(b: &mut Bench, lookups: usize) -> (Duration, Duration, Duratio
     (rust, abi, raw)
 }
 
+/// Concepts (512-d) among 10,000 looked up by name, which counts an access,
+/// against the same concepts by id, which does not: the counting must not
+/// make a lookup a write transaction (target: at most 2x by id). Every
+/// count is written inside the timed span: the flushes during the loop and
+/// the last one, forced by a search that orders by the counts.
+fn concept_by_name(b: &mut Bench, lookups: usize) -> (Duration, Duration) {
+    let store = gm_db(&b.fresh("gm_by_name"));
+    let embedding = vec![0.5f32; 512];
+    let tx = store.transaction().unwrap();
+    let ids: Vec<i64> = (0..10_000)
+        .map(|i| {
+            store
+                .store_concept(&format!("concept_{i}"), &embedding, None, None)
+                .unwrap()
+        })
+        .collect();
+    tx.commit().unwrap();
+    let picks: Vec<usize> = (0..lookups).map(|i| (i * 7919) % ids.len()).collect();
+    let names: Vec<String> = picks.iter().map(|&i| format!("concept_{i}")).collect();
+    let by_name = timed(|| {
+        for name in &names {
+            black_box(store.retrieve_concept_by_name(name).unwrap().unwrap());
+        }
+        store.search_concepts("", 0).unwrap();
+    });
+    let by_id = timed(|| {
+        for &i in &picks {
+            black_box(store.retrieve_concept(ids[i]).unwrap().unwrap());
+        }
+    });
+    (by_name, by_id)
+}
+
 /// `n` learning events in one transaction: Rust API, C ABI, raw.
 fn learning_events(b: &mut Bench, n: usize) -> (Duration, Duration, Duration) {
     let tasks: Vec<String> = (0..10).map(|t| format!("task_{t}")).collect();
@@ -776,6 +809,11 @@ fn main() {
             "raw rusqlite, recursive CTE",
             None,
         ),
+        row(
+            "concept by name (counted, written) x50,000, Rust API",
+            "the same concepts by id, Rust API",
+            Some((2.0, "<=")),
+        ),
     ];
     for run in 0..runs {
         eprintln!("run {}/{runs}", run + 1);
@@ -816,6 +854,8 @@ fn main() {
         record(20, g, r);
         let (g, r) = neighbourhood(&mut b, 10, 8);
         record(21, g, r);
+        let (g, r) = concept_by_name(&mut b, 50_000);
+        record(22, g, r);
     }
     emit_json(&rows, runs);
     println!(

@@ -204,6 +204,7 @@ impl Store {
     /// is renamed into place. After a default backup, only the newest
     /// `max_backups` gmstore backups of this store are kept.
     pub fn create_backup(&self, path: Option<&Path>) -> Result<BackupInfo> {
+        self.flush_access_counts()?;
         let taken_at = now();
         let dest = match path {
             Some(p) => p.to_path_buf(),
@@ -305,6 +306,7 @@ impl Store {
     }
 
     fn restore_from(&self, backup: &Path) -> Result<()> {
+        self.flush_access_counts()?;
         verify_database(backup)?;
         let src = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         self.with_writer_conn(|dest| {
@@ -353,6 +355,7 @@ impl Store {
     /// Writes a compacted copy of the store to the new file `dest`
     /// (`VACUUM INTO`), verified like a backup.
     pub fn vacuum_into(&self, dest: &Path) -> Result<BackupInfo> {
+        self.flush_access_counts()?;
         if dest.exists() {
             return Err(invalid("dest", format!("{} already exists", dest.display())));
         }

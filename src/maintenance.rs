@@ -80,6 +80,8 @@ impl Store {
     /// ATTACH/DETACH and PRAGMA are refused: use the store's calls.
     pub fn execute(&self, sql: &str, params: &[SqlValue<'_>]) -> Result<usize> {
         validate::non_empty("sql", sql)?;
+        // Raw SQL may read access counts: it sees every counted access.
+        self.flush_access_counts()?;
         for (i, p) in params.iter().enumerate() {
             if let SqlValue::Real(r) = p {
                 validate::finite(&format!("params[{i}]"), *r)?;

@@ -33,6 +33,7 @@ pub struct Store {
     writer: Writer,
     readers: Option<ReaderPool>,
     pub(crate) knn: crate::search::KnnCache,
+    pub(crate) access_log: crate::concepts::AccessLog,
     /// (device, inode) of the file opened. SQLite in WAL mode keeps writing
     /// to a file unlinked or replaced under it, which would lose every later
     /// write at close; each write transaction checks the path still names it.
@@ -247,9 +248,16 @@ impl Store {
     }
 
     fn open_inner(options: Options) -> Result<Store> {
-        if !options.is_memory() && !options.read_only {
-            create_file(&options)?;
-        }
+        let created = !options.is_memory() && !options.read_only && create_file(&options)?;
+        Self::open_created(options.clone()).inspect_err(|_| {
+            if created {
+                // A failed open creates nothing: not the file, not a journal.
+                remove_database_files(&options.db_path);
+            }
+        })
+    }
+
+    fn open_created(options: Options) -> Result<Store> {
         let conn = open_connection(&options, false)?;
         let version = migrations::detect_version(&conn).map_err(explain_open_error)?;
         migrations::check_not_newer(version)?;
@@ -257,10 +265,19 @@ impl Store {
             require_current(version)?;
         } else {
             configure_writer(&conn, &options, version)?;
-            if (1..migrations::LATEST_VERSION).contains(&version) && !options.is_memory() {
-                crate::backup::backup_before_migration(&conn, &options.db_path, version, options.file_mode)?;
+            // Only a migration needs the write lock: an up-to-date file
+            // opens while another handle holds a write transaction.
+            if version < migrations::LATEST_VERSION {
+                if version >= 1 && !options.is_memory() {
+                    crate::backup::backup_before_migration(
+                        &conn,
+                        &options.db_path,
+                        version,
+                        options.file_mode,
+                    )?;
+                }
+                migrations::migrate(&conn)?;
             }
-            migrations::migrate(&conn)?;
         }
         let readers = (!options.is_memory()).then(|| ReaderPool {
             idle: Mutex::new(Vec::new()),
@@ -281,16 +298,22 @@ impl Store {
             readers,
             options,
             knn: crate::search::KnnCache::new(),
+            access_log: Default::default(),
         };
         store.apply_embedding_dim_option()?;
         Ok(store)
     }
 
     fn apply_embedding_dim_option(&self) -> Result<()> {
-        match self.options.embedding_dim {
-            Some(dim) if !self.options.read_only => self.write(|conn| crate::concepts::fix_dim(conn, dim)),
-            _ => Ok(()),
+        let Some(dim) = self.options.embedding_dim.filter(|_| !self.options.read_only) else {
+            return Ok(());
+        };
+        // Checked with a read first: a store whose dimension is already
+        // fixed opens without waiting for the write lock.
+        if self.read(crate::concepts::stored_dim)? == Some(dim) {
+            return Ok(());
         }
+        self.write(|conn| crate::concepts::fix_dim(conn, dim))
     }
 
     /// The options the store was opened with.
@@ -529,6 +552,14 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Access counts kept in memory are written at close; a failure here
+        // (a full disk) loses only those statistics.
+        let _ = self.flush_access_counts();
+    }
+}
+
 /// A transaction scope bound to the thread that opened it.
 pub struct Transaction<'s> {
     store: &'s Store,
@@ -559,12 +590,21 @@ impl Drop for Transaction<'_> {
     }
 }
 
-fn create_file(options: &Options) -> Result<()> {
+/// Creates the database file if it does not exist; returns whether it did.
+fn create_file(options: &Options) -> Result<bool> {
     let path = &options.db_path;
     if path.is_dir() {
         return Err(crate::error::invalid(
             "db_path",
             "is a directory, not a database file",
+        ));
+    }
+    if path.exists() && !path.is_file() {
+        // A device or a pipe: SQLite would put its journal beside it
+        // (`/dev/null-journal`).
+        return Err(crate::error::invalid(
+            "db_path",
+            "is not a regular file (a device, pipe or socket)",
         ));
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -578,9 +618,17 @@ fn create_file(options: &Options) -> Result<()> {
         .mode(options.file_mode)
         .open(path)
     {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+fn remove_database_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = fs::remove_file(name);
     }
 }
 
@@ -608,10 +656,14 @@ fn open_connection(options: &Options, reader: bool) -> Result<Connection> {
 }
 
 /// A WAL database on read-only media (a read-only mount, a game's asset
-/// partition) cannot get its -shm file, so SQLite cannot read it normally.
+/// partition) or in a folder this process may not write (a shipped install
+/// folder, another user's files) cannot get its -shm file, so SQLite cannot
+/// read it normally: it says CANTOPEN, or READONLY_CANTINIT when the
+/// folder is writable by nobody here.
 fn cannot_open_shared_memory(conn: &Connection) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, ReadOnly};
     match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
-        Err(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen),
+        Err(e) => matches!(e.sqlite_error_code(), Some(CannotOpen | ReadOnly)),
         Ok(()) => false,
     }
 }

@@ -132,6 +132,7 @@ impl Store {
     /// snapshot. `progress(done, total)` is called as rows are written.
     /// Returns the number of rows.
     pub fn export(&self, out: &mut impl Write, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
+        self.flush_access_counts()?;
         self.read_snapshot(|conn| {
             conn.execute_batch("BEGIN")?;
             let result = export_tables(conn, out, &mut progress);

@@ -295,3 +295,41 @@ fn exports_are_private_and_read_only_commands_change_nothing() {
         "reading commands leave the bytes alone"
     );
 }
+
+/// A memory file shipped in a folder this process cannot write (a game's
+/// install folder, another user's files) opens read-only and reads: it used
+/// to fail with "attempt to write a readonly database" because SQLite could
+/// not create the WAL index. Nothing is created in the folder.
+#[test]
+fn a_store_in_a_folder_nobody_here_may_write_opens_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = dir.path().join("shipped");
+    std::fs::create_dir(&shipped).unwrap();
+    let db = populated(&shipped);
+    let listing = || {
+        let mut names: Vec<_> = std::fs::read_dir(&shipped)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&shipped, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gmstore"));
+    command.args(["stats", "--json", &db]);
+    // Root may write anywhere: run as nobody so the folder is really closed.
+    if unsafe { libc::geteuid() } == 0 {
+        command.uid(65534).gid(65534);
+    }
+    let out = command.output().unwrap();
+    std::fs::set_permissions(&shipped, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["episodes_count"].as_i64(), Some(25));
+    assert_eq!(listing(), before, "nothing created beside the file");
+}

@@ -416,3 +416,82 @@ fn names_with_underscores_percent_and_backslash_match_literally_on_request() {
     near.sort();
     assert_eq!(near, ["LEVEL_1_boss", "level_1"]);
 }
+
+/// Access counts from lookups by name are kept in memory and written in
+/// one transaction later: this handle sees them at once, every call that
+/// orders or filters by them sees them, other handles see them within a
+/// second or at close, and a rolled-back transaction takes its own away.
+#[test]
+fn access_counts_are_exact_though_written_later() {
+    use gmstore::{Metric, Options, SearchFilter, Store};
+    let t = temp_store();
+    let a = t.store.store_concept("a", &[1.0, 0.0], None, None).unwrap();
+    let b = t.store.store_concept("b", &[0.0, 1.0], None, None).unwrap();
+    let other = Store::open(Options::new(t.path())).unwrap();
+    for expected in 1..=3 {
+        let c = t.store.retrieve_concept_by_name("b").unwrap().unwrap();
+        assert_eq!(c.access_count, expected);
+        assert!(c.last_accessed > 0.0);
+    }
+    assert_eq!(t.store.retrieve_concept(b).unwrap().unwrap().access_count, 3);
+    assert_eq!(
+        other.retrieve_concept(b).unwrap().unwrap().access_count,
+        0,
+        "not written yet"
+    );
+    let filter = SearchFilter {
+        min_access_count: Some(3),
+        ..Default::default()
+    };
+    let hits = t
+        .store
+        .nearest_concepts(&[1.0, 0.0], 5, Metric::Cosine, &filter)
+        .unwrap();
+    assert_eq!(
+        hits.iter().map(|n| n.id).collect::<Vec<_>>(),
+        vec![b],
+        "the filter sees every access"
+    );
+    assert_eq!(
+        other.retrieve_concept(b).unwrap().unwrap().access_count,
+        3,
+        "written before the filter"
+    );
+
+    t.store.retrieve_concept_by_name("a").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    t.store.retrieve_concept_by_name("a").unwrap();
+    assert_eq!(
+        other.retrieve_concept(a).unwrap().unwrap().access_count,
+        2,
+        "written within a second"
+    );
+
+    let tx = t.store.transaction().unwrap();
+    assert_eq!(
+        t.store
+            .retrieve_concept_by_name("a")
+            .unwrap()
+            .unwrap()
+            .access_count,
+        3
+    );
+    drop(tx);
+    assert_eq!(
+        t.store.retrieve_concept(a).unwrap().unwrap().access_count,
+        2,
+        "rolled back with it"
+    );
+
+    t.store.retrieve_concept_by_name("a").unwrap();
+    let path = t.path();
+    drop(t.store);
+    assert_eq!(
+        other.retrieve_concept(a).unwrap().unwrap().access_count,
+        3,
+        "written at close"
+    );
+    drop(other);
+    let reopened = Store::open(Options::new(path)).unwrap();
+    assert_eq!(reopened.search_concepts("", 5).unwrap()[0].name, "a");
+}

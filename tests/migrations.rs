@@ -262,10 +262,23 @@ fn read_only_store_reads_and_refuses_writes() {
         .unwrap_err();
     assert!(matches!(err, Error::ReadOnly(_)), "{err:?}");
     assert!(matches!(ro.begin().unwrap_err(), Error::ReadOnly(_)));
-    assert!(matches!(
-        ro.retrieve_concept_by_name("x").unwrap_err(),
-        Error::ReadOnly(_)
-    ));
+    // A lookup by name reads without counting the access (it used to
+    // fail with READ_ONLY because counting is a write).
+    t.store.store_concept("x", &[1.0], None, None).unwrap();
+    for _ in 0..2 {
+        let c = ro.retrieve_concept_by_name("x").unwrap().unwrap();
+        assert_eq!((c.name.as_str(), c.access_count), ("x", 0));
+    }
+    assert!(ro.retrieve_concept_by_name("nothing").unwrap().is_none());
+    drop(ro);
+    assert_eq!(
+        t.store
+            .retrieve_concept_by_name("x")
+            .unwrap()
+            .unwrap()
+            .access_count,
+        1
+    );
 }
 
 #[test]
@@ -277,4 +290,50 @@ fn in_memory_store_works_and_is_private() {
     assert_eq!(a.count_episodes().unwrap(), 1);
     assert_eq!(b.count_episodes().unwrap(), 0);
     assert!(a.get_database_stats().unwrap().db_size_bytes > 0);
+}
+
+/// Opening an up-to-date store needs no write lock: it succeeds while
+/// another handle holds a write transaction (it returned BUSY), also with
+/// `embedding_dim` set to the stored dimension.
+#[test]
+fn opening_does_not_wait_for_another_handles_write_transaction() {
+    let t = common::temp_store();
+    t.store.store_concept("c", &[1.0, 2.0, 3.0], None, None).unwrap();
+    t.store.begin().unwrap();
+    t.store.store_concept("d", &[1.0, 2.0, 3.0], None, None).unwrap();
+    let quick = |dim| Options {
+        connection_timeout: std::time::Duration::from_millis(100),
+        embedding_dim: dim,
+        ..Options::new(t.path())
+    };
+    let started = std::time::Instant::now();
+    let other = Store::open(quick(None)).unwrap();
+    let with_dim = Store::open(quick(Some(3))).unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_millis(90));
+    assert_eq!(other.count_concepts().unwrap(), 1, "reads the committed state");
+    assert_eq!(with_dim.embedding_dim().unwrap(), Some(3));
+    t.store.commit().unwrap();
+    assert_eq!(other.count_concepts().unwrap(), 2);
+}
+
+/// A failed open creates nothing: not `/dev/null-journal` beside a device,
+/// not an empty database at a new path.
+#[test]
+fn a_failed_open_creates_nothing() {
+    let err = Store::open_path("/dev/null").err().expect("a device is refused");
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err:?}");
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+    assert!(!std::path::Path::new("/dev/null-journal").exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny.db");
+    let err = Store::open(Options {
+        max_db_size: Some(1),
+        ..Options::new(&path)
+    })
+    .err()
+    .expect("one page cannot hold the schema");
+    assert!(matches!(err, Error::Full(_)), "{err:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }

@@ -127,8 +127,13 @@ pub unsafe extern "C" fn gm_get_concept(
 }
 
 /// Writes the concept named `name` to `*out_concept` (free with
-/// `gm_concept_free`), after atomically incrementing its access count and
-/// setting its last access time; the result shows the new values.
+/// `gm_concept_free`) and counts an access: the result shows its access
+/// count plus one and its last access time as now. The count is kept in
+/// memory and written in one transaction within about a second, before any
+/// call of this handle that orders or filters by counts (search,
+/// `min_access_count`, raw SQL, backup, export) and at close; this handle
+/// shows it at once, other handles once written. Inside this thread's
+/// transaction it is written at once. A read-only store counts nothing.
 /// `GM_ERR_NOT_FOUND` if there is none. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn gm_get_concept_by_name(

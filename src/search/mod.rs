@@ -790,6 +790,9 @@ impl Store {
         filter: &SearchFilter<'_>,
     ) -> Result<Vec<Neighbor>> {
         let k = check_k(k)?;
+        if filter.min_access_count.is_some() {
+            self.flush_access_counts()?;
+        }
         // A filtered search scores only the allowed rows: nothing to
         // compute while the matrix loads.
         self.with_matrix(filter.is_empty().then_some(query), |conn, m, dots| {
@@ -819,6 +822,9 @@ impl Store {
                 "queries",
                 format!("{} values are not a whole number of {dim}-d rows", queries.len()),
             ));
+        }
+        if filter.min_access_count.is_some() {
+            self.flush_access_counts()?;
         }
         self.with_matrix(None, |conn, m, _| {
             let nq = queries.len() / dim;
