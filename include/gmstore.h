@@ -1206,7 +1206,10 @@ gm_status gm_rollback(struct gm_store *store);
  * be NULL when `count` is 0) and writes the number of changed rows to
  * `*out_changes` (may be NULL). Joins this thread's transaction if one is
  * open. Transaction control, ATTACH, DETACH and PRAGMA are refused with
- * `GM_ERR_INVALID_ARGUMENT`, as is a SQL error. Thread-safe.
+ * `GM_ERR_INVALID_ARGUMENT`, as is a SQL error, blank SQL or SQL that is
+ * only comments. A statement that returns rows (`SELECT`, `INSERT ...
+ * RETURNING`) runs to completion and its rows are discarded. Every
+ * `gm_value.reserved` must be 0. Thread-safe.
  */
 gm_status gm_execute(struct gm_store *store,
                      const char *sql,

@@ -207,6 +207,7 @@ impl Store {
         self.flush_access_counts()?;
         let taken_at = now();
         let dest = match path {
+            Some(p) if p.as_os_str().is_empty() => return Err(invalid("backup_path", "must not be empty")),
             Some(p) => p.to_path_buf(),
             None => self
                 .backup_dir()?
@@ -356,8 +357,16 @@ impl Store {
     /// (`VACUUM INTO`), verified like a backup.
     pub fn vacuum_into(&self, dest: &Path) -> Result<BackupInfo> {
         self.flush_access_counts()?;
+        if dest.as_os_str().is_empty() {
+            return Err(invalid("dest", "must not be empty"));
+        }
         if dest.exists() {
             return Err(invalid("dest", format!("{} already exists", dest.display())));
+        }
+        // Missing folders are created, as for a backup.
+        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)
+                .map_err(|e| Error::from(e).context(&format!("folder {}", parent.display())))?;
         }
         let dest_text = dest
             .to_str()

@@ -115,12 +115,24 @@ const SEARCH: &str = concat!(
 const DIM_KEY: &str = "embedding_dim";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Concept> {
-    let blob: Vec<u8> = row.get(2)?;
-    let embedding = validate::blob_to_embedding(&blob).map_err(|e| {
+    let id: i64 = row.get(0)?;
+    read_row(row, id).map_err(|e| crate::error::damaged_row("concept", id, e))
+}
+
+fn read_row(row: &Row<'_>, id: i64) -> rusqlite::Result<Concept> {
+    let blob = row.get_ref(2)?.as_blob().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(
+            2,
+            "embedding".into(),
+            row.get_ref(2)
+                .map_or(rusqlite::types::Type::Null, |v| v.data_type()),
+        )
+    })?;
+    let embedding = validate::blob_to_embedding(blob).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Blob, Box::new(e))
     })?;
     Ok(Concept {
-        id: row.get(0)?,
+        id,
         name: row.get(1)?,
         embedding,
         creation_time: row.get(3)?,
@@ -221,9 +233,9 @@ impl Store {
         let id = validate::id("concept_id", id)?;
         let found =
             self.read(|conn| Ok(conn.prepare_cached(BY_ID)?.query_row([id], from_row).optional()?))?;
-        Ok(found
+        found
             .map(|c| self.pending_accesses().map(|p| p.overlay(c)))
-            .transpose()?)
+            .transpose()
     }
 
     /// The concept with this name, or `None`. Counts an access: its

@@ -85,8 +85,13 @@ const RECENT: &str = concat!(
 );
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Episode> {
+    let id: i64 = row.get(0)?;
+    read_row(row, id).map_err(|e| crate::error::damaged_row("episode", id, e))
+}
+
+fn read_row(row: &Row<'_>, id: i64) -> rusqlite::Result<Episode> {
     Ok(Episode {
-        id: row.get(0)?,
+        id,
         timestamp: row.get(1)?,
         experience_data: row.get(2)?,
         performance_score: row.get(3)?,

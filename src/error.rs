@@ -104,8 +104,34 @@ pub(crate) fn invalid(field: &str, problem: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("{field}: {problem}"))
 }
 
+/// A row read back as something other than what gmstore writes (an
+/// embedding of 3 bytes, text where a blob belongs, invalid UTF-8), changed
+/// by raw SQL or another program: CORRUPT, naming the row, never INTERNAL.
+/// Carried through rusqlite's row callbacks as a conversion failure whose
+/// source is the gmstore error itself.
+pub(crate) fn damaged_row(what: &str, id: i64, err: rusqlite::Error) -> rusqlite::Error {
+    let problem = match Error::from(err) {
+        Error::Corrupt(m) => m,
+        other => other.to_string(),
+    };
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Null,
+        Box::new(Error::Corrupt(format!(
+            "{what} {id} holds a value gmstore did not write (changed by raw SQL or another program?): {problem}"
+        ))),
+    )
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {
+        let err = match err {
+            rusqlite::Error::FromSqlConversionFailure(i, ty, inner) => match inner.downcast::<Error>() {
+                Ok(ours) => return *ours,
+                Err(other) => rusqlite::Error::FromSqlConversionFailure(i, ty, other),
+            },
+            other => other,
+        };
         let message = err.to_string();
         let Some(code) = err.sqlite_error_code() else {
             return match err {
@@ -114,6 +140,10 @@ impl From<rusqlite::Error> for Error {
                 rusqlite::Error::InvalidParameterCount(..) => {
                     Error::InvalidArgument(format!("params: {message}"))
                 }
+                rusqlite::Error::FromSqlConversionFailure(..)
+                | rusqlite::Error::InvalidColumnType(..)
+                | rusqlite::Error::IntegralValueOutOfRange(..)
+                | rusqlite::Error::Utf8Error(..) => Error::Corrupt(message),
                 _ => Error::Internal(format!("sqlite: {message}")),
             };
         };

@@ -2,7 +2,7 @@
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::ToSql;
+use rusqlite::{Connection, ToSql};
 
 use crate::error::{invalid, Error, Result};
 use crate::migrations;
@@ -73,13 +73,29 @@ fn file_size(path: &std::path::Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
+/// Runs one statement to completion, stepping past any rows it returns,
+/// and returns the rows it changed.
+fn run_discarding_rows(conn: &Connection, sql: &str, params: &[SqlValue<'_>]) -> rusqlite::Result<usize> {
+    let mut stmt = conn.prepare(sql)?;
+    let changes_before = conn.total_changes();
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    while rows.next()?.is_some() {}
+    drop(rows);
+    Ok((conn.total_changes() - changes_before) as usize)
+}
+
 impl Store {
     /// Executes one SQL statement with bound parameters and returns the
     /// number of rows changed. Inside a transaction scope it joins that
     /// transaction; otherwise it runs in its own. Transaction control,
-    /// ATTACH/DETACH and PRAGMA are refused: use the store's calls.
+    /// ATTACH/DETACH and PRAGMA are refused: use the store's calls. A
+    /// statement that returns rows (`SELECT`, `INSERT ... RETURNING`) runs
+    /// to completion and its rows are discarded. Blank SQL, or SQL that is
+    /// only comments, is an invalid argument.
     pub fn execute(&self, sql: &str, params: &[SqlValue<'_>]) -> Result<usize> {
-        validate::non_empty("sql", sql)?;
+        if sql.trim().is_empty() {
+            return Err(crate::error::invalid("sql", "must not be empty or blank"));
+        }
         // Raw SQL may read access counts: it sees every counted access.
         self.flush_access_counts()?;
         for (i, p) in params.iter().enumerate() {
@@ -89,7 +105,7 @@ impl Store {
         }
         self.write(|conn| {
             conn.authorizer(Some(raw_sql_authorizer));
-            let result = conn.execute(sql, rusqlite::params_from_iter(params.iter()));
+            let result = run_discarding_rows(conn, sql, params);
             conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
             result.map_err(explain_sql_error)
         })
@@ -184,6 +200,10 @@ fn explain_sql_error(err: rusqlite::Error) -> Error {
              use the store's begin/commit/rollback",
         ),
         Some(rusqlite::ErrorCode::Unknown) => invalid("sql", err),
+        // SQLite prepares no statement from text that is only comments.
+        Some(rusqlite::ErrorCode::ApiMisuse) => {
+            invalid("sql", "holds no statement (only comments or blanks)")
+        }
         _ => Error::from(err),
     }
 }

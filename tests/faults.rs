@@ -330,3 +330,31 @@ fn bad_paths_and_newer_or_foreign_files_are_clear_errors() {
         Error::SchemaTooNew(_)
     ));
 }
+
+/// Rows damaged by raw SQL are CORRUPT and name the row; they were
+/// INTERNAL ("a bug"). Other rows stay readable.
+#[test]
+fn rows_damaged_by_raw_sql_are_corrupt_and_named() {
+    use gmstore::{Error, Metric, SearchFilter};
+    let t = common::temp_store();
+    let good = t.store.store_concept("good", &[1.0, 2.0], None, None).unwrap();
+    let bad = t.store.store_concept("bad", &[3.0, 4.0], None, None).unwrap();
+    for damage in ["embedding = X'010203'", "embedding = 'text'", "embedding = 42"] {
+        t.store
+            .execute(&format!("UPDATE concepts SET {damage} WHERE id = {bad}"), &[])
+            .unwrap();
+        let err = t.store.retrieve_concept(bad).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{damage}: {err:?}");
+        assert!(err.to_string().contains(&format!("concept {bad}")), "{err}");
+        assert!(matches!(t.store.search_concepts("", 10).unwrap_err(), Error::Corrupt(_)));
+        let err = t
+            .store
+            .nearest_concepts(&[1.0, 2.0], 1, Metric::L2, &SearchFilter::default())
+            .unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{damage}: {err:?}");
+        assert_eq!(t.store.retrieve_concept(good).unwrap().unwrap().name, "good");
+    }
+    assert_eq!(t.store.execute("SELECT 1", &[]).unwrap(), 0, "rows are discarded");
+    assert!(matches!(t.store.execute(" \n ", &[]).unwrap_err(), Error::InvalidArgument(_)));
+    assert!(matches!(t.store.execute("/* nothing */", &[]).unwrap_err(), Error::InvalidArgument(_)));
+}

@@ -65,6 +65,9 @@ pub const GM_MAX_SQL_PARAMS: usize = 32_766;
 
 unsafe fn to_sql_value(v: &gm_value, i: usize) -> Result<SqlValue<'_>> {
     let field = format!("params[{i}]");
+    if v.reserved != 0 {
+        return Err(invalid(&format!("{field}.reserved"), "must be 0"));
+    }
     Ok(match v.kind {
         GM_VALUE_NULL => SqlValue::Null,
         GM_VALUE_INTEGER => SqlValue::Integer(v.int_value),
@@ -109,7 +112,10 @@ pub unsafe extern "C" fn gm_rollback(store: *mut gm_store) -> gm_status {
 /// be NULL when `count` is 0) and writes the number of changed rows to
 /// `*out_changes` (may be NULL). Joins this thread's transaction if one is
 /// open. Transaction control, ATTACH, DETACH and PRAGMA are refused with
-/// `GM_ERR_INVALID_ARGUMENT`, as is a SQL error. Thread-safe.
+/// `GM_ERR_INVALID_ARGUMENT`, as is a SQL error, blank SQL or SQL that is
+/// only comments. A statement that returns rows (`SELECT`, `INSERT ...
+/// RETURNING`) runs to completion and its rows are discarded. Every
+/// `gm_value.reserved` must be 0. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn gm_execute(
     store: *mut gm_store,
@@ -189,6 +195,11 @@ pub unsafe extern "C" fn gm_integrity_check(
     boundary("gm_integrity_check", || {
         let out_problems = out(out_problems, "out_problems", 0)?;
         let report_slot = out_report.as_mut();
+        let report_slot = report_slot.map(|slot| {
+            // Reset before anything can fail, as every other out-param.
+            *slot = std::ptr::null_mut();
+            slot
+        });
         let problems = store_ref(store)?.integrity_check()?;
         let report = if problems.is_empty() {
             "ok".to_string()

@@ -392,7 +392,8 @@ fn read_embedding(conn: &Connection, id: i64) -> Result<Option<Vec<f32>>> {
         .prepare_cached("SELECT embedding FROM concepts WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
         .optional()?;
-    blob.map(|b| validate::blob_to_embedding(&b)).transpose()
+    blob.map(|b| validate::blob_to_embedding(&b).map_err(|e| e.context(&format!("concept {id}"))))
+        .transpose()
 }
 
 fn max_seq(conn: &Connection) -> Result<i64> {
@@ -515,7 +516,10 @@ fn load_rows(
     let mut rows = stmt.query([expected as i64])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
-        let blob = row.get_ref(1)?.as_blob().map_err(Error::from_sql)?;
+        let blob = row
+            .get_ref(1)?
+            .as_blob()
+            .map_err(|e| Error::Corrupt(format!("concept {id}: embedding: {e}")))?;
         if blob.len() != dim * 4 {
             return Err(Error::Corrupt(format!(
                 "concept {id}: embedding of {} bytes does not match the store's dimension {dim}",
@@ -686,16 +690,12 @@ fn names_of(conn: &Connection, m: &Matrix, found: Vec<(usize, f64)>) -> Result<V
             let id = m.ids[row];
             let name: String = conn
                 .prepare_cached("SELECT name FROM concepts WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))?;
+                .query_row([id], |r| {
+                    r.get(0).map_err(|e| crate::error::damaged_row("concept", id, e))
+                })?;
             Ok(Neighbor { id, name, score })
         })
         .collect()
-}
-
-impl Error {
-    fn from_sql(e: rusqlite::types::FromSqlError) -> Error {
-        Error::Corrupt(format!("embedding: {e}"))
-    }
 }
 
 fn check_query(field: &str, values: &[f32], dim: Option<usize>) -> Result<usize> {

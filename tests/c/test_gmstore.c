@@ -500,6 +500,11 @@ static gm_status b86(void) { gm_learning_event_input e[2] = {{"t", 0.1, "s", NUL
 static gm_status b87(void) { return gm_store_learning_events(S, NULL, 2, &i64_out); }
 static gm_status b89(void) { return gm_search_concepts_matching(S, "x", 7, 3, &cl_out); }
 static gm_status b90(void) { gm_search_filter f; memset(&f, 0, sizeof f); f.name_pattern = "x"; f.name_match = 9; return gm_nearest_concepts(S, EMB4, 4, GM_METRIC_L2, 3, &f, &nl_out); }
+static gm_status b91(void) { gm_value v; memset(&v, 0, sizeof v); v.kind = GM_VALUE_INTEGER; v.reserved = 7; return gm_execute(S, "SELECT ?", &v, 1, NULL); }
+static gm_status b92(void) { return gm_execute(S, "   ", NULL, 0, NULL); }
+static gm_status b93(void) { return gm_execute(S, "-- only a comment", NULL, 0, NULL); }
+static gm_status b94(void) { char *p = NULL; return gm_create_backup(S, "", &p); }
+static gm_status b95(void) { gm_store *s = NULL; gm_options o; gm_options_init(&o); o.embedding_dim = 65537; return gm_open(":memory:", &o, &s); }
 static gm_status b88(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "__metadata__", NULL); }
 
 static const bad_case BAD_INPUTS[] = {
@@ -592,6 +597,11 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_store_learning_events: NULL items, count 2", b87, GM_ERR_INVALID_ARGUMENT, "events: is NULL but its length is 2"},
     {"gm_search_concepts_matching: unknown match mode", b89, GM_ERR_INVALID_ARGUMENT, "name_match: unknown match mode 7"},
     {"gm_nearest_concepts: unknown filter match mode", b90, GM_ERR_INVALID_ARGUMENT, "filter.name_match: unknown match mode 9"},
+    {"gm_execute: non-zero reserved in a value", b91, GM_ERR_INVALID_ARGUMENT, "params[0].reserved: must be 0"},
+    {"gm_execute: blank SQL", b92, GM_ERR_INVALID_ARGUMENT, "sql: must not be empty or blank"},
+    {"gm_execute: only a comment", b93, GM_ERR_INVALID_ARGUMENT, "sql: holds no statement"},
+    {"gm_create_backup: empty path", b94, GM_ERR_INVALID_ARGUMENT, "backup_path: must not be empty"},
+    {"gm_open: embedding_dim 65537", b95, GM_ERR_INVALID_ARGUMENT, "options.embedding_dim: dimension 65537 exceeds"},
     {"gm_experience_encode: tensor named __metadata__", b88, GM_ERR_INVALID_ARGUMENT, "'__metadata__' is reserved by safetensors"},
 };
 
@@ -934,6 +944,66 @@ static void test_literal_names(void) {
     gm_close(s);
 }
 
+/* Rows damaged by raw SQL are GM_ERR_CORRUPT naming the row, not INTERNAL;
+ * statements that return rows run and their rows are discarded; missing
+ * folders are created for VACUUM INTO as for backups; a closed handle
+ * resets every out-param. */
+static void test_damage_and_raw_sql(void) {
+    gm_store *s = NULL;
+    CHECK_OK(gm_open(":memory:", NULL, &s));
+    const float e[4] = {1, 2, 3, 4};
+    int64_t id = 0, changes = -1;
+    CHECK_OK(gm_store_concept(s, "whole", e, 4, NULL, NULL, &id));
+    CHECK_OK(gm_execute(s, "SELECT 1", NULL, 0, &changes));
+    CHECK(changes == 0);
+    CHECK_OK(gm_execute(s, "INSERT INTO gm_meta(key, value) VALUES ('k', 'v') RETURNING key", NULL, 0, &changes));
+    CHECK(changes == 1);
+    const char *damage[] = {
+        "UPDATE concepts SET embedding = X'010203'",
+        "UPDATE concepts SET embedding = 'text'",
+        "UPDATE concepts SET embedding = 42",
+        "UPDATE concepts SET name = CAST(X'FF00FE' AS TEXT)",
+    };
+    for (size_t i = 0; i < sizeof damage / sizeof damage[0]; i++) {
+        CHECK_OK(gm_execute(s, "UPDATE concepts SET embedding = X'0000803F000000400000404000008040', name = 'whole'", NULL, 0, NULL));
+        CHECK_OK(gm_execute(s, damage[i], NULL, 0, NULL));
+        gm_concept *c = NULL;
+        gm_concept_list *l = NULL;
+        gm_neighbor_list *nl = NULL;
+        gm_status st = gm_get_concept(s, id, &c);
+        CHECK(st == GM_ERR_CORRUPT && strstr(gm_last_error_message(), "concept ") != NULL);
+        st = gm_search_concepts(s, "", 10, &l);
+        CHECK(st == GM_ERR_CORRUPT);
+        st = gm_nearest_concepts(s, e, 4, GM_METRIC_L2, 1, NULL, &nl);
+        CHECK(st == GM_ERR_CORRUPT && strstr(gm_last_error_message(), "concept ") != NULL);
+        if (st != GM_ERR_CORRUPT) fprintf(stderr, "damage %zu: %u %s\n", i, st, gm_last_error_message());
+        gm_concept_free(c);
+        gm_concept_list_free(l);
+        gm_neighbor_list_free(nl);
+    }
+    gm_episode_input in = episode_input("ctx", 0.5);
+    CHECK_OK(gm_store_episode(s, &in, &id));
+    CHECK_OK(gm_execute(s, "UPDATE episodes SET context_hash = CAST(X'FF' AS TEXT)", NULL, 0, NULL));
+    gm_episode *ep = NULL;
+    CHECK(gm_get_episode(s, id, &ep) == GM_ERR_CORRUPT && strstr(gm_last_error_message(), "episode ") != NULL);
+    gm_close(s);
+
+    char nested[300];
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(nested, sizeof nested, "%s/gm_ctest_vac_%ld/sub/compact.db", dir, (long)getpid());
+    CHECK_OK(gm_vacuum_into(S, nested));
+    unlink(nested);
+    *strrchr(nested, '/') = 0;
+    rmdir(nested);
+    *strrchr(nested, '/') = 0;
+    rmdir(nested);
+
+    int64_t problems = 99;
+    char *report = (char *)"stale";
+    CHECK(gm_integrity_check((gm_store *)&closed_marker, &problems, &report) == GM_ERR_MISUSE);
+    CHECK(problems == 0 && report == NULL);
+}
+
 int main(void) {
     const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(db_path, sizeof db_path, "%s/gm_ctest_%ld.db", dir, (long)getpid());
@@ -959,6 +1029,7 @@ int main(void) {
     test_experience();
     test_search();
     test_literal_names();
+    test_damage_and_raw_sql();
     test_threads();
     gm_close(S);
     unlink(db_path);
