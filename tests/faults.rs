@@ -346,7 +346,10 @@ fn rows_damaged_by_raw_sql_are_corrupt_and_named() {
         let err = t.store.retrieve_concept(bad).unwrap_err();
         assert!(matches!(err, Error::Corrupt(_)), "{damage}: {err:?}");
         assert!(err.to_string().contains(&format!("concept {bad}")), "{err}");
-        assert!(matches!(t.store.search_concepts("", 10).unwrap_err(), Error::Corrupt(_)));
+        assert!(matches!(
+            t.store.search_concepts("", 10).unwrap_err(),
+            Error::Corrupt(_)
+        ));
         let err = t
             .store
             .nearest_concepts(&[1.0, 2.0], 1, Metric::L2, &SearchFilter::default())
@@ -355,6 +358,12 @@ fn rows_damaged_by_raw_sql_are_corrupt_and_named() {
         assert_eq!(t.store.retrieve_concept(good).unwrap().unwrap().name, "good");
     }
     assert_eq!(t.store.execute("SELECT 1", &[]).unwrap(), 0, "rows are discarded");
-    assert!(matches!(t.store.execute(" \n ", &[]).unwrap_err(), Error::InvalidArgument(_)));
-    assert!(matches!(t.store.execute("/* nothing */", &[]).unwrap_err(), Error::InvalidArgument(_)));
+    assert!(matches!(
+        t.store.execute(" \n ", &[]).unwrap_err(),
+        Error::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        t.store.execute("/* nothing */", &[]).unwrap_err(),
+        Error::InvalidArgument(_)
+    ));
 }
