@@ -242,7 +242,7 @@ impl Store {
     /// `access_count` goes up by one and `last_accessed` becomes now, and
     /// the returned concept shows the updated values. On a read-only store
     /// nothing is counted. Counts are kept in memory and written in one
-    /// transaction at most a second later (or after 4,096 concepts), before
+    /// transaction at most a second later (or after 65,536 concepts), before
     /// any call of this handle that orders or filters by them, and at close;
     /// this handle's reads show them at once, other handles once written.
     /// Inside this thread's transaction the count is written at once and

@@ -122,8 +122,7 @@ impl Options {
             ));
         }
         if let Some(dim) = self.embedding_dim {
-            crate::validate::embedding_dim(dim)
-                .map_err(|e| e.map_message(|m| m.replacen("embedding", "embedding_dim", 1)))?;
+            crate::validate::embedding_dim("embedding_dim", dim)?;
         }
         if self.file_mode > 0o777 {
             return Err(invalid(

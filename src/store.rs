@@ -249,10 +249,11 @@ impl Store {
 
     fn open_inner(options: Options) -> Result<Store> {
         let created = !options.is_memory() && !options.read_only && create_file(&options)?;
-        Self::open_created(options.clone()).inspect_err(|_| {
-            if created {
-                // A failed open creates nothing: not the file, not a journal.
-                remove_database_files(&options.db_path);
+        let path = created.then(|| options.db_path.clone());
+        Self::open_created(options).inspect_err(|_| {
+            // A failed open creates nothing: not the file, not a journal.
+            if let Some(path) = &path {
+                remove_database_files(path);
             }
         })
     }

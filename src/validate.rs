@@ -78,14 +78,14 @@ pub fn blob<'a>(field: &str, value: &'a [u8]) -> Result<&'a [u8]> {
     }
 }
 
-/// An embedding dimension: 1 ..= MAX_EMBEDDING_DIM.
-pub fn embedding_dim(dim: usize) -> Result<usize> {
+/// An embedding dimension: 1 ..= MAX_EMBEDDING_DIM; `field` names it.
+pub fn embedding_dim(field: &str, dim: usize) -> Result<usize> {
     if dim == 0 {
-        return Err(invalid("embedding", "must not be empty"));
+        return Err(invalid(field, "must not be empty"));
     }
     if dim > MAX_EMBEDDING_DIM {
         return Err(invalid(
-            "embedding",
+            field,
             format!("dimension {dim} exceeds the maximum of {MAX_EMBEDDING_DIM}"),
         ));
     }
@@ -94,7 +94,7 @@ pub fn embedding_dim(dim: usize) -> Result<usize> {
 
 /// A non-empty embedding of finite components within the size bound.
 pub fn embedding(values: &[f32]) -> Result<&[f32]> {
-    embedding_dim(values.len())?;
+    embedding_dim("embedding", values.len())?;
     if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(invalid(
             "embedding",

@@ -160,38 +160,23 @@ def _rebuild(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     return value
 
 
-def is_experience(data: bytes) -> bool:
-    """Whether the bytes are an experience in gmstore's format (recognised
-    by the format's own header, not by the absence of another's)."""
-    buf = bytes(data)
-    exp = ctypes.POINTER(n.Experience)()
-    if n.lib().gm_experience_decode(buf, len(buf), ctypes.byref(exp)) != n.GM_OK:
-        return False
-    n.lib().gm_experience_free(exp)
-    return True
-
-
 def is_pickle(data: bytes) -> bool:
     """Whether the bytes look like a pickle (protocol 2 or later)."""
     return bytes(data[:2]) in _PICKLE_PREFIXES
 
 
-def decode_experience(data: bytes, allow_pickle: bool = False) -> Any:
-    """Gives back what ``encode_experience`` stored: arrays (read-only views
-    of ``data``, exact dtype and shape), dicts, lists and scalars. Bytes that
-    are not an experience come back unchanged, except legacy pickles, which
-    are loaded only with ``allow_pickle=True`` because unpickling runs code."""
+NOT_AN_EXPERIENCE = object()
+"""What ``decode_gmstore_experience`` returns for bytes in any other format."""
+
+
+def decode_gmstore_experience(data: bytes) -> Any:
+    """The experience in ``data`` if it is one in gmstore's format
+    (recognised by the format's own header, not by the absence of another's),
+    else ``NOT_AN_EXPERIENCE``. Arrays are read-only views of the bytes."""
     buf = bytes(data)
     exp = ctypes.POINTER(n.Experience)()
-    status = n.lib().gm_experience_decode(buf, len(buf), ctypes.byref(exp))
-    if status != n.GM_OK:
-        if is_pickle(buf):
-            if not allow_pickle:
-                raise ValueError("experience_data: this looks like a pickle from another implementation; "
-                                 "loading it can run arbitrary code. Pass allow_pickle=True only if you "
-                                 "trust this database.")
-            return pickle.loads(buf)  # noqa: S301 - explicitly requested by the caller
-        return buf
+    if n.lib().gm_experience_decode(buf, len(buf), ctypes.byref(exp)) != n.GM_OK:
+        return NOT_AN_EXPERIENCE
     try:
         arrays = {}
         values_json = exp.contents.values_json
@@ -207,3 +192,21 @@ def decode_experience(data: bytes, allow_pickle: bool = False) -> Any:
     if values_json is None:
         return arrays
     return _rebuild(json.loads(values_json), arrays)
+
+
+def decode_experience(data: bytes, allow_pickle: bool = False) -> Any:
+    """Gives back what ``encode_experience`` stored: arrays (read-only views
+    of ``data``, exact dtype and shape), dicts, lists and scalars. Bytes that
+    are not an experience come back unchanged, except legacy pickles, which
+    are loaded only with ``allow_pickle=True`` because unpickling runs code."""
+    decoded = decode_gmstore_experience(data)
+    if decoded is not NOT_AN_EXPERIENCE:
+        return decoded
+    buf = bytes(data)
+    if is_pickle(buf):
+        if not allow_pickle:
+            raise ValueError("experience_data: this looks like a pickle from another implementation; "
+                             "loading it can run arbitrary code. Pass allow_pickle=True only if you "
+                             "trust this database.")
+        return pickle.loads(buf)  # noqa: S301 - explicitly requested by the caller
+    return buf

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _native as n
 from .errors import InvalidArgumentError, SQLiteStorageError, invalid, raise_for
-from .experience import decode_experience, encode_experience, is_experience
+from .experience import NOT_AN_EXPERIENCE, decode_experience, decode_gmstore_experience, encode_experience
 
 
 @dataclass
@@ -434,8 +434,9 @@ class SQLiteStorage:
         legacy pickles)."""
         if isinstance(data, Embedding):
             return np.frombuffer(data, dtype="<f4")
-        if is_experience(data):
-            return decode_experience(data)
+        decoded = decode_gmstore_experience(data)
+        if decoded is not NOT_AN_EXPERIENCE:
+            return decoded
         if len(data) % 4:
             raise invalid(f"data: {len(data)} bytes are neither a gmstore experience nor float32 values")
         return np.frombuffer(data, dtype="<f4")

@@ -192,7 +192,7 @@ pub unsafe extern "C" fn gm_search_concepts_matching(
     limit: i64,
     out_list: *mut *mut gm_concept_list,
 ) -> gm_status {
-    boundary("gm_search_concepts", || {
+    boundary("gm_search_concepts_matching", || {
         let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
         let store = store_ref(store)?;
         let matching = self::name_match(name_match, "name_match")?;

@@ -167,9 +167,8 @@ fn to_options(path: &str, o: &gm_options) -> Result<Options> {
         synchronous,
         read_only: super::boundary::flag(o.read_only, "options.read_only")?,
         embedding_dim: (o.embedding_dim != 0)
-            .then(|| crate::validate::embedding_dim(o.embedding_dim as usize))
-            .transpose()
-            .map_err(|e| e.map_message(|m| m.replacen("embedding", "options.embedding_dim", 1)))?,
+            .then(|| crate::validate::embedding_dim("options.embedding_dim", o.embedding_dim as usize))
+            .transpose()?,
         page_size: o.page_size,
         file_mode: o.file_mode,
         knn_cache: super::boundary::flag(o.knn_cache, "options.knn_cache")?,

@@ -194,8 +194,7 @@ pub unsafe extern "C" fn gm_integrity_check(
 ) -> gm_status {
     boundary("gm_integrity_check", || {
         let out_problems = out(out_problems, "out_problems", 0)?;
-        let report_slot = out_report.as_mut();
-        let report_slot = report_slot.map(|slot| {
+        let report_slot = out_report.as_mut().map(|slot| {
             // Reset before anything can fail, as every other out-param.
             *slot = std::ptr::null_mut();
             slot

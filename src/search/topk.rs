@@ -66,13 +66,12 @@ impl ErrorModel {
     #[inline]
     pub(crate) fn key(&self, dot: f32, x_sq: f32) -> (f64, f64) {
         let d = dot as f64;
-        let x_norm = norm_bound(x_sq, self.gamma, self.underflow);
-        let dot_error = self.gamma * self.q_norm * x_norm + self.underflow;
+        let x_norm = || norm_bound(x_sq, self.gamma, self.underflow);
         let (key, error) = match self.metric {
-            Metric::Dot => (d, dot_error),
+            Metric::Dot => (d, self.gamma * self.q_norm * x_norm() + self.underflow),
             Metric::Cosine => self.cosine(d, x_sq),
             Metric::L2 => {
-                let sum = self.q_norm + x_norm;
+                let sum = self.q_norm + x_norm();
                 (
                     2.0 * d - self.q_sq - x_sq as f64,
                     (self.gamma + 4.0 * UNIT_ROUNDOFF) * sum * sum + 4.0 * self.underflow,
