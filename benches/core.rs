@@ -28,7 +28,7 @@ use gmstore::ffi::episodes::{
 };
 use gmstore::ffi::handle::{gm_close, gm_open, gm_store};
 use gmstore::ffi::learning::{gm_get_best_strategies, gm_store_learning_event, gm_strategy_list_free};
-use gmstore::ffi::maintenance::{gm_begin, gm_commit};
+use gmstore::ffi::transactions::{gm_begin, gm_commit};
 use gmstore::{NewEpisode, Options, Store};
 use rusqlite::{params, Connection};
 

@@ -875,11 +875,13 @@ gm_status gm_options_init(struct gm_options *opts);
 gm_status gm_open(const char *path, const struct gm_options *opts, struct gm_store **out_store);
 
 /**
- * Closes a store and releases its handle. NULL is a no-op. Calls already
- * running on other threads finish first; the handle is invalid for new
- * calls at once, and later calls on it return `GM_ERR_MISUSE`. A
- * transaction left open is rolled back. Closing while other threads still
- * use the handle is a caller bug, but never a memory error.
+ * Closes a store and releases its handle. NULL is a no-op. The handle is
+ * invalid for new calls at once, and later calls on it return
+ * `GM_ERR_MISUSE`. Any open transaction, of any thread or detached, is
+ * rolled back and threads waiting to write return `GM_ERR_MISUSE` at
+ * once, so the file's write lock is free when this returns (a statement
+ * running on the writer finishes first). Closing while other threads
+ * still use the handle is a caller bug, but never a memory error.
  */
 void gm_close(struct gm_store *store);
 
@@ -1175,33 +1177,6 @@ void gm_learning_event_list_free(struct gm_learning_event_list *list);
 void gm_strategy_list_free(struct gm_strategy_list *list);
 
 /**
- * Begins a transaction owned by the calling thread (nested calls make
- * savepoints). Every gm call this thread makes on the store joins it until
- * the matching `gm_commit` or `gm_rollback`; other threads' writes wait
- * for it, up to `connection_timeout`. Must be ended on the same thread.
- *
- * If a call inside it fails with `GM_ERR_FULL`, `GM_ERR_IO` or out of
- * memory, SQLite may roll the whole transaction back (the message then
- * ends "SQLite rolled back the whole transaction"). Every later write,
- * `gm_begin` and `gm_commit` in it returns `GM_ERR_MISUSE` instead of
- * running outside a transaction; `gm_rollback` ends it (once per level).
- */
-gm_status gm_begin(struct gm_store *store);
-
-/**
- * Commits the calling thread's innermost transaction. `GM_ERR_MISUSE` if
- * this thread has none open, or if SQLite rolled it back after an earlier
- * error (see `gm_begin`; the level is closed all the same).
- */
-gm_status gm_commit(struct gm_store *store);
-
-/**
- * Rolls back the calling thread's innermost transaction. `GM_ERR_MISUSE`
- * if this thread has none open.
- */
-gm_status gm_rollback(struct gm_store *store);
-
-/**
  * Executes one SQL statement with `count` bound parameters (`params` may
  * be NULL when `count` is 0) and writes the number of changed rows to
  * `*out_changes` (may be NULL). Joins this thread's transaction if one is
@@ -1418,6 +1393,57 @@ gm_status gm_strongest_path(struct gm_store *store,
  * Frees a path. NULL is a no-op.
  */
 void gm_path_free(struct gm_path *path);
+
+/**
+ * Begins a transaction owned by the calling thread (nested calls make
+ * savepoints). Every gm call this thread makes on the store joins it until
+ * the matching `gm_commit` or `gm_rollback`; other threads' writes wait
+ * for it, up to `connection_timeout`, and then fail with `GM_ERR_BUSY`
+ * naming the thread (its OS thread id) that holds it. End it on the same
+ * thread, or hand it to another with `gm_transaction_detach` and
+ * `gm_transaction_attach`. If the thread exits with it open, it is rolled
+ * back at once; `gm_close` rolls back whatever is open.
+ *
+ * If a call inside it fails with `GM_ERR_FULL`, `GM_ERR_IO` or out of
+ * memory, SQLite may roll the whole transaction back (the message then
+ * ends "SQLite rolled back the whole transaction"). Every later write,
+ * `gm_begin` and `gm_commit` in it returns `GM_ERR_MISUSE` instead of
+ * running outside a transaction; `gm_rollback` ends it (once per level).
+ */
+gm_status gm_begin(struct gm_store *store);
+
+/**
+ * Commits the calling thread's innermost transaction. `GM_ERR_MISUSE` if
+ * this thread has none open, or if SQLite rolled it back after an earlier
+ * error (see `gm_begin`; the level is closed all the same).
+ */
+gm_status gm_commit(struct gm_store *store);
+
+/**
+ * Rolls back the calling thread's innermost transaction. `GM_ERR_MISUSE`
+ * if this thread has none open.
+ */
+gm_status gm_rollback(struct gm_store *store);
+
+/**
+ * Detaches the calling thread's open transaction, with every nested
+ * level, and writes its token to `*out_token` (never 0). The transaction
+ * stays open and keeps the writer: other threads' writes still wait, and
+ * this thread's calls no longer join it. Give the token to the thread
+ * that continues the work (C# code after an `await`, a job system's next
+ * worker); it calls `gm_transaction_attach`, then writes, commits or
+ * rolls back. A detached transaction survives its thread's exit; `gm_close`
+ * rolls it back. `GM_ERR_MISUSE` if this thread has no transaction open.
+ */
+gm_status gm_transaction_detach(struct gm_store *store, uint64_t *out_token);
+
+/**
+ * Makes the detached transaction `token` the calling thread's: its calls
+ * join it, and `gm_commit` or `gm_rollback` end it. `GM_ERR_MISUSE` if no
+ * transaction with that token is detached (already attached, ended, or a
+ * wrong token) or this thread already has one open.
+ */
+gm_status gm_transaction_attach(struct gm_store *store, uint64_t token);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -148,9 +148,11 @@ impl From<rusqlite::Error> for Error {
             };
         };
         match code {
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
-                Error::Busy(format!("database is locked: {message}"))
-            }
+            ErrorCode::DatabaseBusy => Error::Busy(format!(
+                "database is locked by another connection to the file (another store handle or process) \
+                 past connection_timeout: {message}"
+            )),
+            ErrorCode::DatabaseLocked => Error::Busy(format!("database is locked: {message}")),
             ErrorCode::ConstraintViolation => Error::Constraint(message),
             ErrorCode::SystemIoFailure | ErrorCode::CannotOpen | ErrorCode::FileLockingProtocolFailed => {
                 Error::Io(message)

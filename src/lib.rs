@@ -21,6 +21,7 @@ pub mod status;
 mod store;
 pub mod transfer;
 pub mod validate;
+mod writer;
 
 pub use backup::BackupInfo;
 pub use concepts::{Concept, NameMatch};

@@ -12,15 +12,14 @@
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 use crate::migrations;
 use crate::options::{Options, Synchronous};
+use crate::writer::{lock, Writer};
 
 /// Prepared statements kept per connection; more than the store uses.
 const STATEMENT_CACHE: usize = 64;
@@ -30,7 +29,7 @@ const MAX_IDLE_READERS: usize = 16;
 /// A gmstore database. `Send + Sync`: share it between threads freely.
 pub struct Store {
     options: Options,
-    writer: Writer,
+    writer: Arc<Writer>,
     readers: Option<ReaderPool>,
     pub(crate) knn: crate::search::KnnCache,
     pub(crate) access_log: crate::concepts::AccessLog,
@@ -45,98 +44,8 @@ fn file_identity(path: &Path) -> Option<(u64, u64)> {
     fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// A process-unique id of the calling thread. Unlike `thread::current()`
-/// it allocates nothing, so threads that never exit through Rust (a C main
-/// thread) leak nothing under valgrind; ids are never reused.
-fn thread_key() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    thread_local! {
-        static KEY: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    KEY.with(|k| *k)
-}
-
-struct Ownership {
-    owner: Option<u64>,
-    tx_depth: u32,
-}
-
-struct Writer {
-    conn: Mutex<Connection>,
-    state: Mutex<Ownership>,
-    released: Condvar,
-    options_timeout: std::time::Duration,
-}
-
 struct ReaderPool {
     idle: Mutex<Vec<Connection>>,
-}
-
-/// Proof that the calling thread owns the writer. Dropping it gives the
-/// writer back unless a transaction is still open on this thread.
-struct Held<'s> {
-    writer: &'s Writer,
-}
-
-fn poisoned<T>(_: T) -> Error {
-    Error::Internal("a lock was poisoned by an earlier panic; reopen the store".into())
-}
-
-fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>> {
-    m.lock().map_err(poisoned)
-}
-
-impl Writer {
-    fn acquire(&self) -> Result<Held<'_>> {
-        let me = thread_key();
-        let mut state = lock(&self.state)?;
-        if state.owner == Some(me) {
-            return Ok(Held { writer: self });
-        }
-        let deadline = Instant::now() + self.options_timeout;
-        while state.owner.is_some() {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return Err(Error::Busy(
-                    "database is locked: another thread kept a transaction open past connection_timeout"
-                        .into(),
-                ));
-            };
-            state = self.released.wait_timeout(state, left).map_err(poisoned)?.0;
-        }
-        state.owner = Some(me);
-        Ok(Held { writer: self })
-    }
-
-    fn owned_by_me(&self) -> Result<bool> {
-        Ok(lock(&self.state)?.owner == Some(thread_key()))
-    }
-}
-
-impl Held<'_> {
-    fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
-        lock(&self.writer.conn)
-    }
-
-    fn tx_depth(&self) -> Result<u32> {
-        Ok(lock(&self.writer.state)?.tx_depth)
-    }
-
-    fn set_tx_depth(&self, depth: u32) -> Result<()> {
-        lock(&self.writer.state)?.tx_depth = depth;
-        Ok(())
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut state) = self.writer.state.lock() {
-            if state.tx_depth == 0 {
-                state.owner = None;
-                drop(state);
-                self.writer.released.notify_one();
-            }
-        }
-    }
 }
 
 /// How a write op wants its work wrapped inside a caller's transaction.
@@ -284,15 +193,7 @@ impl Store {
             idle: Mutex::new(Vec::new()),
         });
         let store = Store {
-            writer: Writer {
-                conn: Mutex::new(conn),
-                state: Mutex::new(Ownership {
-                    owner: None,
-                    tx_depth: 0,
-                }),
-                released: Condvar::new(),
-                options_timeout: options.connection_timeout,
-            },
+            writer: Writer::new(conn, options.connection_timeout),
             file_id: (!options.is_memory())
                 .then(|| file_identity(&options.db_path))
                 .flatten(),
@@ -363,7 +264,7 @@ impl Store {
     /// in-memory store), else a pooled reader that blocks nobody.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let pool = match &self.readers {
-            Some(pool) if !self.writer.owned_by_me()? => pool,
+            Some(pool) if !self.writer.held_by_me()? => pool,
             _ => {
                 let held = self.writer.acquire()?;
                 let conn = held.conn()?;
@@ -460,6 +361,11 @@ impl Store {
         }
         conn.execute_batch(&sql)?;
         drop(conn);
+        if depth == 0 {
+            // A thread that exits with the transaction open has it rolled
+            // back, instead of leaving every other writer waiting.
+            self.writer.roll_back_at_thread_exit();
+        }
         held.set_tx_depth(depth + 1)
     }
 
@@ -475,7 +381,7 @@ impl Store {
 
     fn end_transaction(&self, commit: bool) -> Result<()> {
         let what = if commit { "commit" } else { "rollback" };
-        if !self.writer.owned_by_me()? {
+        if !self.writer.held_by_me()? {
             return Err(Error::Misuse(format!(
                 "{what}: no transaction is open on this thread"
             )));
@@ -525,11 +431,39 @@ impl Store {
 
     /// Whether the calling thread has a transaction open.
     pub fn in_transaction(&self) -> bool {
-        self.writer
-            .state
-            .lock()
-            .map(|s| s.owner == Some(thread_key()) && s.tx_depth > 0)
-            .unwrap_or(false)
+        self.writer.in_transaction()
+    }
+
+    /// Detaches the calling thread's open transaction (with every nested
+    /// level) from the thread and returns its token. It stays open and
+    /// keeps the writer: other threads' writes still wait, and this
+    /// thread's calls no longer join it. Any thread ends it by
+    /// [`Store::attach_transaction`] then `commit` or `rollback`; closing
+    /// the store rolls it back. For code that resumes on another thread
+    /// (C# `async`, job systems).
+    pub fn detach_transaction(&self) -> Result<u64> {
+        self.writer.detach()
+    }
+
+    /// Makes the detached transaction `token` the calling thread's: its
+    /// calls join it, and `commit` or `rollback` end it.
+    pub fn attach_transaction(&self, token: u64) -> Result<()> {
+        self.writer.attach(token)
+    }
+
+    /// Rolls back whatever transaction is open on this store, from any
+    /// thread or detached, wakes every thread waiting to write, and makes
+    /// every later call fail with `Misuse`. The file's write lock is free
+    /// when this returns (a call running on the writer finishes first).
+    /// The C ABI's `gm_close` calls it; dropping a store closes it too.
+    pub fn close(&self) {
+        // Counted accesses are written first, unless that would wait for
+        // another thread's transaction: they are statistics, and closing
+        // must not hang.
+        if !self.writer.other_transaction_open() {
+            let _ = self.flush_access_counts();
+        }
+        self.writer.close();
     }
 
     /// A transaction scope: commits on [`Transaction::commit`], rolls back
@@ -555,9 +489,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        // Access counts kept in memory are written at close; a failure here
-        // (a full disk) loses only those statistics.
-        let _ = self.flush_access_counts();
+        self.close();
     }
 }
 

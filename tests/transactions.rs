@@ -190,3 +190,159 @@ fn a_transaction_held_past_the_timeout_makes_others_busy_not_stuck() {
     assert!(matches!(err, Error::Busy(_)), "{err:?}");
     store.commit().unwrap();
 }
+
+fn store_with_timeout(path: &std::path::Path, timeout: Duration) -> gmstore::Store {
+    gmstore::Store::open(gmstore::Options {
+        connection_timeout: timeout,
+        ..gmstore::Options::new(path)
+    })
+    .unwrap()
+}
+
+/// A thread that exits with its transaction open has it rolled back at
+/// once: other writers no longer wait for the lock timeout until close.
+#[test]
+fn a_transaction_left_open_by_an_exiting_thread_is_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(store_with_timeout(
+        &dir.path().join("t.db"),
+        Duration::from_secs(20),
+    ));
+    let worker = Arc::clone(&store);
+    std::thread::spawn(move || {
+        worker.begin().unwrap();
+        worker.store_episode(&episode()).unwrap();
+        // returns without commit or rollback
+    })
+    .join()
+    .unwrap();
+    let started = std::time::Instant::now();
+    store.store_episode(&episode()).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(store.count_episodes().unwrap(), 1, "the abandoned write is gone");
+}
+
+/// Closing while thread A holds a transaction and thread B waits to write:
+/// A's transaction is rolled back, B returns MISUSE at once (not after the
+/// 20 s timeout, and not blaming A), and the file is free for others.
+#[test]
+fn close_rolls_back_and_wakes_every_waiting_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Arc::new(store_with_timeout(&path, Duration::from_secs(20)));
+    let (began_tx, began) = std::sync::mpsc::channel();
+    let (go_on_tx, go_on) = std::sync::mpsc::channel::<()>();
+    let a = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            store.begin().unwrap();
+            store.store_episode(&episode()).unwrap();
+            began_tx.send(()).unwrap();
+            go_on.recv().unwrap();
+            store.commit()
+        })
+    };
+    began.recv().unwrap();
+    let b = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            (store.store_episode(&episode()), started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    store.close();
+    let (waited, took) = b.join().unwrap();
+    let err = waited.unwrap_err();
+    assert!(matches!(err, Error::Misuse(_)), "{err:?}");
+    assert!(err.to_string().contains("closed"), "{err}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let other = store_with_timeout(&path, Duration::from_millis(500));
+    other.store_episode(&episode()).unwrap();
+    assert_eq!(other.count_episodes().unwrap(), 1, "A's write was rolled back");
+    go_on_tx.send(()).unwrap();
+    assert!(matches!(a.join().unwrap().unwrap_err(), Error::Misuse(_)));
+}
+
+/// A transaction begun on one thread is detached, waits while other
+/// writers are told who holds the writer, and is finished on another
+/// thread: attached, written to, committed or rolled back.
+#[test]
+fn a_detached_transaction_is_finished_on_another_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Arc::new(store_with_timeout(&path, Duration::from_millis(150)));
+    for commit in [true, false] {
+        let first = Arc::clone(&store);
+        let token = std::thread::spawn(move || {
+            first.begin().unwrap();
+            first.store_episode(&episode()).unwrap();
+            let token = first.detach_transaction().unwrap();
+            assert!(!first.in_transaction());
+            token
+        })
+        .join()
+        .unwrap();
+        let err = store.store_episode(&episode()).unwrap_err();
+        assert!(matches!(err, Error::Busy(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains(&format!("transaction {token}, detached")),
+            "{err}"
+        );
+        let second = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let bad = second.attach_transaction(token + 1000).unwrap_err();
+            assert!(matches!(bad, Error::Misuse(_)), "{bad:?}");
+            second.attach_transaction(token).unwrap();
+            assert!(second.in_transaction());
+            assert!(matches!(second.attach_transaction(token), Err(Error::Misuse(_))));
+            second.store_episode(&episode()).unwrap();
+            if commit {
+                second.commit().unwrap();
+            } else {
+                second.rollback().unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+    }
+    assert_eq!(store.count_episodes().unwrap(), 2, "the committed pair only");
+    assert!(matches!(store.detach_transaction(), Err(Error::Misuse(_))));
+}
+
+/// BUSY names the thread that holds the writer by its OS thread id.
+#[test]
+fn busy_names_the_thread_holding_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(store_with_timeout(
+        &dir.path().join("t.db"),
+        Duration::from_millis(100),
+    ));
+    let (held_tx, held) = std::sync::mpsc::channel();
+    let (done_tx, done) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            store.begin().unwrap();
+            held_tx.send(unsafe { libc::syscall(libc::SYS_gettid) }).unwrap();
+            done.recv().unwrap();
+            store.rollback().unwrap();
+        })
+    };
+    let os_id = held.recv().unwrap();
+    let err = store.store_episode(&episode()).unwrap_err();
+    assert!(matches!(err, Error::Busy(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains(&format!("thread {os_id} of this process")),
+        "{err}"
+    );
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    store.store_episode(&episode()).unwrap();
+}

@@ -246,6 +246,8 @@ _SIGNATURES = {
     "gm_begin": (_status, [_store]),
     "gm_commit": (_status, [_store]),
     "gm_rollback": (_status, [_store]),
+    "gm_transaction_detach": (_status, [_store, POINTER(c_uint64)]),
+    "gm_transaction_attach": (_status, [_store, c_uint64]),
     "gm_execute": (_status, [_store, c_char_p, POINTER(Value), c_size_t, POINTER(c_int64)]),
     "gm_get_stats": (_status, [_store, POINTER(POINTER(Stats))]),
     "gm_stats_free": (None, [POINTER(Stats)]),

@@ -636,6 +636,37 @@ class SQLiteStorage:
             raise
         raise_for(self._lib.gm_commit(self._h))
 
+    def detach_transaction(self) -> int:
+        """Detaches this thread's open transaction (begun with
+        ``_transaction()`` or a C caller's ``gm_begin``) and returns its token.
+        It stays open and keeps the writer; another thread continues it with
+        ``attach_transaction(token)``. For code that resumes on another
+        thread (asyncio executors, thread pools)."""
+        token = ctypes.c_uint64()
+        raise_for(self._lib.gm_transaction_detach(self._h, ctypes.byref(token)))
+        return token.value
+
+    def attach_transaction(self, token: int) -> None:
+        """Makes the detached transaction ``token`` this thread's: calls made
+        here join it. End it with ``commit_transaction()`` or
+        ``rollback_transaction()``."""
+        raise_for(self._lib.gm_transaction_attach(self._h, int(token)))
+
+    def commit_transaction(self) -> None:
+        """Commits this thread's innermost transaction (an attached one, or
+        one begun with ``begin_transaction()``)."""
+        raise_for(self._lib.gm_commit(self._h))
+
+    def rollback_transaction(self) -> None:
+        """Rolls back this thread's innermost transaction."""
+        raise_for(self._lib.gm_rollback(self._h))
+
+    def begin_transaction(self) -> None:
+        """Begins a transaction owned by this thread (``_transaction()`` is
+        the scoped form). A thread that exits with it open has it rolled
+        back."""
+        raise_for(self._lib.gm_begin(self._h))
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> ExecuteResult:
         values = (n.Value * max(len(params), 1))()
         keep = []

@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from gmstore import SQLiteStorage, decode_experience, encode_experience
+from gmstore import SQLiteStorage, SQLiteStorageError, decode_experience, encode_experience
 
 DTYPES = [np.bool_, np.uint8, np.int8, np.uint16, np.int16, np.float16, np.uint32, np.int32, np.float32,
           np.uint64, np.int64, np.float64]
@@ -126,3 +126,35 @@ def test_tensor_names_reserved_or_repeated_still_round_trip(store):
     np.testing.assert_array_equal(back["a/b"], np.ones(2))
     np.testing.assert_array_equal(back["a"]["b"], np.zeros(2))
     assert back["inner"]["__metadata__"] == np.float32(2.5)
+
+
+def test_a_transaction_moves_to_another_thread(tmp_path):
+    """Begun on one thread, detached, attached and committed on another, as
+    code resuming after an await does; a thread that exits with its
+    transaction open has it rolled back."""
+    store = SQLiteStorage(tmp_path / "handover.db")
+    box = {}
+
+    def first():
+        store.begin_transaction()
+        store.store_episode(b"one", 0.1, "handover")
+        box["token"] = store.detach_transaction()
+
+    def second():
+        store.attach_transaction(box["token"])
+        store.store_episode(b"two", 0.2, "handover")
+        store.commit_transaction()
+
+    def abandons():
+        store.begin_transaction()
+        store.store_episode(b"lost", 0.3, "handover")
+
+    for work in (first, second, abandons):
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+    store.store_episode(b"three", 0.4, "handover")
+    assert sorted(e.experience_data for e in store.get_episodes_by_context("handover")) == [b"one", b"three", b"two"]
+    with pytest.raises(SQLiteStorageError, match="no detached transaction"):
+        store.attach_transaction(box["token"])
+    store.close()

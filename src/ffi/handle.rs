@@ -217,16 +217,25 @@ pub unsafe extern "C" fn gm_open(
     })
 }
 
-/// Closes a store and releases its handle. NULL is a no-op. Calls already
-/// running on other threads finish first; the handle is invalid for new
-/// calls at once, and later calls on it return `GM_ERR_MISUSE`. A
-/// transaction left open is rolled back. Closing while other threads still
-/// use the handle is a caller bug, but never a memory error.
+/// Closes a store and releases its handle. NULL is a no-op. The handle is
+/// invalid for new calls at once, and later calls on it return
+/// `GM_ERR_MISUSE`. Any open transaction, of any thread or detached, is
+/// rolled back and threads waiting to write return `GM_ERR_MISUSE` at
+/// once, so the file's write lock is free when this returns (a statement
+/// running on the writer finishes first). Closing while other threads
+/// still use the handle is a caller bug, but never a memory error.
 #[no_mangle]
 pub unsafe extern "C" fn gm_close(store: *mut gm_store) {
     quiet_boundary((), || {
-        if let Ok(mut stores) = STORES.write() {
-            stores.remove(&(store as usize));
+        let removed = STORES
+            .write()
+            .ok()
+            .and_then(|mut stores| stores.remove(&(store as usize)));
+        // Calls still running on other threads keep the store alive until
+        // they return; closing it now rolls back any open transaction and
+        // wakes every waiting writer, so the file is free at once.
+        if let Some(store) = removed {
+            store.close();
         }
     })
 }

@@ -78,36 +78,6 @@ unsafe fn to_sql_value(v: &gm_value, i: usize) -> Result<SqlValue<'_>> {
     })
 }
 
-/// Begins a transaction owned by the calling thread (nested calls make
-/// savepoints). Every gm call this thread makes on the store joins it until
-/// the matching `gm_commit` or `gm_rollback`; other threads' writes wait
-/// for it, up to `connection_timeout`. Must be ended on the same thread.
-///
-/// If a call inside it fails with `GM_ERR_FULL`, `GM_ERR_IO` or out of
-/// memory, SQLite may roll the whole transaction back (the message then
-/// ends "SQLite rolled back the whole transaction"). Every later write,
-/// `gm_begin` and `gm_commit` in it returns `GM_ERR_MISUSE` instead of
-/// running outside a transaction; `gm_rollback` ends it (once per level).
-#[no_mangle]
-pub unsafe extern "C" fn gm_begin(store: *mut gm_store) -> gm_status {
-    boundary("gm_begin", || store_ref(store)?.begin())
-}
-
-/// Commits the calling thread's innermost transaction. `GM_ERR_MISUSE` if
-/// this thread has none open, or if SQLite rolled it back after an earlier
-/// error (see `gm_begin`; the level is closed all the same).
-#[no_mangle]
-pub unsafe extern "C" fn gm_commit(store: *mut gm_store) -> gm_status {
-    boundary("gm_commit", || store_ref(store)?.commit())
-}
-
-/// Rolls back the calling thread's innermost transaction. `GM_ERR_MISUSE`
-/// if this thread has none open.
-#[no_mangle]
-pub unsafe extern "C" fn gm_rollback(store: *mut gm_store) -> gm_status {
-    boundary("gm_rollback", || store_ref(store)?.rollback())
-}
-
 /// Executes one SQL statement with `count` bound parameters (`params` may
 /// be NULL when `count` is 0) and writes the number of changed rows to
 /// `*out_changes` (may be NULL). Joins this thread's transaction if one is

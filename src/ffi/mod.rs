@@ -20,5 +20,6 @@ pub mod maintenance;
 pub mod backup;
 pub mod experience;
 pub mod search;
+pub mod transactions;
 
 pub use crate::status::*;

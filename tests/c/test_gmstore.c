@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef EXPECTED_VERSION
@@ -505,6 +506,9 @@ static gm_status b92(void) { return gm_execute(S, "   ", NULL, 0, NULL); }
 static gm_status b93(void) { return gm_execute(S, "-- only a comment", NULL, 0, NULL); }
 static gm_status b94(void) { char *p = NULL; return gm_create_backup(S, "", &p); }
 static gm_status b95(void) { gm_store *s = NULL; gm_options o; gm_options_init(&o); o.embedding_dim = 65537; return gm_open(":memory:", &o, &s); }
+static gm_status b96(void) { uint64_t t; return gm_transaction_detach(S, &t); }
+static gm_status b97(void) { return gm_transaction_attach(S, 424242); }
+static gm_status b98(void) { return gm_transaction_detach(S, NULL); }
 static gm_status b88(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "__metadata__", NULL); }
 
 static const bad_case BAD_INPUTS[] = {
@@ -602,6 +606,9 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_execute: only a comment", b93, GM_ERR_INVALID_ARGUMENT, "sql: holds no statement"},
     {"gm_create_backup: empty path", b94, GM_ERR_INVALID_ARGUMENT, "backup_path: must not be empty"},
     {"gm_open: embedding_dim 65537", b95, GM_ERR_INVALID_ARGUMENT, "options.embedding_dim: dimension 65537 exceeds"},
+    {"gm_transaction_detach: no transaction", b96, GM_ERR_MISUSE, "detach: no transaction is open on this thread"},
+    {"gm_transaction_attach: unknown token", b97, GM_ERR_MISUSE, "attach: no detached transaction 424242"},
+    {"gm_transaction_detach: NULL out_token", b98, GM_ERR_INVALID_ARGUMENT, "out_token: must not be NULL"},
     {"gm_experience_encode: tensor named __metadata__", b88, GM_ERR_INVALID_ARGUMENT, "'__metadata__' is reserved by safetensors"},
 };
 
@@ -1004,6 +1011,163 @@ static void test_damage_and_raw_sql(void) {
     CHECK(problems == 0 && report == NULL);
 }
 
+/* ---------- transactions that outlive or change threads ---------------- */
+
+static char tx_db[300];
+
+static gm_store *open_with_timeout(double secs) {
+    gm_options o;
+    gm_options_init(&o);
+    o.connection_timeout_secs = secs;
+    gm_store *s = NULL;
+    if (gm_open(tx_db, &o, &s) != GM_OK) fprintf(stderr, "open %s: %s\n", tx_db, gm_last_error_message());
+    return s;
+}
+
+static int64_t episodes_in(gm_store *s) {
+    int64_t n = -1;
+    gm_count_episodes(s, &n);
+    return n;
+}
+
+static double now_secs(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static gm_store *TX_STORE;
+
+static void *begin_write_and_exit(void *arg) {
+    (void)arg;
+    gm_episode_input in = episode_input("abandoned", 0.1);
+    int64_t id;
+    gm_begin(TX_STORE);
+    gm_store_episode(TX_STORE, &in, &id);
+    return NULL; /* exits with the transaction open */
+}
+
+static uint64_t detached_token;
+
+static void *begin_write_and_detach(void *arg) {
+    (void)arg;
+    gm_episode_input in = episode_input("handed_over", 0.2);
+    int64_t id;
+    gm_begin(TX_STORE);
+    gm_store_episode(TX_STORE, &in, &id);
+    gm_transaction_detach(TX_STORE, &detached_token);
+    return NULL;
+}
+
+static gm_status attach_result, commit_result;
+
+static void *attach_write_and_commit(void *arg) {
+    (void)arg;
+    gm_episode_input in = episode_input("handed_over", 0.3);
+    int64_t id;
+    attach_result = gm_transaction_attach(TX_STORE, detached_token);
+    gm_store_episode(TX_STORE, &in, &id);
+    commit_result = gm_commit(TX_STORE);
+    return NULL;
+}
+
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
+static int hold_stage; /* 1: A began; 2: A may go on */
+static gm_status a_commit, b_write;
+static double b_waited;
+
+static void *hold_until_told(void *arg) {
+    (void)arg;
+    gm_episode_input in = episode_input("held", 0.4);
+    int64_t id;
+    gm_begin(TX_STORE);
+    gm_store_episode(TX_STORE, &in, &id);
+    pthread_mutex_lock(&hold_lock);
+    hold_stage = 1;
+    pthread_cond_broadcast(&hold_cond);
+    while (hold_stage < 2) pthread_cond_wait(&hold_cond, &hold_lock);
+    pthread_mutex_unlock(&hold_lock);
+    a_commit = gm_commit(TX_STORE);
+    return NULL;
+}
+
+static void *wait_to_write(void *arg) {
+    (void)arg;
+    gm_episode_input in = episode_input("waiter", 0.5);
+    int64_t id;
+    double t0 = now_secs();
+    b_write = gm_store_episode(TX_STORE, &in, &id);
+    b_waited = now_secs() - t0;
+    return NULL;
+}
+
+static void test_transactions_across_threads(void) {
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tx_db, sizeof tx_db, "%s/gm_ctest_tx_%ld.db", dir, (long)getpid());
+    pthread_t a, b;
+
+    /* 1. A thread exits with its transaction open: rolled back at once. */
+    TX_STORE = open_with_timeout(20.0);
+    pthread_create(&a, NULL, begin_write_and_exit, NULL);
+    pthread_join(a, NULL);
+    gm_episode_input in = episode_input("main", 0.6);
+    int64_t id;
+    double t0 = now_secs();
+    CHECK_OK(gm_store_episode(TX_STORE, &in, &id));
+    CHECK(now_secs() - t0 < 2.0);
+    CHECK(episodes_in(TX_STORE) == 1);
+
+    /* 2. Detached on one thread, attached and committed on another; while
+     * detached, other writers are told what holds the writer. */
+    gm_close(TX_STORE);
+    TX_STORE = open_with_timeout(0.2);
+    pthread_create(&a, NULL, begin_write_and_detach, NULL);
+    pthread_join(a, NULL);
+    CHECK(detached_token != 0);
+    CHECK(gm_store_episode(TX_STORE, &in, &id) == GM_ERR_BUSY);
+    CHECK(strstr(gm_last_error_message(), "detached") != NULL);
+    CHECK(gm_transaction_attach(TX_STORE, detached_token + 99) == GM_ERR_MISUSE);
+    pthread_create(&b, NULL, attach_write_and_commit, NULL);
+    pthread_join(b, NULL);
+    CHECK(attach_result == GM_OK && commit_result == GM_OK);
+    CHECK(episodes_in(TX_STORE) == 3);
+    uint64_t token = 5;
+    CHECK(gm_transaction_detach(TX_STORE, &token) == GM_ERR_MISUSE && token == 0);
+    CHECK(gm_transaction_detach(TX_STORE, NULL) == GM_ERR_INVALID_ARGUMENT);
+    gm_close(TX_STORE);
+
+    /* 3. Close while A holds a transaction and B waits to write: A's work
+     * is rolled back, B returns MISUSE at once, the file is free. */
+    TX_STORE = open_with_timeout(20.0);
+    pthread_create(&a, NULL, hold_until_told, NULL);
+    pthread_mutex_lock(&hold_lock);
+    while (hold_stage < 1) pthread_cond_wait(&hold_cond, &hold_lock);
+    pthread_mutex_unlock(&hold_lock);
+    pthread_create(&b, NULL, wait_to_write, NULL);
+    struct timespec pause = {0, 200 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    gm_close(TX_STORE);
+    pthread_join(b, NULL);
+    CHECK(b_write == GM_ERR_MISUSE && b_waited < 5.0);
+    gm_store *other = open_with_timeout(0.5);
+    CHECK_OK(gm_store_episode(other, &in, &id));
+    CHECK(episodes_in(other) == 4);
+    pthread_mutex_lock(&hold_lock);
+    hold_stage = 2;
+    pthread_cond_broadcast(&hold_cond);
+    pthread_mutex_unlock(&hold_lock);
+    pthread_join(a, NULL);
+    CHECK(a_commit == GM_ERR_MISUSE);
+    gm_close(other);
+    char side[320];
+    unlink(tx_db);
+    snprintf(side, sizeof side, "%s-wal", tx_db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", tx_db);
+    unlink(side);
+}
+
 int main(void) {
     const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(db_path, sizeof db_path, "%s/gm_ctest_%ld.db", dir, (long)getpid());
@@ -1031,6 +1195,7 @@ int main(void) {
     test_literal_names();
     test_damage_and_raw_sql();
     test_threads();
+    test_transactions_across_threads();
     gm_close(S);
     unlink(db_path);
     unlink(wal);
