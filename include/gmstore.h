@@ -317,6 +317,74 @@ typedef struct gm_episode_input {
 } gm_episode_input;
 
 /**
+ * A tensor to encode. Plain data owned by the caller, read during the call.
+ * `data` holds `prod(shape) * dtype size` bytes, little-endian, row-major.
+ */
+typedef struct gm_tensor {
+  /**
+   * NUL-terminated UTF-8, unique within the experience, non-empty.
+   */
+  const char *name;
+  /**
+   * One of `GM_DTYPE_*`.
+   */
+  uint32_t dtype;
+  /**
+   * Number of dimensions, 0 (a scalar) ..= `GM_MAX_TENSOR_DIMS`.
+   */
+  uint32_t ndim;
+  /**
+   * `ndim` extents; may be NULL when `ndim` is 0.
+   */
+  const uint64_t *shape;
+  const uint8_t *data;
+  size_t data_len;
+} gm_tensor;
+
+/**
+ * An episode to store whose experience is given as tensors and a value
+ * tree, encoded by the library as `gm_experience_encode` would (one call
+ * instead of encode, store and free). Plain data owned by the caller; read
+ * during the call.
+ */
+typedef struct gm_tensor_episode_input {
+  /**
+   * `tensor_count` tensors; NULL only when `tensor_count` is 0.
+   */
+  const struct gm_tensor *tensors;
+  size_t tensor_count;
+  /**
+   * The JSON value tree (`{"$tensor": "name"}` stands for a tensor), or
+   * NULL for none.
+   */
+  const char *values_json;
+  /**
+   * Must be finite.
+   */
+  double performance_score;
+  /**
+   * Unix time in seconds; used only when `has_timestamp` is 1.
+   */
+  double timestamp;
+  /**
+   * NUL-terminated UTF-8, non-empty.
+   */
+  const char *context_hash;
+  /**
+   * NUL-terminated UTF-8 JSON object, or NULL for `{}`.
+   */
+  const char *metadata;
+  /**
+   * 1 to use `timestamp`, 0 for the current time.
+   */
+  uint8_t has_timestamp;
+  /**
+   * Reserved; must be 0.
+   */
+  uint8_t reserved[7];
+} gm_tensor_episode_input;
+
+/**
  * A stored episode. Every pointer lives exactly as long as the result that
  * holds it (`gm_episode_free` or `gm_episode_list_free`).
  */
@@ -591,31 +659,6 @@ typedef struct gm_stats {
   uint8_t has_last_backup_time;
   uint8_t reserved[7];
 } gm_stats;
-
-/**
- * A tensor to encode. Plain data owned by the caller, read during the call.
- * `data` holds `prod(shape) * dtype size` bytes, little-endian, row-major.
- */
-typedef struct gm_tensor {
-  /**
-   * NUL-terminated UTF-8, unique within the experience, non-empty.
-   */
-  const char *name;
-  /**
-   * One of `GM_DTYPE_*`.
-   */
-  uint32_t dtype;
-  /**
-   * Number of dimensions, 0 (a scalar) ..= `GM_MAX_TENSOR_DIMS`.
-   */
-  uint32_t ndim;
-  /**
-   * `ndim` extents; may be NULL when `ndim` is 0.
-   */
-  const uint64_t *shape;
-  const uint8_t *data;
-  size_t data_len;
-} gm_tensor;
 
 /**
  * A byte buffer owned by the caller, freed with `gm_buffer_free`.
@@ -943,6 +986,40 @@ gm_status gm_store_episode(struct gm_store *store,
                            int64_t *out_id);
 
 /**
+ * Encodes `tensor_count` tensors and the value tree `values_json` (may be
+ * NULL) as an experience, exactly as `gm_experience_encode` does, and
+ * stores it as a new episode, in one call: no buffer to free. The other
+ * arguments are `gm_store_episode`'s: `metadata` may be NULL for `{}`,
+ * `timestamp` NULL for now. Writes the id to `*out_id`.
+ *
+ * Errors: `GM_ERR_INVALID_ARGUMENT` for anything `gm_experience_encode` or
+ * `gm_store_episode` refuses, the message naming the field
+ * (`tensors[0].dtype: ...`). Joins this thread's transaction. Thread-safe.
+ */
+gm_status gm_store_episode_tensors(struct gm_store *store,
+                                   const struct gm_tensor *tensors,
+                                   size_t tensor_count,
+                                   const char *values_json,
+                                   double performance_score,
+                                   const char *context_hash,
+                                   const char *metadata,
+                                   const double *timestamp,
+                                   int64_t *out_id);
+
+/**
+ * `gm_store_episodes` for episodes given as tensors: encodes each one's
+ * experience as `gm_store_episode_tensors` does and stores them all in one
+ * transaction (all or none), writing their ids in order to the caller's
+ * array `out_ids` of `count` slots. Every episode is checked and encoded
+ * before anything is written; the message names the first bad one
+ * (`episodes[3].tensors[0].data: ...`). Thread-safe.
+ */
+gm_status gm_store_episodes_tensors(struct gm_store *store,
+                                    const struct gm_tensor_episode_input *episodes,
+                                    size_t count,
+                                    int64_t *out_ids);
+
+/**
  * Stores `count` episodes in one transaction (all or none) and writes
  * their ids, in order, to the caller's array `out_ids` of `count` slots.
  * `episodes` may be NULL only when `count` is 0. Every episode is checked
@@ -961,6 +1038,24 @@ gm_status gm_store_episodes(struct gm_store *store,
  * Thread-safe.
  */
 gm_status gm_get_episode(struct gm_store *store, int64_t id, struct gm_episode **out_episode);
+
+/**
+ * Writes the episode with id `id` into the caller's buffer `buf` of
+ * `capacity` bytes, with no result to free: a `gm_episode` at its start
+ * (`buf` aligned to 8 bytes), then the bytes its pointers point to, all
+ * within `buf`. Writes the size this takes to `*out_size` in every case
+ * but a NULL `out_size`. `GM_ERR_BUFFER_TOO_SMALL` (buffer untouched) when
+ * `capacity` is less: call again with `*out_size` bytes (NULL and 0 ask
+ * for the size alone). `GM_ERR_NOT_FOUND` when there is no such episode,
+ * `GM_ERR_INVALID_ARGUMENT` for an id <= 0 or an unaligned `buf`. For
+ * bindings that read many episodes one at a time: one call, no free.
+ * Thread-safe.
+ */
+gm_status gm_get_episode_into(struct gm_store *store,
+                              int64_t id,
+                              uint8_t *buf,
+                              size_t capacity,
+                              size_t *out_size);
 
 /**
  * Writes the episodes whose context is `context_hash`, newest first, at

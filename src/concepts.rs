@@ -107,11 +107,14 @@ impl Pending {
         concept
     }
 }
-const SEARCH: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM concepts WHERE name LIKE '%' || ?1 || '%' ESCAPE '\\' ORDER BY access_count DESC, id ASC LIMIT ?2"
-);
+/// The ids a search returns, in order. Only (access count, id) pairs are
+/// sorted: sorting whole rows, embeddings included, made SQLite's sorter
+/// move every blob and cost six times the scan; the rows are then read by id.
+const SEARCH_IDS: &str = "SELECT id FROM concepts WHERE name LIKE '%' || ?1 || '%' ESCAPE '\\' \
+     ORDER BY access_count DESC, id ASC LIMIT ?2";
+/// The same for an empty query, which matches every name: without the name
+/// test the access-count index alone answers it, no row is read.
+const ALL_IDS: &str = "SELECT id FROM concepts WHERE ?1 = '' ORDER BY access_count DESC, id ASC LIMIT ?2";
 const DIM_KEY: &str = "embedding_dim";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Concept> {
@@ -341,9 +344,18 @@ impl Store {
         self.flush_access_counts()?;
         let pattern = matching.like_pattern(query);
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(SEARCH)?;
-            let rows = stmt.query_map(params![pattern, limit], from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            // One savepoint, so both statements read one snapshot: a row
+            // deleted between them would otherwise be missing.
+            crate::store::atomically(conn, |conn| {
+                let ids_sql = if pattern.is_empty() { ALL_IDS } else { SEARCH_IDS };
+                let ids = conn
+                    .prepare_cached(ids_sql)?
+                    .query_map(params![pattern, limit], |r| r.get::<_, i64>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut by_id = conn.prepare_cached(BY_ID)?;
+                let concepts = ids.into_iter().map(|id| by_id.query_row([id], from_row));
+                Ok(concepts.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
         })
     }
 

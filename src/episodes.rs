@@ -138,6 +138,11 @@ impl Store {
             .enumerate()
             .map(|(i, e)| e.validated().map_err(|err| err.within(&format!("episodes[{i}]"))))
             .collect::<Result<Vec<_>>>()?;
+        if let [one] = valid.as_slice() {
+            // One insert is atomic by itself: no savepoint, whose page
+            // copies dominate a small write inside a caller's transaction.
+            return Ok(vec![self.write(|conn| insert(conn, one))?]);
+        }
         self.write_atomic(|conn| valid.iter().map(|e| insert(conn, e)).collect())
     }
 

@@ -49,6 +49,10 @@ pub enum Error {
     /// A bug in gmstore or SQLite; never the caller's fault.
     #[error("{0}")]
     Internal(String),
+    /// A caller's buffer cannot hold the result; the message gives the
+    /// size needed, which the call also writes to its size out-parameter.
+    #[error("{0}")]
+    BufferTooSmall(String),
 }
 
 impl Error {
@@ -67,6 +71,7 @@ impl Error {
             Error::Full(_) => GM_ERR_FULL,
             Error::Misuse(_) => GM_ERR_MISUSE,
             Error::Internal(_) => GM_ERR_INTERNAL,
+            Error::BufferTooSmall(_) => GM_ERR_BUFFER_TOO_SMALL,
         }
     }
 
@@ -95,6 +100,7 @@ impl Error {
             Error::Full(m) => Error::Full(f(m)),
             Error::Misuse(m) => Error::Misuse(f(m)),
             Error::Internal(m) => Error::Internal(f(m)),
+            Error::BufferTooSmall(m) => Error::BufferTooSmall(f(m)),
         }
     }
 }

@@ -152,7 +152,7 @@ fn element_count(name: &str, shape: &[usize]) -> Result<usize> {
 }
 
 fn check_tensor(t: &Tensor<'_>) -> Result<()> {
-    let field = format!("tensors['{}']", t.name);
+    let field = || format!("tensors['{}']", t.name);
     if t.name.is_empty() {
         return Err(invalid("tensors[].name", "must not be empty"));
     }
@@ -166,10 +166,10 @@ fn check_tensor(t: &Tensor<'_>) -> Result<()> {
     }
     let expected = element_count(t.name, &t.shape)?
         .checked_mul(t.dtype.size())
-        .ok_or_else(|| invalid(&field, "size overflows"))?;
+        .ok_or_else(|| invalid(&field(), "size overflows"))?;
     if t.data.len() != expected {
         return Err(invalid(
-            &format!("{field}.data"),
+            &format!("{}.data", field()),
             format!(
                 "{} bytes, but shape {:?} of {:?} needs {expected}",
                 t.data.len(),

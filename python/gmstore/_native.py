@@ -14,10 +14,26 @@ from pathlib import Path
 LIBRARY_ENV = "GMSTORE_LIBRARY"
 _NAME = "libgmstore.so"
 
+# Status codes (GM_OK, GM_ERR_*) and tensor dtypes (GM_DTYPE_*), as the
+# header defines them (tests/test_abi_mirror.py compares the two).
 GM_OK = 0
 GM_ERR_NOT_FOUND = 1
 GM_ERR_INVALID_ARGUMENT = 2
+GM_ERR_CONSTRAINT = 3
+GM_ERR_BUSY = 4
+GM_ERR_IO = 5
+GM_ERR_CORRUPT = 6
+GM_ERR_NOT_A_DATABASE = 7
+GM_ERR_SCHEMA_TOO_NEW = 8
+GM_ERR_READ_ONLY = 9
+GM_ERR_FULL = 10
+GM_ERR_INTERNAL = 11
+GM_ERR_MISUSE = 12
 GM_ERR_BUFFER_TOO_SMALL = 13
+
+GM_DTYPE_BOOL, GM_DTYPE_U8, GM_DTYPE_I8, GM_DTYPE_U16, GM_DTYPE_I16 = 1, 2, 3, 4, 5
+GM_DTYPE_F16, GM_DTYPE_BF16, GM_DTYPE_U32, GM_DTYPE_I32, GM_DTYPE_F32 = 6, 7, 8, 9, 10
+GM_DTYPE_U64, GM_DTYPE_I64, GM_DTYPE_F64 = 11, 12, 13
 
 GM_VALUE_NULL, GM_VALUE_INTEGER, GM_VALUE_REAL, GM_VALUE_TEXT, GM_VALUE_BLOB = 0, 1, 2, 3, 4
 GM_SYNC_DEFAULT, GM_SYNC_NORMAL, GM_SYNC_FULL = 0, 1, 2
@@ -159,6 +175,14 @@ class Tensor(Structure):
                 ("data", c_char_p), ("data_len", c_size_t)]
 
 
+class TensorEpisodeInput(Structure):
+    _fields_ = [
+        ("tensors", c_void_p), ("tensor_count", c_size_t), ("values_json", c_char_p),
+        ("performance_score", c_double), ("timestamp", c_double), ("context_hash", c_char_p),
+        ("metadata", c_char_p), ("has_timestamp", c_uint8), ("reserved", c_uint8 * 7),
+    ]
+
+
 class Buffer(Structure):
     _fields_ = [("data", c_void_p), ("len", c_size_t)]
 
@@ -217,6 +241,7 @@ _SIGNATURES = {
     "gm_store_episode": (_status, [_store, POINTER(EpisodeInput), POINTER(c_int64)]),
     "gm_store_episodes": (_status, [_store, POINTER(EpisodeInput), c_size_t, POINTER(c_int64)]),
     "gm_get_episode": (_status, [_store, c_int64, POINTER(POINTER(Episode))]),
+    "gm_get_episode_into": (_status, [_store, c_int64, c_void_p, c_size_t, POINTER(c_size_t)]),
     "gm_get_episodes_by_context": (_status, [_store, c_char_p, c_int64, _pd, POINTER(POINTER(EpisodeList))]),
     "gm_get_recent_episodes": (_status, [_store, c_double, c_int64, POINTER(POINTER(EpisodeList))]),
     "gm_count_episodes": (_status, [_store, POINTER(c_int64)]),
@@ -260,6 +285,9 @@ _SIGNATURES = {
     "gm_vacuum_into": (_status, [_store, c_char_p]),
     "gm_checkpoint": (_status, [_store, POINTER(c_int64)]),
     "gm_experience_encode": (_status, [c_void_p, c_size_t, c_char_p, POINTER(POINTER(Buffer))]),
+    "gm_store_episode_tensors": (_status, [_store, c_void_p, c_size_t, c_char_p, c_double, c_char_p, c_char_p, _pd,
+                                           POINTER(c_int64)]),
+    "gm_store_episodes_tensors": (_status, [_store, POINTER(TensorEpisodeInput), c_size_t, POINTER(c_int64)]),
     "gm_buffer_free": (None, [POINTER(Buffer)]),
     "gm_experience_decode": (_status, [c_void_p, c_size_t, POINTER(POINTER(Experience))]),
     "gm_experience_free": (None, [POINTER(Experience)]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import struct
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +14,11 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _native as n
+from ._marshal import (InputColumns, ListResult, SlowPath, _BatchColumns, _json_object, _json_object_text, _limit, _number,
+                       _opt_number, _text)
 from .errors import InvalidArgumentError, SQLiteStorageError, invalid, raise_for
-from .experience import NOT_AN_EXPERIENCE, decode_experience, decode_gmstore_experience, encode_experience
+from .experience import (NOT_AN_EXPERIENCE, decode_experience, decode_gmstore_experience, describe_experience,
+                         encode_experience, tensor_array, TensorColumns, UniformBatch)
 
 
 @dataclass
@@ -38,6 +42,33 @@ class Embedding(bytes):
     can start with any two bytes, a pickle prefix among them)."""
 
     __slots__ = ()
+
+
+_FLOAT32 = np.dtype("<f4")
+# gm_episode as the C compiler lays it out (tests/test_abi_mirror.py checks it)
+_EPISODE = struct.Struct("<qdddQQQQQQ")
+
+
+class _ReadBuffer(threading.local):
+    """This thread's buffer for results written into caller memory
+    (``gm_get_episode_into``), grown to the size the library asks for.
+    ``parts`` is (address, capacity, size out-parameter, byte view): one
+    attribute read, as thread-local attributes are slow to read."""
+
+    def __init__(self) -> None:
+        self.size = ctypes.c_size_t()
+        self.parts = self._allocate(1 << 16)
+
+    def _allocate(self, capacity: int):
+        self.block = (ctypes.c_char * capacity)()
+        return ctypes.addressof(self.block), capacity, ctypes.byref(self.size), memoryview(self.block).cast("B")
+
+    def grow(self):
+        self.parts = self._allocate(max(self.size.value, 2 * self.parts[1]))
+        return self.parts
+
+
+_read_buffer = _ReadBuffer()
 
 
 @dataclass
@@ -70,152 +101,6 @@ class ExecuteResult:
     """What ``_transaction().execute`` returns: the rows it changed."""
 
     rowcount: int
-
-
-def _text(value: str, field_name: str) -> bytes:
-    if not isinstance(value, str):
-        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: must be a str, got {type(value).__name__}")
-    if "\0" in value:
-        # C strings end at the first NUL: the rest would be dropped silently.
-        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: must not contain NUL characters")
-    return value.encode("utf-8", "surrogatepass")
-
-
-def _json_object(value: Optional[dict], field_name: str) -> Optional[bytes]:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
-                                   f"{field_name}: must be a dict, got {type(value).__name__}")
-    try:
-        return _JSON.encode(value).encode("utf-8")
-    except (TypeError, ValueError) as e:
-        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: not JSON-serialisable ({e})") from e
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
-
-
-# One encoder for all calls: json.dumps with options builds one per call.
-_JSON = json.JSONEncoder(allow_nan=False, default=_json_default)
-
-
-def _number(value: Any, field_name: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError) as e:
-        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: not a number ({e})") from e
-
-
-def _opt_number(value: Any, field_name: str):
-    return None if value is None else ctypes.byref(ctypes.c_double(_number(value, field_name)))
-
-
-def _limit(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"limit: must be an int, got {value!r}")
-    return int(value)
-
-
-_NUMPY_OF_CTYPE = {
-    ctypes.c_int64: np.int64, ctypes.c_double: np.float64, ctypes.c_void_p: np.uintp, ctypes.c_char_p: np.uintp,
-    ctypes.c_size_t: np.uintp, ctypes.c_uint64: np.uint64, ctypes.c_uint32: np.uint32, ctypes.c_uint8: np.uint8,
-}
-_STRUCT_DTYPES: Dict[type, np.dtype] = {}
-
-
-def _numpy_of(ctype) -> Any:
-    if issubclass(ctype, ctypes.Array):  # reserved bytes: uint8[7]
-        return (_NUMPY_OF_CTYPE[ctype._type_], ctype._length_)
-    return _NUMPY_OF_CTYPE[ctype]
-
-
-def _struct_dtype(item_type) -> np.dtype:
-    """The numpy twin of a C struct (pointers as addresses), so an array
-    of results is read, or an array of inputs filled, a column at a time
-    instead of one ctypes access per field per row."""
-    if item_type not in _STRUCT_DTYPES:
-        fields = item_type._fields_
-        _STRUCT_DTYPES[item_type] = np.dtype({
-            "names": [f[0] for f in fields],
-            "formats": [_numpy_of(f[1]) for f in fields],
-            "offsets": [getattr(item_type, f[0]).offset for f in fields],
-            "itemsize": ctypes.sizeof(item_type),
-        })
-    return _STRUCT_DTYPES[item_type]
-
-
-class _BatchColumns:
-    """The columns of a batch of input structs, gathered in one pass that
-    checks every row: ``row_values(row)`` gives its byte parts (NULL for
-    None) and its number; the optional ``timestamp`` is read here. The parts
-    lie NUL-terminated in one buffer, ``starts`` holding their addresses.
-    A bad argument or a missing key is reported with its row
-    (``events[3].task_type: ...``)."""
-
-    def __init__(self, rows: Sequence[Dict[str, Any]], batch: str, row_values) -> None:
-        self.count = len(rows)
-        self.parts: List[Optional[bytes]] = []
-        self.numbers, self.stamps = np.empty(self.count), np.zeros(self.count)
-        self.has_stamps = np.zeros(self.count, np.bool_)
-        for i, row in enumerate(rows):
-            try:
-                parts, self.numbers[i] = row_values(row)
-                self.parts += parts
-                if row.get("timestamp") is not None:
-                    self.stamps[i], self.has_stamps[i] = _number(row["timestamp"], "timestamp"), True
-            except InvalidArgumentError as err:
-                raise InvalidArgumentError(err.code, f"{batch}[{i}].{err.message}") from None
-            except KeyError as err:
-                raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{batch}[{i}]: missing {err}") from None
-        self.arena = b"\0".join(p or b"" for p in self.parts) + b"\0"
-        self.starts = np.zeros(len(self.parts), np.uintp)
-        np.cumsum([len(p or b"") + 1 for p in self.parts[:-1]], out=self.starts[1:])
-        self.starts += ctypes.cast(ctypes.c_char_p(self.arena), ctypes.c_void_p).value or 0
-        self.starts[[p is None for p in self.parts]] = 0
-
-    def store(self, call, handle, item_type, columns: Dict[str, Any]) -> List[int]:
-        """Fills an array of ``item_type`` from ``columns`` plus the
-        timestamp columns and passes it to the batch ``call``; returns the
-        ids. The arena this object holds stays alive through the call."""
-        items = np.zeros(max(self.count, 1), _struct_dtype(item_type))
-        columns = {**columns, "timestamp": self.stamps, "has_timestamp": self.has_stamps}
-        for name, values in columns.items():
-            items[name][:self.count] = values
-        ids = np.zeros(max(self.count, 1), np.int64)
-        raise_for(call(handle, items.ctypes.data_as(ctypes.POINTER(item_type)), self.count,
-                       ids.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))))
-        return ids[:self.count].tolist()
-
-
-def _rows(list_ptr, item_type) -> Tuple[list, bytes, int]:
-    """(tuples of every item's fields, the list's arena, its address)."""
-    lst = list_ptr.contents
-    if lst.len == 0:
-        return [], b"", 0
-    raw = ctypes.string_at(ctypes.cast(lst.items, ctypes.c_void_p), lst.len * ctypes.sizeof(item_type))
-    items = np.frombuffer(raw, dtype=_struct_dtype(item_type)).tolist()
-    return items, ctypes.string_at(lst.arena, lst.arena_len), lst.arena
-
-
-def _json_objects(arena: bytes, base: int, rows: list, ptr_field: int, len_field: int) -> list:
-    """Parses the JSON text of one field of every row in a single
-    json.loads call: per-call overhead, not parsing, dominates small
-    objects."""
-    if not rows:
-        return []
-    parts = [arena[r[ptr_field] - base:r[ptr_field] - base + r[len_field]] for r in rows]
-    return json.loads(b"[" + b",".join(parts) + b"]")
-
-
-def _cut(arena: bytes, base: int, ptr: int, length: int) -> bytes:
-    start = ptr - base
-    return arena[start:start + length]
 
 
 class _TransactionConnection:
@@ -274,33 +159,59 @@ class SQLiteStorage:
     def _h(self) -> ctypes.c_void_p:
         handle = self._handle
         if handle is None:
-            raise SQLiteStorageError(12, "store: the storage is closed")
+            raise SQLiteStorageError(n.GM_ERR_MISUSE, "store: the storage is closed")
         return handle
 
     # ---- episodes ----------------------------------------------------------
 
-    def _episode_input(self, experience_data, performance_score, context_hash, timestamp, metadata, keep):
-        data = encode_experience(experience_data)
-        keep.append(data)
-        has_time = timestamp is not None
-        return n.EpisodeInput(data, len(data), _number(performance_score, "performance_score"),
-                              _number(timestamp, "timestamp") if has_time else 0.0,
-                              _text(context_hash, "context_hash"), _json_object(metadata, "metadata"), has_time)
-
     def store_episode(self, experience_data: Any, performance_score: float, context_hash: str,
                       timestamp: Optional[float] = None, metadata: Optional[Dict[str, Any]] = None) -> int:
         """Stores an episode; ``experience_data`` may be an array, a dict of
-        arrays and values, or bytes. Returns its id."""
-        keep: list = []
-        item = self._episode_input(experience_data, performance_score, context_hash, timestamp, metadata, keep)
+        arrays and values, or bytes. Returns its id. A tree is described to
+        the library, which encodes and stores it in the same call."""
+        score, context = _number(performance_score, "performance_score"), _text(context_hash, "context_hash")
+        meta, stamp = _json_object(metadata, "metadata"), _opt_number(timestamp, "timestamp")
         out = ctypes.c_int64()
-        raise_for(self._lib.gm_store_episode(self._h, ctypes.byref(item), ctypes.byref(out)))
+        if isinstance(experience_data, (bytes, bytearray, memoryview)):
+            data = bytes(experience_data)
+            item = n.EpisodeInput(data, len(data), score, 0.0 if stamp is None else _number(timestamp, ""),
+                                  context, meta, stamp is not None)
+            raise_for(self._lib.gm_store_episode(self._h, ctypes.byref(item), ctypes.byref(out)))
+        else:
+            tensors, values = describe_experience(experience_data)
+            raise_for(self._lib.gm_store_episode_tensors(self._h, tensor_array(tensors), len(tensors), values, score,
+                                                         context, meta, stamp, ctypes.byref(out)))
         return out.value
 
     def store_episodes(self, episodes: Sequence[Dict[str, Any]]) -> List[int]:
         """Stores many episodes (dicts of ``store_episode``'s arguments) in
         one transaction, all or none. Returns their ids in order. The C
-        structs are filled column by column with numpy."""
+        structs are filled column by column with numpy; experience trees
+        are encoded by the library during the insert."""
+        raw = (bytes, bytearray, memoryview)
+        if any(isinstance(e.get("experience_data"), raw) for e in episodes if isinstance(e, dict)):
+            return self._store_encoded_episodes(episodes)
+        try:
+            c = InputColumns(episodes)
+            c.text("context_hash"), c.number("performance_score"), c.json_objects("metadata"), c.timestamps()
+            trees = c.values("experience_data")
+            uniform = UniformBatch.of(trees)
+            if uniform is None:
+                described = [describe_experience(e) for e in trees]
+        except (SlowPath, InvalidArgumentError):
+            # the row-by-row path finds the bad row and names it
+            return self._store_encoded_episodes(episodes)
+        if uniform is not None:
+            tensors, values = uniform, [v.encode("ascii") for v in uniform.values_json]
+        else:
+            tensors, values = TensorColumns([t for t, _ in described]), [v for _, v in described]
+        c.blobs("values_json", values)
+        c.columns.update(tensors=tensors.row_addresses, tensor_count=tensors.counts)
+        return c.store(self._lib.gm_store_episodes_tensors, self._h, n.TensorEpisodeInput)
+
+    def _store_encoded_episodes(self, episodes: Sequence[Dict[str, Any]]) -> List[int]:
+        """``store_episodes`` when some experiences are raw bytes, stored as
+        they are: each tree is encoded first."""
         b = _BatchColumns(episodes, "episodes", lambda e: (
             (encode_experience(e["experience_data"]), _text(e["context_hash"], "context_hash"),
              _json_object(e.get("metadata"), "metadata")),
@@ -310,29 +221,27 @@ class SQLiteStorage:
             "context_hash": b.starts[1::3], "metadata": b.starts[2::3], "performance_score": b.numbers})
 
     def _episodes(self, list_ptr) -> List[Episode]:
-        rows, arena, base = _rows(list_ptr, n.Episode)
-        metadata = _json_objects(arena, base, rows, 8, 9)
-        return [
-            Episode(r[0], r[1], arena[r[4] - base:r[4] - base + r[5]], r[2],
-                    arena[r[6] - base:r[6] - base + r[7]].decode("utf-8"), m)
-            for r, m in zip(rows, metadata)
-        ]
+        r = ListResult(list_ptr, n.Episode)
+        return list(map(Episode, r.column("id"), r.column("timestamp"), r.blobs("experience_data", "experience_len"),
+                        r.column("performance_score"), r.texts("context_hash"), r.json_objects("metadata")))
 
     def retrieve_episode(self, episode_id: int) -> Optional[Episode]:
-        """The episode with this id, or None."""
-        out = ctypes.POINTER(n.Episode)()
-        status = self._lib.gm_get_episode(self._h, int(episode_id), ctypes.byref(out))
+        """The episode with this id, or None. Read in one call into this
+        thread's buffer (grown when an episode needs more), nothing to free."""
+        lib, handle, episode_id = self._lib, self._h, int(episode_id)
+        address, capacity, size_ref, view = _read_buffer.parts
+        status = lib.gm_get_episode_into(handle, episode_id, address, capacity, size_ref)
+        if status == n.GM_ERR_BUFFER_TOO_SMALL:
+            address, capacity, size_ref, view = _read_buffer.grow()
+            status = lib.gm_get_episode_into(handle, episode_id, address, capacity, size_ref)
         if status == n.GM_ERR_NOT_FOUND:
             return None
         raise_for(status)
-        try:
-            e = out.contents
-            return Episode(id=e.id, timestamp=e.timestamp, performance_score=e.performance_score,
-                           experience_data=ctypes.string_at(e.experience_data, e.experience_len),
-                           context_hash=ctypes.string_at(e.context_hash, e.context_hash_len).decode("utf-8"),
-                           metadata=json.loads(ctypes.string_at(e.metadata, e.metadata_len)))
-        finally:
-            self._lib.gm_episode_free(out)
+        id_, stamp, score, _, data, data_len, context, context_len, meta, meta_len = _EPISODE.unpack_from(view)
+        data, context, meta = data - address, context - address, meta - address
+        return Episode(id_, stamp, view[data:data + data_len].tobytes(), score,
+                       str(view[context:context + context_len], "utf-8"),
+                       _json_object_text(str(view[meta:meta + meta_len], "utf-8")))
 
     def get_episodes_by_context(self, context_hash: str, limit: int = 100,
                                 min_score: Optional[float] = None) -> List[Episode]:
@@ -410,19 +319,24 @@ class SQLiteStorage:
         raise_for(self._lib.gm_search_concepts_matching(self._h, _text(query, "query"), mode, _limit(limit),
                                                         ctypes.byref(out)))
         try:
-            rows, arena, base = _rows(out, n.Concept)
-            floats = ctypes.string_at(out.contents.floats, out.contents.floats_len * 4) if rows else b""
-            fbase = out.contents.floats or 0
-            floats_view = memoryview(floats)
-            metadata = _json_objects(arena, base, rows, 8, 9)
-            return [
-                Concept(id=r[0], creation_time=r[1], last_accessed=r[2], access_count=r[3],
-                        name=_cut(arena, base, r[4], r[5]).decode("utf-8"),
-                        embedding=Embedding(floats_view[r[6] - fbase:r[6] - fbase + r[7] * 4]), metadata=m)
-                for r, m in zip(rows, metadata)
-            ]
+            r = ListResult(out, n.Concept)
+            return list(map(Concept, r.column("id"), r.texts("name"), self._embeddings(out, r),
+                            r.column("creation_time"), r.column("access_count"), r.column("last_accessed"),
+                            r.json_objects("metadata")))
         finally:
             self._lib.gm_concept_list_free(out)
+
+    @staticmethod
+    def _embeddings(out, r: ListResult) -> List[Embedding]:
+        """Every concept's embedding, cut straight from the list's float
+        arena (one copy per embedding, none of the whole arena)."""
+        if r.len == 0:
+            return []
+        floats = out.contents.floats
+        view = memoryview((ctypes.c_char * (out.contents.floats_len * 4)).from_address(floats)).cast("B")
+        starts = ((r.items["embedding"] - np.uintp(floats))).tolist()
+        ends = (r.items["embedding"] - np.uintp(floats) + r.items["embedding_len"] * 4).tolist()
+        return [Embedding(view[a:b]) for a, b in zip(starts, ends)]
 
     @staticmethod
     def _deserialize_array(data: bytes) -> Any:
@@ -432,8 +346,8 @@ class SQLiteStorage:
         in gmstore's own format; anything else is read as float32 values
         (never unpickled: use ``Episode.experience(allow_pickle=True)`` for
         legacy pickles)."""
-        if isinstance(data, Embedding):
-            return np.frombuffer(data, dtype="<f4")
+        if type(data) is Embedding:
+            return np.frombuffer(data, _FLOAT32)
         decoded = decode_gmstore_experience(data)
         if decoded is not NOT_AN_EXPERIENCE:
             return decoded
@@ -467,10 +381,10 @@ class SQLiteStorage:
 
     def _neighbors(self, out, groups: int) -> List[List[Tuple[int, str, float]]]:
         try:
-            rows, arena, base = _rows(out, n.Neighbor)
+            r = ListResult(out, n.Neighbor)
             result: List[List[Tuple[int, str, float]]] = [[] for _ in range(groups)]
-            for r in rows:
-                result[r[2]].append((r[0], _cut(arena, base, r[3], r[4]).decode("utf-8"), r[1]))
+            for group, hit in zip(r.column("query"), zip(r.column("id"), r.texts("name"), r.column("score"))):
+                result[group].append(hit)
             return result
         finally:
             self._lib.gm_neighbor_list_free(out)
@@ -523,8 +437,8 @@ class SQLiteStorage:
         raise_for(self._lib.gm_concept_neighborhood(self._h, int(concept_id), _limit(max_hops), kind,
                                                     _number(min_strength, "min_strength"), ctypes.byref(out)))
         try:
-            rows, arena, base = _rows(out, n.Reached)
-            return [(r[0], _cut(arena, base, r[3], r[4]).decode("utf-8"), r[1]) for r in rows]
+            r = ListResult(out, n.Reached)
+            return list(zip(r.column("id"), r.texts("name"), r.column("hops")))
         finally:
             self._lib.gm_reached_list_free(out)
 
@@ -561,8 +475,8 @@ class SQLiteStorage:
         kind = None if relationship_type is None else _text(relationship_type, "relationship_type")
         raise_for(self._lib.gm_get_relationships(self._h, int(concept_id), kind, ctypes.byref(out)))
         try:
-            rows, arena, base = _rows(out, n.Relationship)
-            return [(r[0], _cut(arena, base, r[2], r[3]).decode("utf-8"), r[1]) for r in rows]
+            r = ListResult(out, n.Relationship)
+            return list(zip(r.column("target_id"), r.texts("relationship_type"), r.column("strength")))
         finally:
             self._lib.gm_relationship_list_free(out)
 
@@ -583,6 +497,13 @@ class SQLiteStorage:
         arguments) in one transaction, all or none. Returns their ids in
         order. The C structs are filled column by column with numpy, so a
         row costs Python little more than checking its values."""
+        try:
+            c = InputColumns(events)
+            c.text("task_type"), c.text("strategy_used"), c.number("performance_delta")
+            c.json_objects("parameters"), c.timestamps()
+            return c.store(self._lib.gm_store_learning_events, self._h, n.LearningEventInput)
+        except SlowPath:
+            pass
         b = _BatchColumns(events, "events", lambda e: (
             (_text(e["task_type"], "task_type"), _text(e["strategy_used"], "strategy_used"),
              _json_object(e.get("parameters"), "parameters")),
@@ -599,15 +520,9 @@ class SQLiteStorage:
             self._h, _text(task_type, "task_type"), _limit(limit),
             _opt_number(min_performance_delta, "min_performance_delta"), ctypes.byref(out)))
         try:
-            rows, arena, base = _rows(out, n.LearningEvent)
-            parameters = _json_objects(arena, base, rows, 7, 8)
-            return [
-                LearningEvent(id=r[0], performance_delta=r[1], timestamp=r[2],
-                              task_type=_cut(arena, base, r[3], r[4]).decode("utf-8"),
-                              strategy_used=_cut(arena, base, r[5], r[6]).decode("utf-8"),
-                              parameters=p)
-                for r, p in zip(rows, parameters)
-            ]
+            r = ListResult(out, n.LearningEvent)
+            return list(map(LearningEvent, r.column("id"), r.texts("task_type"), r.column("performance_delta"),
+                            r.texts("strategy_used"), r.column("timestamp"), r.json_objects("parameters")))
         finally:
             self._lib.gm_learning_event_list_free(out)
 
@@ -617,8 +532,8 @@ class SQLiteStorage:
         raise_for(self._lib.gm_get_best_strategies(self._h, _text(task_type, "task_type"), _limit(limit),
                                                    ctypes.byref(out)))
         try:
-            rows, arena, base = _rows(out, n.Strategy)
-            return [(_cut(arena, base, r[2], r[3]).decode("utf-8"), r[0], r[1]) for r in rows]
+            r = ListResult(out, n.Strategy)
+            return list(zip(r.texts("strategy"), r.column("avg_delta"), r.column("usage_count")))
         finally:
             self._lib.gm_strategy_list_free(out)
 

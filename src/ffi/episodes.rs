@@ -3,8 +3,11 @@
 use std::ffi::c_char;
 
 use super::boundary::{boundary, input, opt_f64, opt_text, out, slice, store_batch, text};
+use super::experience::{encode, gm_tensor};
 use super::handle::{gm_store, store_ref};
-use super::results::{arena_list, free_list, free_one, into_list, into_one, text_size, Arena, CRecord};
+use super::results::{
+    arena_list, free_list, free_one, into_list, into_one, text_size, write_into, Arena, CRecord,
+};
 use crate::error::Result;
 use crate::status::*;
 use crate::validate::MAX_BLOB_LEN;
@@ -18,6 +21,32 @@ pub struct gm_episode_input {
     pub experience_data: *const u8,
     /// Length of `experience_data` in bytes.
     pub experience_len: usize,
+    /// Must be finite.
+    pub performance_score: f64,
+    /// Unix time in seconds; used only when `has_timestamp` is 1.
+    pub timestamp: f64,
+    /// NUL-terminated UTF-8, non-empty.
+    pub context_hash: *const c_char,
+    /// NUL-terminated UTF-8 JSON object, or NULL for `{}`.
+    pub metadata: *const c_char,
+    /// 1 to use `timestamp`, 0 for the current time.
+    pub has_timestamp: u8,
+    /// Reserved; must be 0.
+    pub reserved: [u8; 7],
+}
+
+/// An episode to store whose experience is given as tensors and a value
+/// tree, encoded by the library as `gm_experience_encode` would (one call
+/// instead of encode, store and free). Plain data owned by the caller; read
+/// during the call.
+#[repr(C)]
+pub struct gm_tensor_episode_input {
+    /// `tensor_count` tensors; NULL only when `tensor_count` is 0.
+    pub tensors: *const gm_tensor,
+    pub tensor_count: usize,
+    /// The JSON value tree (`{"$tensor": "name"}` stands for a tensor), or
+    /// NULL for none.
+    pub values_json: *const c_char,
     /// Must be finite.
     pub performance_score: f64,
     /// Unix time in seconds; used only when `has_timestamp` is 1.
@@ -142,6 +171,100 @@ pub unsafe extern "C" fn gm_store_episode(
     })
 }
 
+/// An episode whose experience bytes the library encoded: the bytes it
+/// will store and the fields that borrow from the caller.
+struct EncodedEpisode<'a> {
+    experience: Vec<u8>,
+    fields: NewEpisode<'a>,
+}
+
+impl EncodedEpisode<'_> {
+    fn episode(&self) -> NewEpisode<'_> {
+        NewEpisode {
+            experience_data: &self.experience,
+            ..self.fields
+        }
+    }
+}
+
+unsafe fn to_encoded_episode(e: &gm_tensor_episode_input) -> Result<EncodedEpisode<'_>> {
+    if e.reserved != [0; 7] {
+        return Err(crate::error::invalid("reserved", "must be 0"));
+    }
+    Ok(EncodedEpisode {
+        experience: encode(e.tensors, e.tensor_count, e.values_json)?,
+        fields: NewEpisode {
+            experience_data: &[],
+            performance_score: e.performance_score,
+            context_hash: text(e.context_hash, "context_hash")?,
+            timestamp: super::boundary::flag(e.has_timestamp, "has_timestamp")?.then_some(e.timestamp),
+            metadata: opt_text(e.metadata, "metadata")?,
+        },
+    })
+}
+
+/// Encodes `tensor_count` tensors and the value tree `values_json` (may be
+/// NULL) as an experience, exactly as `gm_experience_encode` does, and
+/// stores it as a new episode, in one call: no buffer to free. The other
+/// arguments are `gm_store_episode`'s: `metadata` may be NULL for `{}`,
+/// `timestamp` NULL for now. Writes the id to `*out_id`.
+///
+/// Errors: `GM_ERR_INVALID_ARGUMENT` for anything `gm_experience_encode` or
+/// `gm_store_episode` refuses, the message naming the field
+/// (`tensors[0].dtype: ...`). Joins this thread's transaction. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_store_episode_tensors(
+    store: *mut gm_store,
+    tensors: *const gm_tensor,
+    tensor_count: usize,
+    values_json: *const c_char,
+    performance_score: f64,
+    context_hash: *const c_char,
+    metadata: *const c_char,
+    timestamp: *const f64,
+    out_id: *mut i64,
+) -> gm_status {
+    boundary("gm_store_episode_tensors", || {
+        let out_id = out(out_id, "out_id", 0)?;
+        let store = store_ref(store)?;
+        let experience = encode(tensors, tensor_count, values_json)?;
+        out_id.set(store.store_episode(&NewEpisode {
+            experience_data: &experience,
+            performance_score,
+            context_hash: text(context_hash, "context_hash")?,
+            timestamp: opt_f64(timestamp),
+            metadata: opt_text(metadata, "metadata")?,
+        })?);
+        Ok(())
+    })
+}
+
+/// `gm_store_episodes` for episodes given as tensors: encodes each one's
+/// experience as `gm_store_episode_tensors` does and stores them all in one
+/// transaction (all or none), writing their ids in order to the caller's
+/// array `out_ids` of `count` slots. Every episode is checked and encoded
+/// before anything is written; the message names the first bad one
+/// (`episodes[3].tensors[0].data: ...`). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_store_episodes_tensors(
+    store: *mut gm_store,
+    episodes: *const gm_tensor_episode_input,
+    count: usize,
+    out_ids: *mut i64,
+) -> gm_status {
+    boundary("gm_store_episodes_tensors", || {
+        let store = store_ref(store)?;
+        store_batch(
+            episodes,
+            count,
+            out_ids,
+            ("episodes", GM_MAX_BATCH),
+            |e| to_encoded_episode(e),
+            |batch| store.store_episodes(&batch.iter().map(EncodedEpisode::episode).collect::<Vec<_>>()),
+        )
+    })
+}
+
 /// Stores `count` episodes in one transaction (all or none) and writes
 /// their ids, in order, to the caller's array `out_ids` of `count` slots.
 /// `episodes` may be NULL only when `count` is 0. Every episode is checked
@@ -185,6 +308,34 @@ pub unsafe extern "C" fn gm_get_episode(
             .ok_or_else(|| crate::Error::NotFound(format!("episode_id: no episode with id {id}")))?;
         out_episode.set(into_one(&episode));
         Ok(())
+    })
+}
+
+/// Writes the episode with id `id` into the caller's buffer `buf` of
+/// `capacity` bytes, with no result to free: a `gm_episode` at its start
+/// (`buf` aligned to 8 bytes), then the bytes its pointers point to, all
+/// within `buf`. Writes the size this takes to `*out_size` in every case
+/// but a NULL `out_size`. `GM_ERR_BUFFER_TOO_SMALL` (buffer untouched) when
+/// `capacity` is less: call again with `*out_size` bytes (NULL and 0 ask
+/// for the size alone). `GM_ERR_NOT_FOUND` when there is no such episode,
+/// `GM_ERR_INVALID_ARGUMENT` for an id <= 0 or an unaligned `buf`. For
+/// bindings that read many episodes one at a time: one call, no free.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_get_episode_into(
+    store: *mut gm_store,
+    id: i64,
+    buf: *mut u8,
+    capacity: usize,
+    out_size: *mut usize,
+) -> gm_status {
+    boundary("gm_get_episode_into", || {
+        let out_size = out(out_size, "out_size", 0)?;
+        let store = store_ref(store)?;
+        let episode = store
+            .retrieve_episode(id)?
+            .ok_or_else(|| crate::Error::NotFound(format!("episode_id: no episode with id {id}")))?;
+        write_into(&episode, buf, capacity, out_size)
     })
 }
 

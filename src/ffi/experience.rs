@@ -110,31 +110,45 @@ struct OwnedExperience {
     values: Option<CString>,
 }
 
-unsafe fn to_tensor(t: &gm_tensor, i: usize) -> Result<Tensor<'_>> {
-    let field = |f: &str| format!("tensors[{i}].{f}");
-    let dtype = DType::from_code(t.dtype)
-        .ok_or_else(|| invalid(&field("dtype"), format!("unknown dtype {}", t.dtype)))?;
+/// Checks one C tensor. Messages name the field (`dtype: ...`), which the
+/// caller qualifies with the tensor's index only on failure: formatting
+/// three names per tensor on success cost more than the checks.
+unsafe fn to_tensor(t: &gm_tensor) -> Result<Tensor<'_>> {
+    let dtype =
+        DType::from_code(t.dtype).ok_or_else(|| invalid("dtype", format!("unknown dtype {}", t.dtype)))?;
     if t.ndim > GM_MAX_TENSOR_DIMS {
         return Err(invalid(
-            &field("ndim"),
+            "ndim",
             format!("{} exceeds {GM_MAX_TENSOR_DIMS}", t.ndim),
         ));
     }
-    let shape = slice(
-        t.shape,
-        t.ndim as usize,
-        &field("shape"),
-        GM_MAX_TENSOR_DIMS as usize,
-    )?
-    .iter()
-    .map(|&d| usize::try_from(d).map_err(|_| invalid(&field("shape"), format!("extent {d} is too large"))))
-    .collect::<Result<Vec<_>>>()?;
+    let shape = slice(t.shape, t.ndim as usize, "shape", GM_MAX_TENSOR_DIMS as usize)?
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| invalid("shape", format!("extent {d} is too large"))))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Tensor {
-        name: text(t.name, &field("name"))?,
+        name: text(t.name, "name")?,
         dtype,
         shape,
-        data: slice(t.data, t.data_len, &field("data"), MAX_BLOB_LEN)?,
+        data: slice(t.data, t.data_len, "data", MAX_BLOB_LEN)?,
     })
+}
+
+/// The experience bytes of `count` C tensors and an optional value tree.
+///
+/// # Safety
+/// The pointers must be valid as `gm_experience_encode` documents.
+pub(crate) unsafe fn encode(
+    tensors: *const gm_tensor,
+    count: usize,
+    values_json: *const c_char,
+) -> Result<Vec<u8>> {
+    let tensors = slice(tensors, count, "tensors", GM_MAX_TENSORS)?
+        .iter()
+        .enumerate()
+        .map(|(i, t)| to_tensor(t).map_err(|e| e.within(&format!("tensors[{i}]"))))
+        .collect::<Result<Vec<_>>>()?;
+    experience::encode(&tensors, opt_text(values_json, "values_json")?)
 }
 
 /// Encodes `count` tensors and an optional JSON value tree (`values_json`,
@@ -153,12 +167,7 @@ pub unsafe extern "C" fn gm_experience_encode(
 ) -> gm_status {
     boundary("gm_experience_encode", || {
         let out_buffer = out(out_buffer, "out_buffer", std::ptr::null_mut())?;
-        let tensors = slice(tensors, count, "tensors", GM_MAX_TENSORS)?
-            .iter()
-            .enumerate()
-            .map(|(i, t)| to_tensor(t, i))
-            .collect::<Result<Vec<_>>>()?;
-        let bytes = experience::encode(&tensors, opt_text(values_json, "values_json")?)?;
+        let bytes = encode(tensors, count, values_json)?;
         let mut owned = Box::new(OwnedBuffer {
             view: gm_buffer {
                 data: std::ptr::null(),

@@ -5,31 +5,57 @@
 
 use std::ffi::c_char;
 
-/// Backing storage whose pointers the C structs borrow. Its vectors are
-/// sized up front and never grow, so no pointer into them moves.
+/// Backing storage whose pointers the C structs borrow: a block sized up
+/// front that never grows, so no pointer into it moves. The bytes lie in a
+/// block of the arena's own, or in a caller's buffer (`in_caller_buffer`).
 pub(crate) struct Arena {
-    bytes: Vec<u8>,
+    start: *mut u8,
+    capacity: usize,
+    len: usize,
+    /// Holds the block `start` points into when the arena owns it (read
+    /// only through `start`; dropped with the arena).
+    _owned: Vec<u8>,
     floats: Vec<f32>,
 }
 
 impl Arena {
     fn with_capacity(bytes: usize, floats: usize) -> Arena {
+        let mut owned = Vec::with_capacity(bytes);
         Arena {
-            bytes: Vec::with_capacity(bytes),
+            start: owned.as_mut_ptr(),
+            capacity: bytes,
+            len: 0,
+            _owned: owned,
             floats: Vec::with_capacity(floats),
+        }
+    }
+
+    /// An arena writing its bytes to `[start, start + capacity)`, memory
+    /// the caller owns; it holds no floats.
+    ///
+    /// # Safety
+    /// The range must be valid for writes for as long as the arena is used.
+    unsafe fn in_caller_buffer(start: *mut u8, capacity: usize) -> Arena {
+        Arena {
+            start,
+            capacity,
+            len: 0,
+            _owned: Vec::new(),
+            floats: Vec::new(),
         }
     }
 
     pub(crate) fn blob(&mut self, data: &[u8]) -> *const u8 {
         // A growth would move earlier pointers; the sizes are computed
         // exactly, so this assertion guards a bug, caught as GM_ERR_INTERNAL.
-        assert!(
-            self.bytes.len() + data.len() <= self.bytes.capacity(),
-            "arena sized too small"
-        );
-        let start = self.bytes.len();
-        self.bytes.extend_from_slice(data);
-        self.bytes[start..].as_ptr()
+        assert!(self.len + data.len() <= self.capacity, "arena sized too small");
+        // SAFETY: the range was just checked to lie within the block.
+        unsafe {
+            let at = self.start.add(self.len);
+            std::ptr::copy_nonoverlapping(data.as_ptr(), at, data.len());
+            self.len += data.len();
+            at
+        }
     }
 
     /// Copies `s` plus a NUL terminator.
@@ -50,13 +76,17 @@ impl Arena {
     }
 
     pub(crate) fn bytes_view(&self) -> (*const u8, usize) {
-        (self.bytes.as_ptr(), self.bytes.len())
+        (self.start, self.len)
     }
 
     pub(crate) fn floats_view(&self) -> (*const f32, usize) {
         (self.floats.as_ptr(), self.floats.len())
     }
 }
+
+// SAFETY: the arena's pointers point into its own block or, while it is
+// being filled, into a caller's buffer; nothing else shares them.
+unsafe impl Send for Arena {}
 
 /// Bytes a string takes in the arena.
 pub(crate) fn text_size(s: &str) -> usize {
@@ -155,6 +185,45 @@ pub(crate) fn into_one<R: CRecord>(record: &R) -> *mut R::C {
     let mut arena = arena_for(std::slice::from_ref(record));
     let item = record.to_c(&mut arena);
     Box::into_raw(Box::new(OwnedOne { item, arena })).cast()
+}
+
+/// Writes `record` into the caller's buffer `[buf, buf + capacity)`: its C
+/// struct at the start, the bytes it points to after it, and the size that
+/// takes to `out_size` whether or not it fits. BufferTooSmall (nothing
+/// written) when it does not; InvalidArgument when `buf` is not aligned
+/// for the struct.
+///
+/// # Safety
+/// `buf` must be NULL or valid for writes of `capacity` bytes.
+pub(crate) unsafe fn write_into<R: CRecord>(
+    record: &R,
+    buf: *mut u8,
+    capacity: usize,
+    out_size: super::boundary::Out<'_, usize>,
+) -> crate::error::Result<()> {
+    let (bytes, floats) = record.arena_size();
+    debug_assert_eq!(
+        floats, 0,
+        "records with floats are not written into caller buffers"
+    );
+    let head = std::mem::size_of::<R::C>();
+    let needed = head + bytes;
+    out_size.set(needed);
+    if capacity < needed {
+        return Err(crate::Error::BufferTooSmall(format!(
+            "buf: {capacity} bytes, but the result needs {needed}"
+        )));
+    }
+    if buf.is_null() || !buf.cast::<R::C>().is_aligned() {
+        return Err(crate::error::invalid(
+            "buf",
+            format!("must be aligned to {} bytes", std::mem::align_of::<R::C>()),
+        ));
+    }
+    let mut arena = Arena::in_caller_buffer(buf.add(head), bytes);
+    let item = record.to_c(&mut arena);
+    std::ptr::write(buf.cast::<R::C>(), item);
+    Ok(())
 }
 
 /// Frees a record built by [`into_one`]. NULL is a no-op.

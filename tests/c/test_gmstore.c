@@ -510,6 +510,40 @@ static gm_status b96(void) { uint64_t t; return gm_transaction_detach(S, &t); }
 static gm_status b97(void) { return gm_transaction_attach(S, 424242); }
 static gm_status b98(void) { return gm_transaction_detach(S, NULL); }
 static gm_status b88(void) { return xenc(GM_DTYPE_U8, 1, SHAPE4, 4, "__metadata__", NULL); }
+static gm_tensor one_tensor(uint32_t dtype) {
+    static const uint8_t data[16] = {0};
+    gm_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = "x"; t.dtype = dtype; t.ndim = 1; t.shape = SHAPE4; t.data = data; t.data_len = 16;
+    return t;
+}
+static gm_status b99(void) { gm_tensor t = one_tensor(99); return gm_store_episode_tensors(S, &t, 1, NULL, 0.5, "c", NULL, NULL, &i64_out); }
+static gm_status b100(void) { gm_tensor t = one_tensor(GM_DTYPE_F32); return gm_store_episode_tensors(S, &t, 1, NULL, NAN, "c", NULL, NULL, &i64_out); }
+static gm_status b101(void) { gm_tensor t = one_tensor(GM_DTYPE_F32); return gm_store_episode_tensors(S, &t, 1, NULL, 0.5, NULL, NULL, NULL, &i64_out); }
+static gm_status b102(void) { return gm_store_episode_tensors(S, NULL, 2, NULL, 0.5, "c", NULL, NULL, &i64_out); }
+static gm_status b103(void) { gm_tensor t = one_tensor(GM_DTYPE_F32); return gm_store_episode_tensors(S, &t, 1, "{\"a\": {\"$tensor\": \"y\"}}", 0.5, "c", NULL, NULL, &i64_out); }
+static gm_status b104(void) { gm_tensor t = one_tensor(GM_DTYPE_F32); return gm_store_episode_tensors(S, &t, 1, NULL, 0.5, "c", NULL, NULL, NULL); }
+static gm_status b105(void) {
+    gm_tensor good = one_tensor(GM_DTYPE_F32), bad = one_tensor(99);
+    gm_tensor_episode_input e[2];
+    memset(e, 0, sizeof e);
+    e[0].tensors = &good; e[0].tensor_count = 1; e[0].context_hash = "c";
+    e[1].tensors = &bad; e[1].tensor_count = 1; e[1].context_hash = "c";
+    int64_t ids[2];
+    return gm_store_episodes_tensors(S, e, 2, ids);
+}
+static gm_status b106(void) {
+    gm_tensor_episode_input e;
+    memset(&e, 0, sizeof e);
+    e.context_hash = "c"; e.reserved[3] = 1;
+    return gm_store_episodes_tensors(S, &e, 1, &i64_out);
+}
+static uint64_t into_buf[4];
+static size_t size_out;
+static gm_status b107(void) { return gm_get_episode_into(S, 1, (uint8_t *)into_buf, sizeof into_buf, &size_out); }
+static gm_status b108(void) { return gm_get_episode_into(S, 1, (uint8_t *)into_buf + 1, 1 << 20, &size_out); }
+static gm_status b109(void) { return gm_get_episode_into(S, 123456789, (uint8_t *)into_buf, sizeof into_buf, &size_out); }
+static gm_status b110(void) { return gm_get_episode_into(S, 1, (uint8_t *)into_buf, sizeof into_buf, NULL); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -610,6 +644,18 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_transaction_attach: unknown token", b97, GM_ERR_MISUSE, "attach: no detached transaction 424242"},
     {"gm_transaction_detach: NULL out_token", b98, GM_ERR_INVALID_ARGUMENT, "out_token: must not be NULL"},
     {"gm_experience_encode: tensor named __metadata__", b88, GM_ERR_INVALID_ARGUMENT, "'__metadata__' is reserved by safetensors"},
+    {"gm_store_episode_tensors: unknown dtype", b99, GM_ERR_INVALID_ARGUMENT, "tensors[0].dtype: unknown dtype 99"},
+    {"gm_store_episode_tensors: NaN score", b100, GM_ERR_INVALID_ARGUMENT, "performance_score: must be a finite number"},
+    {"gm_store_episode_tensors: NULL context_hash", b101, GM_ERR_INVALID_ARGUMENT, "context_hash: must not be NULL"},
+    {"gm_store_episode_tensors: NULL tensors, count 2", b102, GM_ERR_INVALID_ARGUMENT, "tensors: is NULL but its length is 2"},
+    {"gm_store_episode_tensors: dangling reference", b103, GM_ERR_INVALID_ARGUMENT, "values: refers to tensor 'y'"},
+    {"gm_store_episode_tensors: NULL out_id", b104, GM_ERR_INVALID_ARGUMENT, "out_id: must not be NULL"},
+    {"gm_store_episodes_tensors: unknown dtype in item 1", b105, GM_ERR_INVALID_ARGUMENT, "episodes[1].tensors[0].dtype: unknown dtype 99"},
+    {"gm_store_episodes_tensors: reserved byte set", b106, GM_ERR_INVALID_ARGUMENT, "episodes[0].reserved: must be 0"},
+    {"gm_get_episode_into: 32-byte buffer", b107, GM_ERR_BUFFER_TOO_SMALL, "buf: 32 bytes, but the result needs"},
+    {"gm_get_episode_into: unaligned buffer", b108, GM_ERR_INVALID_ARGUMENT, "buf: must be aligned to 8 bytes"},
+    {"gm_get_episode_into: missing id", b109, GM_ERR_NOT_FOUND, "no episode with id 123456789"},
+    {"gm_get_episode_into: NULL out_size", b110, GM_ERR_INVALID_ARGUMENT, "out_size: must not be NULL"},
 };
 
 static void test_bad_inputs(void) {
@@ -803,6 +849,69 @@ static void test_experience(void) {
     CHECK(x->count == 0);
     gm_experience_free(x);
     gm_buffer_free(buf);
+}
+
+/* Encoding and storing in one call gives the same bytes as encode then
+ * store; the batch form stores all or none; reading into a caller buffer
+ * gives the same episode as gm_get_episode, with every pointer inside it. */
+static void test_store_tensors_and_read_into(void) {
+    float obs[4] = {1.5f, -2.0f, 0.0f, 1e-30f};
+    uint64_t shape[1] = {4};
+    gm_tensor t;
+    memset(&t, 0, sizeof t);
+    t.name = "obs"; t.dtype = GM_DTYPE_F32; t.ndim = 1; t.shape = shape;
+    t.data = (const uint8_t *)obs; t.data_len = sizeof obs;
+    const char *values = "{\"obs\":{\"$tensor\":\"obs\"},\"action\":\"left\"}";
+    double when = 1234.5;
+    int64_t id = 0;
+    CHECK_OK(gm_store_episode_tensors(S, &t, 1, values, 0.25, "tensors_ctx", "{\"m\": 1}", &when, &id));
+
+    gm_buffer *encoded = NULL;
+    CHECK_OK(gm_experience_encode(&t, 1, values, &encoded));
+    gm_episode *e = NULL;
+    CHECK_OK(gm_get_episode(S, id, &e));
+    CHECK(e->experience_len == encoded->len && memcmp(e->experience_data, encoded->data, encoded->len) == 0);
+    CHECK(e->timestamp == 1234.5 && e->performance_score == 0.25 && strcmp(e->context_hash, "tensors_ctx") == 0);
+
+    /* the size alone, then a buffer that is one byte short, then enough */
+    size_t need = 0;
+    CHECK(gm_get_episode_into(S, id, NULL, 0, &need) == GM_ERR_BUFFER_TOO_SMALL);
+    CHECK(need == sizeof(gm_episode) + encoded->len + strlen("tensors_ctx") + 1 + strlen("{\"m\": 1}") + 1);
+    uint64_t storage[64];
+    memset(storage, 0xAB, sizeof storage);
+    size_t again = 0;
+    CHECK(gm_get_episode_into(S, id, (uint8_t *)storage, need - 1, &again) == GM_ERR_BUFFER_TOO_SMALL);
+    CHECK(again == need && ((uint8_t *)storage)[0] == 0xAB);
+    CHECK(need <= sizeof storage);
+    CHECK_OK(gm_get_episode_into(S, id, (uint8_t *)storage, sizeof storage, &again));
+    const gm_episode *in_buf = (const gm_episode *)storage;
+    const uint8_t *lo = (const uint8_t *)storage, *hi = lo + need;
+    CHECK(in_buf->id == id && in_buf->timestamp == e->timestamp && in_buf->created_at == e->created_at);
+    CHECK(in_buf->experience_data >= lo && in_buf->experience_data + in_buf->experience_len <= hi);
+    CHECK(in_buf->experience_len == e->experience_len &&
+          memcmp(in_buf->experience_data, e->experience_data, e->experience_len) == 0);
+    CHECK(strcmp(in_buf->context_hash, e->context_hash) == 0 && strcmp(in_buf->metadata, e->metadata) == 0);
+    CHECK((const uint8_t *)in_buf->metadata + in_buf->metadata_len < hi);
+    gm_episode_free(e);
+    gm_buffer_free(encoded);
+
+    /* a batch: ids in order; one bad item stores nothing */
+    gm_tensor_episode_input batch[3];
+    memset(batch, 0, sizeof batch);
+    for (int i = 0; i < 3; i++) {
+        batch[i].tensors = &t; batch[i].tensor_count = 1; batch[i].values_json = values;
+        batch[i].performance_score = i; batch[i].context_hash = "tensors_batch";
+    }
+    batch[2].tensors = NULL; batch[2].tensor_count = 0; batch[2].values_json = "{\"empty\": true}";
+    int64_t ids[3] = {0, 0, 0}, before = 0, after = 0;
+    CHECK_OK(gm_store_episodes_tensors(S, batch, 3, ids));
+    CHECK(ids[0] > id && ids[1] == ids[0] + 1 && ids[2] == ids[1] + 1);
+    CHECK_OK(gm_count_episodes(S, &before));
+    batch[1].values_json = "{\"x\": {\"$tensor\": \"missing\"}}";
+    CHECK(gm_store_episodes_tensors(S, batch, 3, ids) == GM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(gm_last_error_message(), "episodes[1].values: refers to tensor 'missing'") != NULL);
+    CHECK_OK(gm_count_episodes(S, &after));
+    CHECK(after == before);
 }
 
 /* ---------- search and traversal ---------------------------------------- */
@@ -1191,6 +1300,7 @@ int main(void) {
     test_read_only_and_closed();
     test_backups();
     test_experience();
+    test_store_tensors_and_read_into();
     test_search();
     test_literal_names();
     test_damage_and_raw_sql();
