@@ -12,6 +12,8 @@
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
 use safetensors::tensor::{Dtype, SafeTensors, View};
 
 use crate::error::{invalid, Error, Result};
@@ -181,26 +183,71 @@ fn check_tensor(t: &Tensor<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Every `{"$tensor": n}` / `{"$bytes": n}` reference in a value tree.
-fn references(value: &serde_json::Value, out: &mut Vec<String>) {
-    match value {
-        serde_json::Value::Object(map) => {
-            let marker = map.get("$tensor").or_else(|| map.get("$bytes"));
-            match (map.len(), marker) {
-                (1, Some(serde_json::Value::String(name))) => out.push(name.clone()),
-                _ => map.values().for_each(|v| references(v, out)),
+/// Collects every `{"$tensor": n}` / `{"$bytes": n}` reference of a value
+/// tree while serde parses it: no tree is built (building one was most of
+/// the cost of checking a small experience's values).
+struct References<'r>(&'r mut Vec<String>);
+
+impl<'de> DeserializeSeed<'de> for References<'_> {
+    /// The string itself when the value is one (a possible reference name).
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for References<'_> {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Some(v.to_string()))
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Self::Value, A::Error> {
+        while seq.next_element_seed(References(self.0))?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+        // A reference is an object with exactly one entry: a marker key
+        // whose value is a string.
+        let (mut entries, mut marked) = (0, None);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            entries += 1;
+            let value = map.next_value_seed(References(self.0))?;
+            if key == "$tensor" || key == "$bytes" {
+                marked = value;
             }
         }
-        serde_json::Value::Array(items) => items.iter().for_each(|v| references(v, out)),
-        _ => {}
+        if let (1, Some(name)) = (entries, marked) {
+            self.0.push(name);
+        }
+        Ok(None)
     }
 }
 
 fn check_values(values: &str, names: &HashSet<&str>) -> Result<()> {
-    let tree: serde_json::Value =
-        serde_json::from_str(values).map_err(|e| invalid("values", format!("not valid JSON: {e}")))?;
     let mut refs = Vec::new();
-    references(&tree, &mut refs);
+    let mut parser = serde_json::Deserializer::from_str(values);
+    References(&mut refs)
+        .deserialize(&mut parser)
+        .and_then(|_| parser.end())
+        .map_err(|e| invalid("values", format!("not valid JSON: {e}")))?;
     match refs.iter().find(|r| !names.contains(r.as_str())) {
         Some(missing) => Err(invalid(
             "values",
@@ -208,6 +255,28 @@ fn check_values(values: &str, names: &HashSet<&str>) -> Result<()> {
         )),
         None => Ok(()),
     }
+}
+
+/// A map of `entries` that iterates in key order. safetensors writes its
+/// metadata in the map's iteration order, which for a std `HashMap` is
+/// random per map: the same experience encoded twice gave different bytes.
+/// Maps are built until one iterates in order (two tries on average for
+/// two keys), so encoding is deterministic.
+fn in_key_order(entries: &[(&str, &str)]) -> HashMap<String, String> {
+    let build = || -> HashMap<String, String> {
+        entries
+            .iter()
+            .map(|&(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let mut map = build();
+    for _ in 0..64 {
+        if map.keys().is_sorted() {
+            break;
+        }
+        map = build();
+    }
+    map
 }
 
 /// Encodes tensors and an optional JSON value tree as one experience.
@@ -219,12 +288,12 @@ pub fn encode(tensors: &[Tensor<'_>], values: Option<&str>) -> Result<Vec<u8>> {
             return Err(invalid("tensors[].name", format!("'{}' appears twice", t.name)));
         }
     }
-    let mut meta = HashMap::from([(FORMAT_KEY.to_string(), FORMAT.to_string())]);
+    let mut meta = vec![(FORMAT_KEY, FORMAT)];
     if let Some(values) = values {
         check_values(values, &names)?;
-        meta.insert(VALUES_KEY.to_string(), values.to_string());
+        meta.push((VALUES_KEY, values));
     }
-    safetensors::serialize(tensors.iter().map(|t| (t.name, t)), Some(meta))
+    safetensors::serialize(tensors.iter().map(|t| (t.name, t)), Some(in_key_order(&meta)))
         .map_err(|e| Error::Internal(format!("experience: encoding failed: {e}")))
 }
 

@@ -107,6 +107,12 @@ pub fn embedding(values: &[f32]) -> Result<&[f32]> {
 /// Optional metadata that must be a JSON object; absent means `{}`.
 pub fn json_object<'a>(field: &str, text: Option<&'a str>) -> Result<Option<&'a str>> {
     let Some(text) = text else { return Ok(None) };
+    // Valid JSON that opens with `{` is an object: checked without
+    // building the tree, which cost most of a small write's validation.
+    // Anything else is parsed again below for the message.
+    if text.trim_start().starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        return Ok(Some(text));
+    }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(serde_json::Value::Object(_)) => Ok(Some(text)),
         Ok(other) => Err(invalid(

@@ -188,3 +188,39 @@ fn batch_is_atomic_and_returns_ids_in_order() {
     );
     assert_eq!(t.store.store_episodes(&[]).unwrap(), Vec::<i64>::new());
 }
+
+/// The same experience always encodes to the same bytes (safetensors writes
+/// its metadata map in iteration order, which a std HashMap randomises per
+/// map): a store that deduplicates or compares episodes byte for byte, and
+/// the C ABI's one-call store, rely on it.
+#[test]
+fn encoding_an_experience_is_deterministic() {
+    use gmstore::experience::{encode, DType, Tensor};
+    let data = [1u8, 2, 3, 4, 5, 6, 7, 8];
+    let tensors = || {
+        vec![
+            Tensor {
+                name: "obs",
+                dtype: DType::F32,
+                shape: vec![2],
+                data: &data,
+            },
+            Tensor {
+                name: "mask",
+                dtype: DType::U8,
+                shape: vec![8],
+                data: &data,
+            },
+        ]
+    };
+    let first = encode(&tensors(), Some(r#"{"obs":{"$tensor":"obs"},"r":0.5}"#)).unwrap();
+    for _ in 0..200 {
+        assert_eq!(
+            encode(&tensors(), Some(r#"{"obs":{"$tensor":"obs"},"r":0.5}"#)).unwrap(),
+            first
+        );
+    }
+    let header_len = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&first[8..8 + header_len]).unwrap();
+    assert!(header.find("gmstore.format").unwrap() < header.find("gmstore.values").unwrap());
+}
