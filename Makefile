@@ -28,7 +28,7 @@ all: build
 # The SONAME is libgmstore.so.0; the link named so lets programs linked
 # here run from the build tree.
 build:
-	$(CARGO) build --release
+	$(CARGO) build --release --features cli
 	ln -sf libgmstore.so $(RELEASE)/libgmstore.so.0
 
 header:
@@ -81,10 +81,11 @@ fuzz:
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --all-targets --features cli -- -D warnings
+	$(CARGO) clippy --release --lib -- -D warnings
 
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release --features cli
 
 # C tests: ASan+UBSan against the shared library, then valgrind against
 # the static library, so both artefacts are exercised.

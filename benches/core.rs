@@ -64,7 +64,7 @@ fn raw_seed_db(path: &Path) -> Connection {
     conn.pragma_update(None, "journal_mode", "WAL").unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
     conn.pragma_update(None, "foreign_keys", true).unwrap();
-    conn.execute_batch(gmstore::migrations::seed_ddl()).unwrap();
+    conn.execute_batch(gmstore::seed_ddl()).unwrap();
     conn
 }
 

@@ -22,6 +22,12 @@
 
 
 /**
+ * Largest batch accepted by `gm_store_episodes`, `gm_store_episodes_tensors`
+ * and `gm_store_learning_events`.
+ */
+#define GM_MAX_BATCH 10000000
+
+/**
  * `gm_options.synchronous`: NORMAL under WAL, FULL otherwise.
  */
 #define GM_SYNC_DEFAULT 0
@@ -51,11 +57,6 @@
  * Patch version of this header.
  */
 #define GM_VERSION_PATCH 0
-
-/**
- * Largest batch accepted by `gm_store_episodes`.
- */
-#define GM_MAX_BATCH 10000000
 
 /**
  * `name_match`: the text is a SQL LIKE pattern (`%` any run, `_` any one
@@ -337,7 +338,13 @@ typedef struct gm_tensor {
    * `ndim` extents; may be NULL when `ndim` is 0.
    */
   const uint64_t *shape;
+  /**
+   * The bytes; NULL only when the length is 0.
+   */
   const uint8_t *data;
+  /**
+   * Byte length of `data`.
+   */
   size_t data_len;
 } gm_tensor;
 
@@ -352,6 +359,9 @@ typedef struct gm_tensor_episode_input {
    * `tensor_count` tensors; NULL only when `tensor_count` is 0.
    */
   const struct gm_tensor *tensors;
+  /**
+   * Number of tensors at `tensors`.
+   */
   size_t tensor_count;
   /**
    * The JSON value tree (`{"$tensor": "name"}` stands for a tensor), or
@@ -389,17 +399,29 @@ typedef struct gm_tensor_episode_input {
  * holds it (`gm_episode_free` or `gm_episode_list_free`).
  */
 typedef struct gm_episode {
+  /**
+   * Episode id.
+   */
   int64_t id;
   /**
    * Unix time in seconds.
    */
   double timestamp;
+  /**
+   * The score the writer gave.
+   */
   double performance_score;
   /**
    * Insertion time as a Julian day (the seed schema's default).
    */
   double created_at;
+  /**
+   * The experience bytes; NULL only when `experience_len` is 0.
+   */
   const uint8_t *experience_data;
+  /**
+   * Byte length of `experience_data`.
+   */
   size_t experience_len;
   /**
    * NUL-terminated UTF-8.
@@ -425,9 +447,21 @@ typedef struct gm_episode {
  * block, `[arena, arena + arena_len)`, so a binding may copy it at once.
  */
 typedef struct gm_episode_list {
+  /**
+   * The records, `len` of them.
+   */
   const struct gm_episode *items;
+  /**
+   * How many records `items` holds.
+   */
   size_t len;
+  /**
+   * The block every string and blob of the records lies in.
+   */
   const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
   size_t arena_len;
 } gm_episode_list;
 
@@ -436,9 +470,21 @@ typedef struct gm_episode_list {
  * holds it (`gm_concept_free` or `gm_concept_list_free`).
  */
 typedef struct gm_concept {
+  /**
+   * Concept id.
+   */
   int64_t id;
+  /**
+   * Unix time the concept was created.
+   */
   double creation_time;
+  /**
+   * Unix time of the last retrieval, 0 if never.
+   */
   double last_accessed;
+  /**
+   * How often it was retrieved.
+   */
   int64_t access_count;
   /**
    * NUL-terminated UTF-8.
@@ -452,6 +498,9 @@ typedef struct gm_concept {
    * `embedding_len` float32 values.
    */
   const float *embedding;
+  /**
+   * Number of floats at `embedding`.
+   */
   size_t embedding_len;
   /**
    * NUL-terminated UTF-8 JSON object.
@@ -471,11 +520,29 @@ typedef struct gm_concept {
  * row-major `len x D` matrix.
  */
 typedef struct gm_concept_list {
+  /**
+   * The records, `len` of them.
+   */
   const struct gm_concept *items;
+  /**
+   * How many records `items` holds.
+   */
   size_t len;
+  /**
+   * The block every string and blob of the records lies in.
+   */
   const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
   size_t arena_len;
+  /**
+   * The block every embedding of the records lies in.
+   */
   const float *floats;
+  /**
+   * Floats in `floats`.
+   */
   size_t floats_len;
 } gm_concept_list;
 
@@ -484,7 +551,13 @@ typedef struct gm_concept_list {
  * live as long as the list that holds it.
  */
 typedef struct gm_relationship {
+  /**
+   * The concept the edge points to.
+   */
   int64_t target_id;
+  /**
+   * Edge strength in [0, 1].
+   */
   double strength;
   /**
    * NUL-terminated UTF-8.
@@ -501,11 +574,90 @@ typedef struct gm_relationship {
  * `gm_relationship_list_free`. Strings lie in `[arena, arena + arena_len)`.
  */
 typedef struct gm_relationship_list {
+  /**
+   * The records, `len` of them.
+   */
   const struct gm_relationship *items;
+  /**
+   * How many records `items` holds.
+   */
   size_t len;
+  /**
+   * The block every string and blob of the records lies in.
+   */
   const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
   size_t arena_len;
 } gm_relationship_list;
+
+/**
+ * A concept reached by `gm_concept_neighborhood`.
+ */
+typedef struct gm_reached {
+  /**
+   * Concept id.
+   */
+  int64_t id;
+  /**
+   * Fewest hops from the start.
+   */
+  uint32_t hops;
+  /**
+   * Always 0.
+   */
+  uint32_t reserved;
+  /**
+   * NUL-terminated UTF-8.
+   */
+  const char *name;
+  /**
+   * Byte length of `name`, without the NUL.
+   */
+  size_t name_len;
+} gm_reached;
+
+/**
+ * Concepts reached, fewest hops first. Owned by the caller, freed with
+ * `gm_reached_list_free`.
+ */
+typedef struct gm_reached_list {
+  /**
+   * The records, `len` of them.
+   */
+  const struct gm_reached *items;
+  /**
+   * How many records `items` holds.
+   */
+  size_t len;
+  /**
+   * The block every string and blob of the records lies in.
+   */
+  const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
+  size_t arena_len;
+} gm_reached_list;
+
+/**
+ * A strongest path. Owned by the caller, freed with `gm_path_free`.
+ */
+typedef struct gm_path {
+  /**
+   * Concept ids from start to end, both included.
+   */
+  const int64_t *ids;
+  /**
+   * How many ids `ids` holds.
+   */
+  size_t len;
+  /**
+   * Product of the strengths along the path.
+   */
+  double strength;
+} gm_path;
 
 /**
  * A learning event to store, for `gm_store_learning_events`. Plain data
@@ -546,7 +698,13 @@ typedef struct gm_learning_event_input {
  * A stored learning event. Pointers live as long as the list that holds it.
  */
 typedef struct gm_learning_event {
+  /**
+   * Event id.
+   */
   int64_t id;
+  /**
+   * The change in performance the event recorded.
+   */
   double performance_delta;
   /**
    * Unix time in seconds.
@@ -556,16 +714,25 @@ typedef struct gm_learning_event {
    * NUL-terminated UTF-8.
    */
   const char *task_type;
+  /**
+   * Byte length of `task_type`, without the NUL.
+   */
   size_t task_type_len;
   /**
    * NUL-terminated UTF-8.
    */
   const char *strategy_used;
+  /**
+   * Byte length of `strategy_used`, without the NUL.
+   */
   size_t strategy_used_len;
   /**
    * NUL-terminated UTF-8 JSON object.
    */
   const char *parameters;
+  /**
+   * Byte length of `parameters`, without the NUL.
+   */
   size_t parameters_len;
 } gm_learning_event;
 
@@ -574,9 +741,21 @@ typedef struct gm_learning_event {
  * `gm_learning_event_list_free`. Strings lie in `[arena, arena + arena_len)`.
  */
 typedef struct gm_learning_event_list {
+  /**
+   * The records, `len` of them.
+   */
   const struct gm_learning_event *items;
+  /**
+   * How many records `items` holds.
+   */
   size_t len;
+  /**
+   * The block every string and blob of the records lies in.
+   */
   const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
   size_t arena_len;
 } gm_learning_event_list;
 
@@ -584,12 +763,21 @@ typedef struct gm_learning_event_list {
  * One strategy's record: the seed's `(strategy, avg_delta, count)`.
  */
 typedef struct gm_strategy {
+  /**
+   * Mean performance delta of the strategy.
+   */
   double avg_delta;
+  /**
+   * How many events used it.
+   */
   int64_t usage_count;
   /**
    * NUL-terminated UTF-8.
    */
   const char *strategy;
+  /**
+   * Byte length of `strategy`, without the NUL.
+   */
   size_t strategy_len;
 } gm_strategy;
 
@@ -598,9 +786,21 @@ typedef struct gm_strategy {
  * `gm_strategy_list_free`. Strings lie in `[arena, arena + arena_len)`.
  */
 typedef struct gm_strategy_list {
+  /**
+   * The records, `len` of them.
+   */
   const struct gm_strategy *items;
+  /**
+   * How many records `items` holds.
+   */
   size_t len;
+  /**
+   * The block every string and blob of the records lies in.
+   */
   const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
   size_t arena_len;
 } gm_strategy_list;
 
@@ -617,12 +817,21 @@ typedef struct gm_value {
    * Reserved; must be 0.
    */
   uint32_t reserved;
+  /**
+   * Read when `kind` is `GM_VALUE_INTEGER`.
+   */
   int64_t int_value;
+  /**
+   * Read when `kind` is `GM_VALUE_REAL`; must be finite.
+   */
   double real_value;
   /**
    * Text or blob bytes; NULL only when `len` is 0.
    */
   const uint8_t *data;
+  /**
+   * Byte length of `data`.
+   */
   size_t len;
 } gm_value;
 
@@ -631,9 +840,21 @@ typedef struct gm_value {
  * New fields are only ever appended.
  */
 typedef struct gm_stats {
+  /**
+   * Stored episodes.
+   */
   int64_t episodes_count;
+  /**
+   * Stored concepts.
+   */
   int64_t concepts_count;
+  /**
+   * Stored learning events.
+   */
   int64_t learning_events_count;
+  /**
+   * Stored relationships.
+   */
   int64_t relationships_count;
   /**
    * Main file plus WAL, in bytes.
@@ -643,9 +864,21 @@ typedef struct gm_stats {
    * The same in MiB.
    */
   double db_size_mb;
+  /**
+   * The file's schema version.
+   */
   int64_t schema_version;
+  /**
+   * SQLite page size in bytes.
+   */
   int64_t page_size;
+  /**
+   * Pages in the main file.
+   */
   int64_t page_count;
+  /**
+   * Free pages a vacuum would reclaim.
+   */
   int64_t freelist_count;
   /**
    * 0 while no concept has fixed it.
@@ -656,7 +889,13 @@ typedef struct gm_stats {
    * `has_last_backup_time` is 1.
    */
   double last_backup_time;
+  /**
+   * 1 when `last_backup_time` is valid, else 0.
+   */
   uint8_t has_last_backup_time;
+  /**
+   * Always 0.
+   */
   uint8_t reserved[7];
 } gm_stats;
 
@@ -664,7 +903,13 @@ typedef struct gm_stats {
  * A byte buffer owned by the caller, freed with `gm_buffer_free`.
  */
 typedef struct gm_buffer {
+  /**
+   * The bytes; NULL only when the length is 0.
+   */
   const uint8_t *data;
+  /**
+   * Byte length of `data`.
+   */
   size_t len;
 } gm_buffer;
 
@@ -677,11 +922,17 @@ typedef struct gm_tensor_info {
    * NUL-terminated UTF-8.
    */
   const char *name;
+  /**
+   * Byte length of `name`, without the NUL.
+   */
   size_t name_len;
   /**
    * One of `GM_DTYPE_*`.
    */
   uint32_t dtype;
+  /**
+   * Number of dimensions (extents at `shape`).
+   */
   uint32_t ndim;
   /**
    * `ndim` extents.
@@ -708,11 +959,17 @@ typedef struct gm_experience {
    * In data order.
    */
   const struct gm_tensor_info *tensors;
+  /**
+   * Number of tensors at `tensors`.
+   */
   size_t count;
   /**
    * The JSON value tree (NUL-terminated), or NULL if the writer gave none.
    */
   const char *values_json;
+  /**
+   * Byte length of `values_json`, without the NUL; 0 when NULL.
+   */
   size_t values_json_len;
 } gm_experience;
 
@@ -731,6 +988,9 @@ typedef struct gm_search_filter {
    * `has_min_access_count` is 1.
    */
   int64_t min_access_count;
+  /**
+   * 1 to apply `min_access_count`, 0 to ignore it.
+   */
   uint8_t has_min_access_count;
   /**
    * How `name_pattern` is read: `GM_MATCH_LIKE` (0, the default of a
@@ -747,6 +1007,9 @@ typedef struct gm_search_filter {
  * One k-NN result. Pointers live as long as the list that holds it.
  */
 typedef struct gm_neighbor {
+  /**
+   * Concept id.
+   */
   int64_t id;
   /**
    * Cosine or dot similarity, or Euclidean distance for L2.
@@ -760,6 +1023,9 @@ typedef struct gm_neighbor {
    * NUL-terminated UTF-8.
    */
   const char *name;
+  /**
+   * Byte length of `name`, without the NUL.
+   */
   size_t name_len;
 } gm_neighbor;
 
@@ -768,54 +1034,23 @@ typedef struct gm_neighbor {
  * caller, freed with `gm_neighbor_list_free`.
  */
 typedef struct gm_neighbor_list {
+  /**
+   * The records, `len` of them.
+   */
   const struct gm_neighbor *items;
+  /**
+   * How many records `items` holds.
+   */
   size_t len;
+  /**
+   * The block every string and blob of the records lies in.
+   */
   const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
   size_t arena_len;
 } gm_neighbor_list;
-
-/**
- * A concept reached by `gm_concept_neighborhood`.
- */
-typedef struct gm_reached {
-  int64_t id;
-  /**
-   * Fewest hops from the start.
-   */
-  uint32_t hops;
-  uint32_t reserved;
-  /**
-   * NUL-terminated UTF-8.
-   */
-  const char *name;
-  size_t name_len;
-} gm_reached;
-
-/**
- * Concepts reached, fewest hops first. Owned by the caller, freed with
- * `gm_reached_list_free`.
- */
-typedef struct gm_reached_list {
-  const struct gm_reached *items;
-  size_t len;
-  const uint8_t *arena;
-  size_t arena_len;
-} gm_reached_list;
-
-/**
- * A strongest path. Owned by the caller, freed with `gm_path_free`.
- */
-typedef struct gm_path {
-  /**
-   * Concept ids from start to end, both included.
-   */
-  const int64_t *ids;
-  size_t len;
-  /**
-   * Product of the strengths along the path.
-   */
-  double strength;
-} gm_path;
 
 /**
  * Success.
@@ -1207,6 +1442,44 @@ gm_status gm_get_relationships(struct gm_store *store,
 void gm_relationship_list_free(struct gm_relationship_list *list);
 
 /**
+ * Writes every concept reachable from `concept_id` within `max_hops`
+ * (at most 64) along outgoing edges of `relationship_type` (NULL: any) and
+ * strength >= `min_strength`, with its fewest hops, to `*out_list` (free
+ * with `gm_reached_list_free`). `GM_ERR_NOT_FOUND` for an unknown start.
+ * Thread-safe.
+ */
+gm_status gm_concept_neighborhood(struct gm_store *store,
+                                  int64_t concept_id,
+                                  uint32_t max_hops,
+                                  const char *relationship_type,
+                                  double min_strength,
+                                  struct gm_reached_list **out_list);
+
+/**
+ * Frees a neighbourhood list. NULL is a no-op.
+ */
+void gm_reached_list_free(struct gm_reached_list *list);
+
+/**
+ * Writes the path from `from_id` to `to_id` whose product of strengths is
+ * greatest, along edges of `relationship_type` (NULL: any) whose strength
+ * is at least `min_strength`, to `*out_path` (free with `gm_path_free`).
+ * `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
+ * Thread-safe.
+ */
+gm_status gm_strongest_path(struct gm_store *store,
+                            int64_t from_id,
+                            int64_t to_id,
+                            const char *relationship_type,
+                            double min_strength,
+                            struct gm_path **out_path);
+
+/**
+ * Frees a path. NULL is a no-op.
+ */
+void gm_path_free(struct gm_path *path);
+
+/**
  * Stores a learning event and writes its id to `*out_id`. `parameters`
  * (a JSON object) may be NULL for `{}`; `timestamp` may be NULL for now.
  * Errors: `GM_ERR_INVALID_ARGUMENT` for empty names, a non-finite delta or
@@ -1450,44 +1723,6 @@ gm_status gm_build_similarity_graph(struct gm_store *store,
                                     size_t top_k,
                                     const char *relationship_type,
                                     int64_t *out_edges);
-
-/**
- * Writes every concept reachable from `concept_id` within `max_hops`
- * (at most 64) along outgoing edges of `relationship_type` (NULL: any) and
- * strength >= `min_strength`, with its fewest hops, to `*out_list` (free
- * with `gm_reached_list_free`). `GM_ERR_NOT_FOUND` for an unknown start.
- * Thread-safe.
- */
-gm_status gm_concept_neighborhood(struct gm_store *store,
-                                  int64_t concept_id,
-                                  uint32_t max_hops,
-                                  const char *relationship_type,
-                                  double min_strength,
-                                  struct gm_reached_list **out_list);
-
-/**
- * Frees a neighbourhood list. NULL is a no-op.
- */
-void gm_reached_list_free(struct gm_reached_list *list);
-
-/**
- * Writes the path from `from_id` to `to_id` whose product of strengths is
- * greatest, along edges of `relationship_type` (NULL: any) whose strength
- * is at least `min_strength`, to `*out_path` (free with `gm_path_free`).
- * `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
- * Thread-safe.
- */
-gm_status gm_strongest_path(struct gm_store *store,
-                            int64_t from_id,
-                            int64_t to_id,
-                            const char *relationship_type,
-                            double min_strength,
-                            struct gm_path **out_path);
-
-/**
- * Frees a path. NULL is a no-op.
- */
-void gm_path_free(struct gm_path *path);
 
 /**
  * Begins a transaction owned by the calling thread (nested calls make

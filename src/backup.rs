@@ -7,109 +7,40 @@
 //! A backup is written to a temporary file, verified, and renamed into
 //! place, so a backup path never names a half-written file.
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use rusqlite::backup::Backup;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 
+use crate::clock::{now, parse_utc_stamp, utc_stamp};
 use crate::error::{invalid, Error, Result};
-use crate::migrations;
-use crate::store::{now, Store};
-
-/// The marker gmstore writes into every backup's `gm_meta`; retention only
-/// ever deletes files that carry it.
-const BACKUP_MARKER: &str = "gmstore_backup_of";
-const BACKUP_DIR: &str = "backups";
-const PREMIGRATION_TAG: &str = "premigration";
+use crate::files::{self, file_size, size_on_disk, with_suffix};
+use crate::store::Store;
+use crate::{meta, migrations};
 
 /// What a verified backup holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BackupInfo {
+    /// Where the verified copy is.
     pub path: PathBuf,
+    /// The copy's schema version.
     pub schema_version: i64,
+    /// Size of the copy in bytes.
     pub size_bytes: u64,
     /// Unix time the snapshot was taken.
     pub created_at: f64,
 }
 
-/// Formats Unix time as a sortable UTC stamp: `20261126T041115.123456Z`.
-pub fn utc_stamp(unix: f64) -> String {
-    let secs = unix.floor() as i64;
-    let micros = ((unix - secs as f64) * 1e6).round().min(999_999.0) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}.{micros:06}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Parses a stamp made by [`utc_stamp`] back to Unix time.
-pub fn parse_utc_stamp(stamp: &str) -> Option<f64> {
-    let b = stamp.as_bytes();
-    if b.len() != 23 || b[8] != b'T' || b[15] != b'.' || b[22] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| stamp.get(r)?.parse::<i64>().ok();
-    let days = days_from_civil(num(0..4)?, num(4..6)?, num(6..8)?);
-    let secs = days * 86_400 + num(9..11)? * 3600 + num(11..13)? * 60 + num(13..15)?;
-    Some(secs as f64 + num(16..22)? as f64 / 1e6)
-}
-
-// Howard Hinnant's civil-calendar algorithms (public domain).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn file_size(path: &Path) -> u64 {
-    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// Main file plus WAL, in bytes.
-pub(crate) fn size_on_disk(path: &Path) -> u64 {
-    file_size(path) + file_size(&with_suffix(path, "-wal"))
-}
-
-/// Creates `path` empty with `mode`, refusing to overwrite anything.
+/// Creates `path` empty with `mode`, refusing to overwrite anything; the
+/// error names the folder or the file that could not be made.
 fn create_private(path: &Path, mode: u32) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)
-            .map_err(|e| Error::from(e).context(&format!("backup folder {}", parent.display())))?;
-    }
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| Error::from(e).context(&format!("backup file {}", path.display())))?;
-    Ok(())
+    files::create_parent_dirs(path).map_err(|e| {
+        let folder = path.parent().unwrap_or(Path::new("."));
+        Error::from(e).context(&format!("backup folder {}", folder.display()))
+    })?;
+    files::create_new(path, mode)
+        .map_err(|e| Error::from(e).context(&format!("backup file {}", path.display())))
 }
 
 /// Opens a file read-only and checks it is a sound gmstore database;
@@ -141,13 +72,7 @@ fn is_gmstore_backup(path: &Path) -> bool {
     let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return false;
     };
-    conn.query_row("SELECT 1 FROM gm_meta WHERE key = ?1", [BACKUP_MARKER], |r| {
-        r.get::<_, i64>(0)
-    })
-    .optional()
-    .ok()
-    .flatten()
-    .is_some()
+    matches!(meta::get(&conn, meta::BACKUP_OF), Ok(Some(_)))
 }
 
 /// Copies `src` (one consistent snapshot) into the new file `dest`, marks
@@ -161,10 +86,8 @@ fn copy_snapshot(src: &Connection, src_label: &str, dest: &Path, taken_at: f64) 
         backup.step(-1)?;
     }
     out.pragma_update(None, "journal_mode", "DELETE")?;
-    out.execute(
-        "INSERT OR REPLACE INTO gm_meta(key, value) VALUES (?1, ?2), ('gmstore_backup_time', ?3)",
-        rusqlite::params![BACKUP_MARKER, src_label, taken_at.to_string()],
-    )?;
+    meta::set(&out, meta::BACKUP_OF, src_label)?;
+    meta::set(&out, meta::BACKUP_TIME, &taken_at.to_string())?;
     drop(out);
     verify_database(dest)
 }
@@ -182,20 +105,11 @@ impl Store {
 
     /// `<db dir>/backups`, where default backups go.
     pub fn backup_dir(&self) -> Result<PathBuf> {
-        let db = self.db_path_for_backups()?;
-        Ok(db
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .join(BACKUP_DIR))
+        Ok(files::backup_dir(self.db_path_for_backups()?))
     }
 
     fn backup_stem(&self) -> Result<String> {
-        let db = self.db_path_for_backups()?;
-        Ok(db
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "gmstore".into()))
+        Ok(files::backup_stem(self.db_path_for_backups()?))
     }
 
     /// Backs the store up, consistently and without blocking writers, to
@@ -323,10 +237,7 @@ impl Store {
             migrations::migrate(dest)?;
             // Tells every k-NN cache, in this process or another, that the
             // change log no longer describes how the content got here.
-            dest.execute(
-                "INSERT OR REPLACE INTO gm_meta(key, value) VALUES (?1, ?2)",
-                rusqlite::params![crate::search::INCARNATION_KEY, utc_stamp(now())],
-            )?;
+            meta::set(dest, meta::INCARNATION, &utc_stamp(now()))?;
             Ok(())
         })
     }
@@ -364,10 +275,10 @@ impl Store {
             return Err(invalid("dest", format!("{} already exists", dest.display())));
         }
         // Missing folders are created, as for a backup.
-        if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent)
-                .map_err(|e| Error::from(e).context(&format!("folder {}", parent.display())))?;
-        }
+        files::create_parent_dirs(dest).map_err(|e| {
+            let folder = dest.parent().unwrap_or(Path::new("."));
+            Error::from(e).context(&format!("folder {}", folder.display()))
+        })?;
         let dest_text = dest
             .to_str()
             .ok_or_else(|| invalid("dest", "path is not valid UTF-8"))?;
@@ -391,49 +302,5 @@ impl Store {
         self.with_writer_conn(|conn| {
             Ok(conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(2))?)
         })
-    }
-}
-
-/// Before migrating a non-empty file, copies it next to the default backups
-/// as `<stem>_premigration_v<N>_<stamp>.db`. Retention never deletes these.
-pub(crate) fn backup_before_migration(
-    conn: &Connection,
-    db_path: &Path,
-    from: i64,
-    mode: u32,
-) -> Result<PathBuf> {
-    let dir = db_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .join(BACKUP_DIR);
-    let stem = db_path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "gmstore".into());
-    let dest = dir.join(format!(
-        "{stem}_{PREMIGRATION_TAG}_v{from}_{}.db",
-        utc_stamp(now())
-    ));
-    create_private(&dest, mode)?;
-    let mut out = Connection::open(&dest)?;
-    Backup::new(conn, &mut out)?.step(-1)?;
-    out.pragma_update(None, "journal_mode", "DELETE")?;
-    Ok(dest)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stamps_round_trip_and_sort() {
-        for t in [0.0, 951_782_400.5, 1_764_130_275.123_456, 4_102_444_800.999_999] {
-            let s = utc_stamp(t);
-            assert!((parse_utc_stamp(&s).unwrap() - t).abs() < 1e-5, "{t} -> {s}");
-        }
-        assert_eq!(utc_stamp(951_782_400.0), "20000229T000000.000000Z");
-        assert!(utc_stamp(1_000.0) < utc_stamp(2_000.0));
-        assert_eq!(parse_utc_stamp("not a stamp"), None);
     }
 }

@@ -5,8 +5,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::error::{invalid, Error, Result};
-use crate::store::{now, Store};
+use crate::clock::now;
+use crate::error::{Error, Result};
+use crate::meta;
+use crate::store::Store;
 use crate::validate;
 
 /// How a name query is read.
@@ -44,11 +46,17 @@ impl NameMatch {
 /// A stored concept, as the seed's `Concept` dataclass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Concept {
+    /// Concept id.
     pub id: i64,
+    /// Unique name.
     pub name: String,
+    /// The embedding, float32 as stored.
     pub embedding: Vec<f32>,
+    /// Unix time the concept was created (or as given).
     pub creation_time: f64,
+    /// How often it was retrieved.
     pub access_count: i64,
+    /// Unix time of the last retrieval, 0 if never.
     pub last_accessed: f64,
     /// A JSON object, as text.
     pub metadata: String,
@@ -77,9 +85,9 @@ const FLUSH_AT_CONCEPTS: usize = 65_536;
 const FLUSH_AFTER_SECS: f64 = 1.0;
 
 /// Accesses counted by `retrieve_concept_by_name` and not yet written.
-/// A write transaction per lookup cost 110-180 us against 4-7 us for a
-/// read by id; counting in memory and writing many at once keeps a lookup
-/// a read. Counts are statistics, not data: a crash loses at most the
+/// A write transaction per lookup would cost many times a read by id
+/// (bench/NOTES.md, "Design figures"); counting in memory and writing
+/// many at once keeps a lookup a read. Counts are statistics, not data: a crash loses at most the
 /// last second of them.
 #[derive(Default)]
 pub(crate) struct AccessLog {
@@ -115,7 +123,6 @@ const SEARCH_IDS: &str = "SELECT id FROM concepts WHERE name LIKE '%' || ?1 || '
 /// The same for an empty query, which matches every name: without the name
 /// test the access-count index alone answers it, no row is read.
 const ALL_IDS: &str = "SELECT id FROM concepts WHERE ?1 = '' ORDER BY access_count DESC, id ASC LIMIT ?2";
-const DIM_KEY: &str = "embedding_dim";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Concept> {
     let id: i64 = row.get(0)?;
@@ -143,41 +150,6 @@ fn read_row(row: &Row<'_>, id: i64) -> rusqlite::Result<Concept> {
         last_accessed: row.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
         metadata: row.get::<_, Option<String>>(6)?.unwrap_or_else(|| "{}".into()),
     })
-}
-
-pub(crate) fn stored_dim(conn: &Connection) -> Result<Option<usize>> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT value FROM gm_meta WHERE key = ?1")?
-        .query_row([DIM_KEY], |r| r.get(0))
-        .optional()?;
-    Ok(text.and_then(|t| t.parse().ok()))
-}
-
-/// Checks `dim` against the store's fixed dimension. Returns true when no
-/// dimension is fixed yet, so the caller records it after its own write.
-/// `field` names what the caller passed, for the error message.
-fn check_dim(conn: &Connection, dim: usize, field: &str) -> Result<bool> {
-    match stored_dim(conn)? {
-        Some(stored) if stored == dim => Ok(false),
-        Some(stored) => Err(invalid(
-            field,
-            format!("dimension {dim} does not match the store's {stored}"),
-        )),
-        None => Ok(true),
-    }
-}
-
-fn record_dim(conn: &Connection, dim: usize) -> Result<()> {
-    conn.prepare_cached("INSERT INTO gm_meta(key, value) VALUES (?1, ?2)")?
-        .execute(params![DIM_KEY, dim.to_string()])?;
-    Ok(())
-}
-
-pub(crate) fn fix_dim(conn: &Connection, dim: usize) -> Result<()> {
-    if check_dim(conn, dim, "embedding_dim")? {
-        record_dim(conn, dim)?;
-    }
-    Ok(())
 }
 
 impl Store {
@@ -220,12 +192,12 @@ impl Store {
                     .prepare_cached("SELECT id FROM concepts WHERE name = ?1")?
                     .query_row([name], |r| r.get(0))?)
             };
-            if !check_dim(conn, embedding.len(), "embedding")? {
+            if !meta::check_embedding_dim(conn, embedding.len(), "embedding")? {
                 return upsert(conn);
             }
             crate::store::atomically(conn, |conn| {
                 let id = upsert(conn)?;
-                record_dim(conn, embedding.len())?;
+                meta::record_embedding_dim(conn, embedding.len())?;
                 Ok(id)
             })
         })
@@ -371,6 +343,6 @@ impl Store {
     /// The store's embedding dimension, once fixed by the first concept or
     /// by `Options::embedding_dim`.
     pub fn embedding_dim(&self) -> Result<Option<usize>> {
-        self.read(stored_dim)
+        self.read(meta::embedding_dim)
     }
 }

@@ -2,18 +2,23 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::clock::now;
 use crate::error::Result;
-use crate::store::{now, Store};
+use crate::store::Store;
 use crate::validate;
 
 /// A stored episode, as the seed's `Episode` dataclass plus `created_at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Episode {
+    /// Episode id.
     pub id: i64,
+    /// Unix time in seconds.
     pub timestamp: f64,
     /// Opaque bytes; see [`crate::experience`] for the shared tensor format.
     pub experience_data: Vec<u8>,
+    /// The score the writer gave, finite.
     pub performance_score: f64,
+    /// The context the episode belongs to.
     pub context_hash: String,
     /// A JSON object, as text.
     pub metadata: String,
@@ -24,8 +29,11 @@ pub struct Episode {
 /// The fields of an episode to store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewEpisode<'a> {
+    /// Opaque bytes; see [`crate::experience`] for the shared tensor format.
     pub experience_data: &'a [u8],
+    /// The score the writer gave, finite.
     pub performance_score: f64,
+    /// The context the episode belongs to.
     pub context_hash: &'a str,
     /// Defaults to the current Unix time.
     pub timestamp: Option<f64>,

@@ -27,20 +27,34 @@ pub const VALUES_KEY: &str = "gmstore.values";
 
 /// Element types, with their stable C codes (`GM_DTYPE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 #[repr(u32)]
 pub enum DType {
+    /// Booleans, one byte each.
     Bool = 1,
+    /// U8: unsigned 8-bit.
     U8 = 2,
+    /// I8: signed 8-bit.
     I8 = 3,
+    /// U16: unsigned 16-bit.
     U16 = 4,
+    /// I16: signed 16-bit.
     I16 = 5,
+    /// F16: IEEE float 16-bit.
     F16 = 6,
+    /// bfloat16.
     BF16 = 7,
+    /// U32: unsigned 32-bit.
     U32 = 8,
+    /// I32: signed 32-bit.
     I32 = 9,
+    /// F32: IEEE float 32-bit.
     F32 = 10,
+    /// U64: unsigned 64-bit.
     U64 = 11,
+    /// I64: signed 64-bit.
     I64 = 12,
+    /// F64: IEEE float 64-bit.
     F64 = 13,
 }
 
@@ -97,9 +111,13 @@ impl DType {
 /// A tensor to encode: borrowed little-endian bytes.
 #[derive(Debug, Clone)]
 pub struct Tensor<'a> {
+    /// Name, unique within the experience.
     pub name: &'a str,
+    /// Element type.
     pub dtype: DType,
+    /// Extents, outermost first; empty for a scalar.
     pub shape: Vec<usize>,
+    /// Raw little-endian elements, row-major.
     pub data: &'a [u8],
 }
 
@@ -121,11 +139,15 @@ impl View for &Tensor<'_> {
 /// A decoded tensor: where its bytes lie in the encoded buffer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorInfo {
+    /// Name, unique within the experience.
     pub name: String,
+    /// Element type.
     pub dtype: DType,
+    /// Extents, outermost first; empty for a scalar.
     pub shape: Vec<usize>,
     /// Byte offset of the data from the start of the encoded buffer.
     pub offset: usize,
+    /// Byte length of the tensor's data.
     pub len: usize,
 }
 

@@ -9,8 +9,11 @@ use crate::validate;
 /// One outgoing edge, as the seed's `(target_id, type, strength)` tuple.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Relationship {
+    /// The concept the edge points to.
     pub target_id: i64,
+    /// The kind of edge.
     pub relationship_type: String,
+    /// Edge strength in [0, 1].
     pub strength: f64,
 }
 
@@ -93,8 +96,11 @@ impl Store {
 /// A concept reached from a start concept, with the fewest hops to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reached {
+    /// Concept id.
     pub id: i64,
+    /// Concept name.
     pub name: String,
+    /// Fewest hops from the start.
     pub hops: u32,
 }
 

@@ -2,17 +2,23 @@
 
 use rusqlite::{params, Row};
 
+use crate::clock::now;
 use crate::error::Result;
-use crate::store::{now, Store};
+use crate::store::Store;
 use crate::validate;
 
 /// A stored learning event, as the seed's `LearningEvent` dataclass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LearningEvent {
+    /// Event id.
     pub id: i64,
+    /// The task the event belongs to.
     pub task_type: String,
+    /// The change in performance, finite.
     pub performance_delta: f64,
+    /// The strategy that produced it.
     pub strategy_used: String,
+    /// Unix time in seconds.
     pub timestamp: f64,
     /// A JSON object, as text.
     pub parameters: String,
@@ -21,8 +27,11 @@ pub struct LearningEvent {
 /// One row of [`Store::get_best_strategies`]: `(strategy, avg_delta, count)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrategyStats {
+    /// The strategy.
     pub strategy: String,
+    /// Mean performance delta over its events.
     pub avg_delta: f64,
+    /// How many events used it.
     pub usage_count: i64,
 }
 
@@ -41,8 +50,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<LearningEvent> {
 /// [`Store::store_learning_event`], for [`Store::store_learning_events`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NewLearningEvent<'a> {
+    /// The task the event belongs to.
     pub task_type: &'a str,
+    /// The change in performance, finite.
     pub performance_delta: f64,
+    /// The strategy that produced it.
     pub strategy_used: &'a str,
     /// A JSON object; `None` stores `{}`.
     pub parameters: Option<&'a str>,
@@ -51,6 +63,7 @@ pub struct NewLearningEvent<'a> {
 }
 
 impl<'a> NewLearningEvent<'a> {
+    /// An event with the required fields and default timestamp and parameters.
     pub fn new(task_type: &'a str, performance_delta: f64, strategy_used: &'a str) -> Self {
         NewLearningEvent {
             task_type,

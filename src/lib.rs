@@ -2,37 +2,56 @@
 //!
 //! Episodes, semantic concepts with embeddings, learning events and a
 //! concept knowledge graph in one SQLite file, with ACID transactions,
-//! versioned migrations and backups. The safe Rust API lives in [`Store`];
-//! the C ABI in [`ffi`] is a thin layer over it.
+//! versioned migrations and backups. The safe Rust API is [`Store`] and
+//! the types re-exported here; the C ABI in [`ffi`] is a thin layer over
+//! it, and [`experience`] is the tensor format both share.
+//!
+//! Modules, bottom to top (a module reads only from modules below it):
+//! `status`, `error`; the ground floor `clock`, `files`, `meta`,
+//! `validate`, `options`, `experience`; `migrations`; `writer`, `store`
+//! (connections and transactions); the domains `episodes`, `concepts`,
+//! `learning`, `graph`, `search`, `maintenance`, `backup`, `transfer`;
+//! and `ffi` on top.
+#![warn(missing_docs)]
 
-pub mod backup;
-pub mod concepts;
-pub mod episodes;
-pub mod error;
+mod backup;
+mod clock;
+mod concepts;
+mod episodes;
+mod error;
 pub mod experience;
 pub mod ffi;
-pub mod graph;
-pub mod learning;
-pub mod maintenance;
-pub mod migrations;
-pub mod options;
-pub mod search;
-pub mod status;
+mod files;
+mod graph;
+mod learning;
+mod maintenance;
+mod meta;
+mod migrations;
+mod options;
+mod search;
+mod status;
 mod store;
-pub mod transfer;
-pub mod validate;
+mod transfer;
+mod validate;
 mod writer;
 
-pub use backup::BackupInfo;
+pub use backup::{verify_database, BackupInfo};
+pub use clock::{parse_utc_stamp, utc_stamp};
 pub use concepts::{Concept, NameMatch};
 pub use episodes::{Episode, NewEpisode};
 pub use error::{Error, Result};
 pub use graph::{EdgeFilter, Reached, Relationship, StrongestPath};
 pub use learning::{LearningEvent, NewLearningEvent, StrategyStats};
 pub use maintenance::{SqlValue, Stats};
+pub use migrations::{file_schema_version, LATEST_VERSION};
 pub use options::{Options, Synchronous};
-pub use search::{Metric, Neighbor, SearchFilter};
+pub use search::{Metric, Neighbor, SearchFilter, MAX_K};
 pub use store::{Store, Transaction};
+
+/// The seed document's DDL, verbatim: what a file made by the seed's own
+/// Python code holds. For tests and tools that build such files.
+#[doc(hidden)]
+pub use migrations::seed_ddl;
 
 /// The crate version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

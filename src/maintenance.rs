@@ -11,11 +11,17 @@ use crate::validate;
 
 /// A bound parameter for [`Store::execute`].
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum SqlValue<'a> {
+    /// SQL NULL.
     Null,
+    /// A 64-bit integer.
     Integer(i64),
+    /// A finite float.
     Real(f64),
+    /// UTF-8 text.
     Text(&'a str),
+    /// Bytes.
     Blob(&'a [u8]),
 }
 
@@ -34,16 +40,25 @@ impl ToSql for SqlValue<'_> {
 /// What `get_database_stats` reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
+    /// Stored episodes.
     pub episodes_count: i64,
+    /// Stored concepts.
     pub concepts_count: i64,
+    /// Stored learning events.
     pub learning_events_count: i64,
+    /// Stored relationships.
     pub relationships_count: i64,
     /// Main file plus WAL, in bytes.
     pub db_size_bytes: u64,
+    /// The file's schema version.
     pub schema_version: i64,
+    /// SQLite page size in bytes.
     pub page_size: i64,
+    /// Pages in the main file.
     pub page_count: i64,
+    /// Free pages a vacuum would reclaim.
     pub freelist_count: i64,
+    /// The fixed embedding dimension, if any concept fixed it.
     pub embedding_dim: Option<usize>,
     /// Unix time of the newest automatic backup on disk, if any.
     pub last_backup_time: Option<f64>,
@@ -67,10 +82,6 @@ fn raw_sql_authorizer(ctx: AuthContext<'_>) -> Authorization {
         | AuthAction::Pragma { .. } => Authorization::Deny,
         _ => Authorization::Allow,
     }
-}
-
-fn file_size(path: &std::path::Path) -> u64 {
-    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 /// Runs one statement to completion, stepping past any rows it returns,
@@ -119,8 +130,9 @@ impl Store {
                     "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM concepts), \
                  (SELECT count(*) FROM learning_events), (SELECT count(*) FROM concept_relationships), \
                  (SELECT max(version) FROM {}), \
-                 (SELECT value FROM gm_meta WHERE key = 'embedding_dim')",
-                    migrations::VERSION_TABLE
+                 (SELECT value FROM gm_meta WHERE key = '{}')",
+                    migrations::VERSION_TABLE,
+                    crate::meta::EMBEDDING_DIM
                 ))?
                 .query_row([], |r| {
                     Ok(Stats {
@@ -149,10 +161,7 @@ impl Store {
         stats.db_size_bytes = if self.options().is_memory() {
             (stats.page_size * stats.page_count) as u64
         } else {
-            let path = &self.options().db_path;
-            let mut wal = path.as_os_str().to_owned();
-            wal.push("-wal");
-            file_size(path) + file_size(std::path::Path::new(&wal))
+            crate::files::size_on_disk(&self.options().db_path)
         };
         stats.last_backup_time = self.last_backup_time()?;
         Ok(stats)

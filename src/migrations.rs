@@ -5,9 +5,14 @@
 //! implementation (the seed tables and no version table) is recognised as
 //! v1 and upgraded in place.
 
+use std::path::{Path, PathBuf};
+
+use rusqlite::backup::Backup;
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::clock::{now, utc_stamp};
 use crate::error::{Error, Result};
+use crate::files;
 
 /// The schema version this library writes.
 pub const LATEST_VERSION: i64 = 5;
@@ -151,11 +156,9 @@ CREATE TRIGGER gm_concept_changes_pruned AFTER INSERT ON gm_concept_changes WHEN
 
 /// `get_learning_events_by_task` reads a task's newest events: with
 /// (task_type, timestamp) it walks the index backwards and stops at the
-/// limit, where before it sorted every event of the task (at 10,000 events
-/// per task, 0.4 ms instead of 10 ms). No query of the store filters on
-/// the delta or the time alone, so those two indexes only cost every
-/// insert an index update; with this change an event costs about 7% fewer
-/// instructions (callgrind, through the Python package).
+/// limit, where before it sorted every event of the task. No query of the
+/// store filters on the delta or the time alone, so those two indexes only
+/// cost every insert an index update (figures in bench/NOTES.md).
 const V4_SQL: &str = "
 CREATE INDEX IF NOT EXISTS idx_learning_events_task_time ON learning_events(task_type, timestamp);
 DROP INDEX IF EXISTS idx_learning_events_timestamp;
@@ -235,6 +238,15 @@ pub fn detect_version(conn: &Connection) -> Result<i64> {
     Ok(0)
 }
 
+/// The schema version of the database file at `path`, read without
+/// writing anything; refuses a file written by a newer gmstore.
+pub fn file_schema_version(path: &Path) -> Result<i64> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let version = detect_version(&conn)?;
+    check_not_newer(version)?;
+    Ok(version)
+}
+
 /// Refuses a file written by a newer gmstore, before anything is written.
 pub fn check_not_newer(version: i64) -> Result<()> {
     if version > LATEST_VERSION {
@@ -303,6 +315,31 @@ fn record(conn: &Connection, version: i64, description: &str) -> Result<()> {
         rusqlite::params![version, description],
     )?;
     Ok(())
+}
+
+/// Before migrating a non-empty file, copies it next to the default backups
+/// as `<stem>_premigration_v<N>_<stamp>.db`. Retention never deletes these:
+/// their names do not parse as a default backup's.
+pub(crate) fn backup_before_migration(
+    conn: &Connection,
+    db_path: &Path,
+    from: i64,
+    mode: u32,
+) -> Result<PathBuf> {
+    let name = format!(
+        "{}_premigration_v{from}_{}.db",
+        files::backup_stem(db_path),
+        utc_stamp(now())
+    );
+    let dest = files::backup_dir(db_path).join(name);
+    let label =
+        |e: std::io::Error| Error::from(e).context(&format!("pre-migration backup {}", dest.display()));
+    files::create_parent_dirs(&dest).map_err(label)?;
+    files::create_new(&dest, mode).map_err(label)?;
+    let mut out = Connection::open(&dest)?;
+    Backup::new(conn, &mut out)?.step(-1)?;
+    out.pragma_update(None, "journal_mode", "DELETE")?;
+    Ok(dest)
 }
 
 /// The seed's v1 DDL, for tests and tools that need a seed-made file.

@@ -10,6 +10,7 @@ pub const MEMORY_PATH: &str = ":memory:";
 
 /// SQLite's `synchronous` setting for the store's connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Synchronous {
     /// Under WAL: durable against process crashes; the last commits may be
     /// lost on power failure, but the file is never corrupted.

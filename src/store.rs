@@ -9,17 +9,16 @@
 //! lock up front and waits in the busy handler instead of failing with
 //! `SQLITE_BUSY` on a read-to-write upgrade.
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
-use crate::migrations;
 use crate::options::{Options, Synchronous};
 use crate::writer::{lock, Writer};
+use crate::{files, meta, migrations};
 
 /// Prepared statements kept per connection; more than the store uses.
 const STATEMENT_CACHE: usize = 64;
@@ -37,11 +36,6 @@ pub struct Store {
     /// to a file unlinked or replaced under it, which would lose every later
     /// write at close; each write transaction checks the path still names it.
     file_id: Option<(u64, u64)>,
-}
-
-fn file_identity(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 struct ReaderPool {
@@ -162,7 +156,7 @@ impl Store {
         Self::open_created(options).inspect_err(|_| {
             // A failed open creates nothing: not the file, not a journal.
             if let Some(path) = &path {
-                remove_database_files(path);
+                files::remove_database_files(path);
             }
         })
     }
@@ -179,12 +173,7 @@ impl Store {
             // opens while another handle holds a write transaction.
             if version < migrations::LATEST_VERSION {
                 if version >= 1 && !options.is_memory() {
-                    crate::backup::backup_before_migration(
-                        &conn,
-                        &options.db_path,
-                        version,
-                        options.file_mode,
-                    )?;
+                    migrations::backup_before_migration(&conn, &options.db_path, version, options.file_mode)?;
                 }
                 migrations::migrate(&conn)?;
             }
@@ -195,7 +184,7 @@ impl Store {
         let store = Store {
             writer: Writer::new(conn, options.connection_timeout),
             file_id: (!options.is_memory())
-                .then(|| file_identity(&options.db_path))
+                .then(|| files::identity(&options.db_path))
                 .flatten(),
             readers,
             options,
@@ -212,10 +201,10 @@ impl Store {
         };
         // Checked with a read first: a store whose dimension is already
         // fixed opens without waiting for the write lock.
-        if self.read(crate::concepts::stored_dim)? == Some(dim) {
+        if self.read(meta::embedding_dim)? == Some(dim) {
             return Ok(());
         }
-        self.write(|conn| crate::concepts::fix_dim(conn, dim))
+        self.write(|conn| meta::fix_embedding_dim(conn, dim))
     }
 
     /// The options the store was opened with.
@@ -322,7 +311,7 @@ impl Store {
 
     fn check_file_identity(&self) -> Result<()> {
         match self.file_id {
-            Some(opened) if file_identity(&self.options.db_path) != Some(opened) => {
+            Some(opened) if files::identity(&self.options.db_path) != Some(opened) => {
                 Err(Error::ReadOnly(format!(
                     "db_path '{}': the database file was deleted or replaced while open; \
                  writes are refused so none is lost, reopen the store",
@@ -540,28 +529,13 @@ fn create_file(options: &Options) -> Result<bool> {
             "is not a regular file (a device, pipe or socket)",
         ));
     }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        fs::create_dir_all(parent)?;
-    }
+    files::create_parent_dirs(path)?;
     // Created here, not by SQLite, so the file never exists with wider
     // permissions than asked; SQLite gives -wal and -shm the same mode.
-    match OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(options.file_mode)
-        .open(path)
-    {
-        Ok(_) => Ok(true),
+    match files::create_new(path, options.file_mode) {
+        Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e.into()),
-    }
-}
-
-fn remove_database_files(path: &Path) {
-    for suffix in ["", "-wal", "-shm", "-journal"] {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let _ = fs::remove_file(name);
     }
 }
 
@@ -669,12 +643,4 @@ fn configure_writer(conn: &Connection, options: &Options, version: i64) -> Resul
         conn.pragma_update(None, "max_page_count", (bytes / page_size.max(1)).max(1) as i64)?;
     }
     Ok(())
-}
-
-/// Current Unix time in seconds, as the seed's `time.time()`.
-pub(crate) fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }

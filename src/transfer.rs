@@ -167,7 +167,7 @@ impl Store {
                 }
             }
             if let Some(dim) = dim {
-                crate::concepts::fix_dim(conn, dim as usize)?;
+                crate::meta::fix_embedding_dim(conn, dim as usize)?;
             }
             let mut done = 0u64;
             let mut per_table: HashMap<&str, u64> = HashMap::new();
@@ -206,7 +206,7 @@ fn export_tables(
         "format_version": EXPORT_FORMAT_VERSION,
         "schema_version": migrations::detect_version(conn)?,
         "gmstore_version": crate::VERSION,
-        "embedding_dim": crate::concepts::stored_dim(conn)?,
+        "embedding_dim": crate::meta::embedding_dim(conn)?,
         "counts": counts,
     });
     write_line(out, &header)?;

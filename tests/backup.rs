@@ -43,7 +43,7 @@ fn backup_while_four_threads_write_is_a_consistent_snapshot() {
     let written: i64 = writers.into_iter().map(|w| w.join().unwrap() as i64).sum();
 
     assert!(info.path.starts_with(t.dir.path().join("backups")));
-    assert_eq!(info.schema_version, gmstore::migrations::LATEST_VERSION);
+    assert_eq!(info.schema_version, gmstore::LATEST_VERSION);
     let conn = Connection::open(&info.path).unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -234,7 +234,7 @@ fn vacuum_reclaims_space_and_compact_copy_is_verified() {
     t.store.store_episode(&NewEpisode::new(b"x", 0.5, "c")).unwrap();
     let copy = t.dir.path().join("compact.db");
     let info = t.store.vacuum_into(&copy).unwrap();
-    assert_eq!(info.schema_version, gmstore::migrations::LATEST_VERSION);
+    assert_eq!(info.schema_version, gmstore::LATEST_VERSION);
     assert_eq!(count(&copy, "SELECT count(*) FROM episodes"), 1);
     assert!(t.store.vacuum_into(&copy).is_err(), "never overwrites");
 }
@@ -247,7 +247,7 @@ fn migrating_a_non_empty_file_backs_it_up_first() {
         .unwrap()
         .execute_batch(&format!(
             "{} INSERT INTO learning_events (task_type, performance_delta, strategy_used, timestamp) VALUES ('t', 1, 's', 1);",
-            gmstore::migrations::seed_ddl()
+            gmstore::seed_ddl()
         ))
         .unwrap();
     Store::open_path(&path).unwrap();

@@ -52,10 +52,7 @@ fn stats_text_and_json() {
         (v["episodes_count"].as_i64(), v["concepts_count"].as_i64()),
         (Some(25), Some(2))
     );
-    assert_eq!(
-        v["schema_version"].as_i64(),
-        Some(gmstore::migrations::LATEST_VERSION)
-    );
+    assert_eq!(v["schema_version"].as_i64(), Some(gmstore::LATEST_VERSION));
 }
 
 #[test]
@@ -100,10 +97,7 @@ fn export_then_import_reproduces_every_row() {
     let header: serde_json::Value =
         serde_json::from_str(std::fs::read_to_string(&dump).unwrap().lines().next().unwrap()).unwrap();
     assert_eq!(header["format"], "gmstore-export");
-    assert_eq!(
-        header["schema_version"].as_i64(),
-        Some(gmstore::migrations::LATEST_VERSION)
-    );
+    assert_eq!(header["schema_version"].as_i64(), Some(gmstore::LATEST_VERSION));
 
     let copy = dir.path().join("copy.db");
     let out = gmstore(&["import", copy.to_str().unwrap(), dump.to_str().unwrap()]);
@@ -127,14 +121,11 @@ fn migrate_upgrades_a_seed_file() {
     let path = dir.path().join("seed.db");
     rusqlite::Connection::open(&path)
         .unwrap()
-        .execute_batch(gmstore::migrations::seed_ddl())
+        .execute_batch(gmstore::seed_ddl())
         .unwrap();
     let out = gmstore(&["migrate", path.to_str().unwrap()]);
     assert!(out.status.success(), "{:?}", text(&out));
-    let expected = format!(
-        "migrated schema version 1 -> {}",
-        gmstore::migrations::LATEST_VERSION
-    );
+    let expected = format!("migrated schema version 1 -> {}", gmstore::LATEST_VERSION);
     assert!(text(&out).0.contains(&expected), "{}", text(&out).0);
     assert!(text(&gmstore(&["migrate", path.to_str().unwrap()]))
         .0

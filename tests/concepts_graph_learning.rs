@@ -343,7 +343,7 @@ fn stats_report_counts_sizes_and_version() {
         ),
         (1, 1, 1, 1)
     );
-    assert_eq!(s.schema_version, gmstore::migrations::LATEST_VERSION);
+    assert_eq!(s.schema_version, gmstore::LATEST_VERSION);
     assert_eq!(s.page_size, 16384);
     assert_eq!(s.embedding_dim, Some(512));
     assert!(s.db_size_bytes > 0 && s.db_size_mb() > 0.0);

@@ -78,7 +78,7 @@ fn size_cap_reports_full_and_keeps_data() {
     let err = fill_until_error(&store);
     let big = vec![1u8; 50_000];
     assert!(matches!(err, Error::Full(_)), "{err:?}");
-    assert_eq!(err.code(), gmstore::status::GM_ERR_FULL);
+    assert_eq!(err.code(), gmstore::ffi::GM_ERR_FULL);
     assert_intact(&store, &kept);
     let batch: Vec<_> = (0..50).map(|_| NewEpisode::new(&big, 0.5, "batch")).collect();
     assert!(matches!(

@@ -1,7 +1,7 @@
 //! Opening files of every kind: new, seed-made, newer, foreign, garbage.
 mod common;
 
-use gmstore::migrations::{seed_ddl, LATEST_VERSION};
+use gmstore::{seed_ddl, LATEST_VERSION};
 use gmstore::{Error, Options, Store};
 use rusqlite::Connection;
 

@@ -36,6 +36,7 @@ fn brute_force(data: &[(i64, Vec<f32>)], q: &[f32], metric: Metric, k: usize) ->
                     .map(|(a, b)| (a - b).powi(2))
                     .sum::<f64>()
                     .sqrt(),
+                other => panic!("the reference has no formula for {other:?}"),
             };
             (*id, score)
         })

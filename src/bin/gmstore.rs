@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gmstore::migrations::{self, LATEST_VERSION};
-use gmstore::{Options, Store};
+use gmstore::{Options, Store, LATEST_VERSION};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -163,9 +162,7 @@ fn stats(db: &Path, json: bool) -> CliResult {
         "embedding dim   {}",
         s.embedding_dim.map_or("not fixed yet".into(), |d| d.to_string())
     );
-    let last = s
-        .last_backup_time
-        .map_or("none".into(), gmstore::backup::utc_stamp);
+    let last = s.last_backup_time.map_or("none".into(), gmstore::utc_stamp);
     println!("backups         {backups} (newest {last})");
     Ok(())
 }
@@ -198,12 +195,7 @@ fn migrate(db: &Path) -> CliResult {
     if !db.exists() {
         return Err(format!("{}: no such file", db.display()));
     }
-    let before = {
-        let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(err)?;
-        migrations::detect_version(&conn).map_err(|e| format!("{}: {e}", db.display()))?
-    };
-    migrations::check_not_newer(before).map_err(|e| format!("{}: {e}", db.display()))?;
+    let before = gmstore::file_schema_version(db).map_err(|e| format!("{}: {e}", db.display()))?;
     let store = open_existing(db)?;
     let after = store.schema_version().map_err(err)?;
     if before == after {

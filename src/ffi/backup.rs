@@ -2,9 +2,9 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, opt_text, out, text};
+use super::boundary::{boundary, opt_out, opt_text, out, text};
 use super::handle::{gm_store, store_ref};
-use super::maintenance::owned_string;
+use super::results::hand_string;
 use crate::status::*;
 
 fn path_text(path: &std::path::Path) -> String {
@@ -32,7 +32,7 @@ pub unsafe extern "C" fn gm_create_backup(
         let store = store_ref(store)?;
         let dest = opt_text(backup_path, "backup_path")?.map(std::path::Path::new);
         let info = store.create_backup(dest)?;
-        out_path.set(owned_string(&path_text(&info.path)));
+        out_path.set(hand_string(&path_text(&info.path)));
         Ok(())
     })
 }
@@ -50,7 +50,7 @@ pub unsafe extern "C" fn gm_auto_backup_if_needed(
     boundary("gm_auto_backup_if_needed", || {
         let out_path = out(out_path, "out_path", std::ptr::null_mut())?;
         let made = store_ref(store)?.auto_backup_if_needed()?;
-        out_path.set(made.map_or(std::ptr::null_mut(), |info| owned_string(&path_text(&info.path))));
+        out_path.set(made.map_or(std::ptr::null_mut(), |info| hand_string(&path_text(&info.path))));
         Ok(())
     })
 }
@@ -75,12 +75,10 @@ pub unsafe extern "C" fn gm_restore(store: *mut gm_store, backup_path: *const c_
 #[no_mangle]
 pub unsafe extern "C" fn gm_vacuum(store: *mut gm_store, out_reclaimed: *mut u64) -> gm_status {
     boundary("gm_vacuum", || {
-        if let Some(slot) = out_reclaimed.as_mut() {
-            *slot = 0;
-        }
+        let out_reclaimed = opt_out(out_reclaimed, 0);
         let reclaimed = store_ref(store)?.vacuum()?;
-        if let Some(slot) = out_reclaimed.as_mut() {
-            *slot = reclaimed;
+        if let Some(slot) = out_reclaimed {
+            slot.set(reclaimed);
         }
         Ok(())
     })
@@ -104,12 +102,10 @@ pub unsafe extern "C" fn gm_vacuum_into(store: *mut gm_store, dest_path: *const 
 #[no_mangle]
 pub unsafe extern "C" fn gm_checkpoint(store: *mut gm_store, out_frames: *mut i64) -> gm_status {
     boundary("gm_checkpoint", || {
-        if let Some(slot) = out_frames.as_mut() {
-            *slot = 0;
-        }
+        let out_frames = opt_out(out_frames, 0);
         let frames = store_ref(store)?.checkpoint()?;
-        if let Some(slot) = out_frames.as_mut() {
-            *slot = frames;
+        if let Some(slot) = out_frames {
+            slot.set(frames);
         }
         Ok(())
     })

@@ -87,6 +87,17 @@ pub(crate) unsafe fn out<'a, T>(ptr: *mut T, field: &str, empty: T) -> Result<Ou
     Ok(Out(slot))
 }
 
+/// An out-parameter the caller may pass as NULL: reset to `empty` on
+/// entry when given, `None` when not.
+///
+/// # Safety
+/// `ptr` must be NULL or valid for writes of a `T`.
+pub(crate) unsafe fn opt_out<'a, T>(ptr: *mut T, empty: T) -> Option<Out<'a, T>> {
+    let slot = ptr.as_mut()?;
+    *slot = empty;
+    Some(Out(slot))
+}
+
 pub(crate) fn null(field: &str) -> Error {
     invalid(field, "must not be NULL")
 }
@@ -146,6 +157,10 @@ pub(crate) unsafe fn slice<'a, T>(ptr: *const T, len: usize, field: &str, max: u
     }
     Ok(std::slice::from_raw_parts(ptr, len))
 }
+
+/// Largest batch accepted by `gm_store_episodes`, `gm_store_episodes_tensors`
+/// and `gm_store_learning_events`.
+pub const GM_MAX_BATCH: usize = 10_000_000;
 
 /// A batch call's plumbing: checks the (pointer, count) pair and the id
 /// array, converts every item (an error names its index, `items[3].x`),

@@ -14,9 +14,13 @@ use crate::{Concept, NameMatch};
 /// holds it (`gm_concept_free` or `gm_concept_list_free`).
 #[repr(C)]
 pub struct gm_concept {
+    /// Concept id.
     pub id: i64,
+    /// Unix time the concept was created.
     pub creation_time: f64,
+    /// Unix time of the last retrieval, 0 if never.
     pub last_accessed: f64,
+    /// How often it was retrieved.
     pub access_count: i64,
     /// NUL-terminated UTF-8.
     pub name: *const c_char,
@@ -24,6 +28,7 @@ pub struct gm_concept {
     pub name_len: usize,
     /// `embedding_len` float32 values.
     pub embedding: *const f32,
+    /// Number of floats at `embedding`.
     pub embedding_len: usize,
     /// NUL-terminated UTF-8 JSON object.
     pub metadata: *const c_char,
@@ -38,11 +43,17 @@ pub struct gm_concept {
 /// row-major `len x D` matrix.
 #[repr(C)]
 pub struct gm_concept_list {
+    /// The records, `len` of them.
     pub items: *const gm_concept,
+    /// How many records `items` holds.
     pub len: usize,
+    /// The block every string and blob of the records lies in.
     pub arena: *const u8,
+    /// Bytes in `arena`.
     pub arena_len: usize,
+    /// The block every embedding of the records lies in.
     pub floats: *const f32,
+    /// Floats in `floats`.
     pub floats_len: usize,
 }
 

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, input, opt_f64, opt_text, out, slice, store_batch, text};
+use super::boundary::{boundary, input, opt_f64, opt_text, out, slice, store_batch, text, GM_MAX_BATCH};
 use super::experience::{encode, gm_tensor};
 use super::handle::{gm_store, store_ref};
 use super::results::{
@@ -43,6 +43,7 @@ pub struct gm_episode_input {
 pub struct gm_tensor_episode_input {
     /// `tensor_count` tensors; NULL only when `tensor_count` is 0.
     pub tensors: *const gm_tensor,
+    /// Number of tensors at `tensors`.
     pub tensor_count: usize,
     /// The JSON value tree (`{"$tensor": "name"}` stands for a tensor), or
     /// NULL for none.
@@ -65,13 +66,17 @@ pub struct gm_tensor_episode_input {
 /// holds it (`gm_episode_free` or `gm_episode_list_free`).
 #[repr(C)]
 pub struct gm_episode {
+    /// Episode id.
     pub id: i64,
     /// Unix time in seconds.
     pub timestamp: f64,
+    /// The score the writer gave.
     pub performance_score: f64,
     /// Insertion time as a Julian day (the seed schema's default).
     pub created_at: f64,
+    /// The experience bytes; NULL only when `experience_len` is 0.
     pub experience_data: *const u8,
+    /// Byte length of `experience_data`.
     pub experience_len: usize,
     /// NUL-terminated UTF-8.
     pub context_hash: *const c_char,
@@ -88,9 +93,13 @@ pub struct gm_episode {
 /// block, `[arena, arena + arena_len)`, so a binding may copy it at once.
 #[repr(C)]
 pub struct gm_episode_list {
+    /// The records, `len` of them.
     pub items: *const gm_episode,
+    /// How many records `items` holds.
     pub len: usize,
+    /// The block every string and blob of the records lies in.
     pub arena: *const u8,
+    /// Bytes in `arena`.
     pub arena_len: usize,
 }
 
@@ -126,12 +135,9 @@ fn episode_list(episodes: &[Episode]) -> *mut gm_episode_list {
     into_list(episodes, gm_episode_list::from)
 }
 
-/// Largest batch accepted by `gm_store_episodes`.
-pub const GM_MAX_BATCH: usize = 10_000_000;
-
 /// Checks one input; error messages name the field (`context_hash: ...`),
 /// which callers qualify with the input's name, only when there is one to
-/// report (a batch of 10,000 used to format five names per episode).
+/// report: a batch must not format names for rows that are fine.
 unsafe fn to_new_episode(e: &gm_episode_input) -> Result<NewEpisode<'_>> {
     if e.reserved != [0; 7] {
         return Err(crate::error::invalid("reserved", "must be 0"));

@@ -4,6 +4,7 @@
 use std::ffi::{c_char, CString};
 
 use super::boundary::{boundary, opt_text, out, quiet_boundary, slice, text};
+use super::results::Handed;
 use crate::error::{invalid, Result};
 use crate::experience::{self, DType, Tensor};
 use crate::status::*;
@@ -52,14 +53,18 @@ pub struct gm_tensor {
     pub ndim: u32,
     /// `ndim` extents; may be NULL when `ndim` is 0.
     pub shape: *const u64,
+    /// The bytes; NULL only when the length is 0.
     pub data: *const u8,
+    /// Byte length of `data`.
     pub data_len: usize,
 }
 
 /// A byte buffer owned by the caller, freed with `gm_buffer_free`.
 #[repr(C)]
 pub struct gm_buffer {
+    /// The bytes; NULL only when the length is 0.
     pub data: *const u8,
+    /// Byte length of `data`.
     pub len: usize,
 }
 
@@ -69,9 +74,11 @@ pub struct gm_buffer {
 pub struct gm_tensor_info {
     /// NUL-terminated UTF-8.
     pub name: *const c_char,
+    /// Byte length of `name`, without the NUL.
     pub name_len: usize,
     /// One of `GM_DTYPE_*`.
     pub dtype: u32,
+    /// Number of dimensions (extents at `shape`).
     pub ndim: u32,
     /// `ndim` extents.
     pub shape: *const u64,
@@ -89,25 +96,38 @@ pub struct gm_tensor_info {
 pub struct gm_experience {
     /// In data order.
     pub tensors: *const gm_tensor_info,
+    /// Number of tensors at `tensors`.
     pub count: usize,
     /// The JSON value tree (NUL-terminated), or NULL if the writer gave none.
     pub values_json: *const c_char,
+    /// Byte length of `values_json`, without the NUL; 0 when NULL.
     pub values_json_len: usize,
 }
 
+/// The block behind a `gm_buffer`: the bytes it points to.
 #[repr(C)]
-struct OwnedBuffer {
+pub(crate) struct OwnedBuffer {
     view: gm_buffer,
     bytes: Vec<u8>,
 }
 
+impl Handed for OwnedBuffer {
+    type View = gm_buffer;
+}
+
+/// The block behind a `gm_experience`: the tensor infos, names, shapes and
+/// value tree it points to.
 #[repr(C)]
-struct OwnedExperience {
+pub(crate) struct OwnedExperience {
     view: gm_experience,
     infos: Vec<gm_tensor_info>,
     names: Vec<CString>,
     shapes: Vec<Vec<u64>>,
     values: Option<CString>,
+}
+
+impl Handed for OwnedExperience {
+    type View = gm_experience;
 }
 
 /// Checks one C tensor. Messages name the field (`dtype: ...`), which the
@@ -168,15 +188,15 @@ pub unsafe extern "C" fn gm_experience_encode(
     boundary("gm_experience_encode", || {
         let out_buffer = out(out_buffer, "out_buffer", std::ptr::null_mut())?;
         let bytes = encode(tensors, count, values_json)?;
-        let mut owned = Box::new(OwnedBuffer {
+        let owned = OwnedBuffer {
             view: gm_buffer {
-                data: std::ptr::null(),
+                // The Vec's heap block does not move with the Vec.
+                data: bytes.as_ptr(),
                 len: bytes.len(),
             },
             bytes,
-        });
-        owned.view.data = owned.bytes.as_ptr();
-        out_buffer.set(Box::into_raw(owned).cast());
+        };
+        out_buffer.set(owned.hand_over());
         Ok(())
     })
 }
@@ -184,11 +204,7 @@ pub unsafe extern "C" fn gm_experience_encode(
 /// Frees a buffer from `gm_experience_encode`. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn gm_buffer_free(buffer: *mut gm_buffer) {
-    quiet_boundary((), || {
-        if !buffer.is_null() {
-            drop(Box::from_raw(buffer.cast::<OwnedBuffer>()));
-        }
-    })
+    quiet_boundary((), || OwnedBuffer::free(buffer))
 }
 
 /// Decodes the experience in `data[0..len]` (for example an episode's
@@ -241,14 +257,14 @@ pub unsafe extern "C" fn gm_experience_decode(
             values_json: values.as_ref().map_or(std::ptr::null(), |v| v.as_ptr()),
             values_json_len: values.as_ref().map_or(0, |v| v.as_bytes().len()),
         };
-        let owned = Box::new(OwnedExperience {
+        let owned = OwnedExperience {
             view,
             infos,
             names,
             shapes,
             values,
-        });
-        out_experience.set(Box::into_raw(owned).cast());
+        };
+        out_experience.set(owned.hand_over());
         Ok(())
     })
 }
@@ -256,9 +272,5 @@ pub unsafe extern "C" fn gm_experience_decode(
 /// Frees a decoded experience. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn gm_experience_free(experience: *mut gm_experience) {
-    quiet_boundary((), || {
-        if !experience.is_null() {
-            drop(Box::from_raw(experience.cast::<OwnedExperience>()));
-        }
-    })
+    quiet_boundary((), || OwnedExperience::free(experience))
 }

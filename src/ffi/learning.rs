@@ -2,8 +2,9 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, flag, opt_f64, opt_text, out, quiet_boundary, store_batch, text};
-use super::episodes::GM_MAX_BATCH;
+use super::boundary::{
+    boundary, flag, opt_f64, opt_text, out, quiet_boundary, store_batch, text, GM_MAX_BATCH,
+};
 use super::handle::{gm_store, store_ref};
 use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
 use crate::error::Result;
@@ -47,18 +48,23 @@ unsafe fn to_new_event(e: &gm_learning_event_input) -> Result<NewLearningEvent<'
 /// A stored learning event. Pointers live as long as the list that holds it.
 #[repr(C)]
 pub struct gm_learning_event {
+    /// Event id.
     pub id: i64,
+    /// The change in performance the event recorded.
     pub performance_delta: f64,
     /// Unix time in seconds.
     pub timestamp: f64,
     /// NUL-terminated UTF-8.
     pub task_type: *const c_char,
+    /// Byte length of `task_type`, without the NUL.
     pub task_type_len: usize,
     /// NUL-terminated UTF-8.
     pub strategy_used: *const c_char,
+    /// Byte length of `strategy_used`, without the NUL.
     pub strategy_used_len: usize,
     /// NUL-terminated UTF-8 JSON object.
     pub parameters: *const c_char,
+    /// Byte length of `parameters`, without the NUL.
     pub parameters_len: usize,
 }
 
@@ -66,19 +72,26 @@ pub struct gm_learning_event {
 /// `gm_learning_event_list_free`. Strings lie in `[arena, arena + arena_len)`.
 #[repr(C)]
 pub struct gm_learning_event_list {
+    /// The records, `len` of them.
     pub items: *const gm_learning_event,
+    /// How many records `items` holds.
     pub len: usize,
+    /// The block every string and blob of the records lies in.
     pub arena: *const u8,
+    /// Bytes in `arena`.
     pub arena_len: usize,
 }
 
 /// One strategy's record: the seed's `(strategy, avg_delta, count)`.
 #[repr(C)]
 pub struct gm_strategy {
+    /// Mean performance delta of the strategy.
     pub avg_delta: f64,
+    /// How many events used it.
     pub usage_count: i64,
     /// NUL-terminated UTF-8.
     pub strategy: *const c_char,
+    /// Byte length of `strategy`, without the NUL.
     pub strategy_len: usize,
 }
 
@@ -86,9 +99,13 @@ pub struct gm_strategy {
 /// `gm_strategy_list_free`. Strings lie in `[arena, arena + arena_len)`.
 #[repr(C)]
 pub struct gm_strategy_list {
+    /// The records, `len` of them.
     pub items: *const gm_strategy,
+    /// How many records `items` holds.
     pub len: usize,
+    /// The block every string and blob of the records lies in.
     pub arena: *const u8,
+    /// Bytes in `arena`.
     pub arena_len: usize,
 }
 

@@ -2,8 +2,9 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, out, quiet_boundary, slice, text, text_bytes};
+use super::boundary::{boundary, opt_out, out, quiet_boundary, slice, text, text_bytes};
 use super::handle::{gm_store, store_ref};
+use super::results::{free_string, hand_string, Handed};
 use crate::error::{invalid, Result};
 use crate::status::*;
 use crate::validate::MAX_BLOB_LEN;
@@ -28,10 +29,13 @@ pub struct gm_value {
     pub kind: u32,
     /// Reserved; must be 0.
     pub reserved: u32,
+    /// Read when `kind` is `GM_VALUE_INTEGER`.
     pub int_value: i64,
+    /// Read when `kind` is `GM_VALUE_REAL`; must be finite.
     pub real_value: f64,
     /// Text or blob bytes; NULL only when `len` is 0.
     pub data: *const u8,
+    /// Byte length of `data`.
     pub len: usize,
 }
 
@@ -39,25 +43,39 @@ pub struct gm_value {
 /// New fields are only ever appended.
 #[repr(C)]
 pub struct gm_stats {
+    /// Stored episodes.
     pub episodes_count: i64,
+    /// Stored concepts.
     pub concepts_count: i64,
+    /// Stored learning events.
     pub learning_events_count: i64,
+    /// Stored relationships.
     pub relationships_count: i64,
     /// Main file plus WAL, in bytes.
     pub db_size_bytes: u64,
     /// The same in MiB.
     pub db_size_mb: f64,
+    /// The file's schema version.
     pub schema_version: i64,
+    /// SQLite page size in bytes.
     pub page_size: i64,
+    /// Pages in the main file.
     pub page_count: i64,
+    /// Free pages a vacuum would reclaim.
     pub freelist_count: i64,
     /// 0 while no concept has fixed it.
     pub embedding_dim: u64,
     /// Unix time of the newest automatic backup; valid when
     /// `has_last_backup_time` is 1.
     pub last_backup_time: f64,
+    /// 1 when `last_backup_time` is valid, else 0.
     pub has_last_backup_time: u8,
+    /// Always 0.
     pub reserved: [u8; 7],
+}
+
+impl Handed for gm_stats {
+    type View = gm_stats;
 }
 
 /// Largest parameter count for `gm_execute` (SQLite's own limit).
@@ -95,9 +113,7 @@ pub unsafe extern "C" fn gm_execute(
     out_changes: *mut i64,
 ) -> gm_status {
     boundary("gm_execute", || {
-        if let Some(changes) = out_changes.as_mut() {
-            *changes = 0;
-        }
+        let out_changes = opt_out(out_changes, 0);
         let store = store_ref(store)?;
         let sql = text(sql, "sql")?;
         let values = slice(params, count, "params", GM_MAX_SQL_PARAMS)?
@@ -106,8 +122,8 @@ pub unsafe extern "C" fn gm_execute(
             .map(|(i, v)| to_sql_value(v, i))
             .collect::<Result<Vec<_>>>()?;
         let changed = store.execute(sql, &values)?;
-        if let Some(changes) = out_changes.as_mut() {
-            *changes = changed as i64;
+        if let Some(slot) = out_changes {
+            slot.set(changed as i64);
         }
         Ok(())
     })
@@ -120,22 +136,25 @@ pub unsafe extern "C" fn gm_get_stats(store: *mut gm_store, out_stats: *mut *mut
     boundary("gm_get_stats", || {
         let out_stats = out(out_stats, "out_stats", std::ptr::null_mut())?;
         let s = store_ref(store)?.get_database_stats()?;
-        out_stats.set(Box::into_raw(Box::new(gm_stats {
-            episodes_count: s.episodes_count,
-            concepts_count: s.concepts_count,
-            learning_events_count: s.learning_events_count,
-            relationships_count: s.relationships_count,
-            db_size_bytes: s.db_size_bytes,
-            db_size_mb: s.db_size_mb(),
-            schema_version: s.schema_version,
-            page_size: s.page_size,
-            page_count: s.page_count,
-            freelist_count: s.freelist_count,
-            embedding_dim: s.embedding_dim.unwrap_or(0) as u64,
-            last_backup_time: s.last_backup_time.unwrap_or(0.0),
-            has_last_backup_time: s.last_backup_time.is_some() as u8,
-            reserved: [0; 7],
-        })));
+        out_stats.set(
+            gm_stats {
+                episodes_count: s.episodes_count,
+                concepts_count: s.concepts_count,
+                learning_events_count: s.learning_events_count,
+                relationships_count: s.relationships_count,
+                db_size_bytes: s.db_size_bytes,
+                db_size_mb: s.db_size_mb(),
+                schema_version: s.schema_version,
+                page_size: s.page_size,
+                page_count: s.page_count,
+                freelist_count: s.freelist_count,
+                embedding_dim: s.embedding_dim.unwrap_or(0) as u64,
+                last_backup_time: s.last_backup_time.unwrap_or(0.0),
+                has_last_backup_time: s.last_backup_time.is_some() as u8,
+                reserved: [0; 7],
+            }
+            .hand_over(),
+        );
         Ok(())
     })
 }
@@ -143,11 +162,7 @@ pub unsafe extern "C" fn gm_get_stats(store: *mut gm_store, out_stats: *mut *mut
 /// Frees statistics from `gm_get_stats`. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn gm_stats_free(stats: *mut gm_stats) {
-    quiet_boundary((), || {
-        if !stats.is_null() {
-            drop(Box::from_raw(stats));
-        }
-    })
+    quiet_boundary((), || gm_stats::free(stats))
 }
 
 /// Runs SQLite's integrity and foreign-key checks and writes the number of
@@ -164,11 +179,7 @@ pub unsafe extern "C" fn gm_integrity_check(
 ) -> gm_status {
     boundary("gm_integrity_check", || {
         let out_problems = out(out_problems, "out_problems", 0)?;
-        let report_slot = out_report.as_mut().map(|slot| {
-            // Reset before anything can fail, as every other out-param.
-            *slot = std::ptr::null_mut();
-            slot
-        });
+        let report_slot = opt_out(out_report, std::ptr::null_mut());
         let problems = store_ref(store)?.integrity_check()?;
         let report = if problems.is_empty() {
             "ok".to_string()
@@ -177,25 +188,14 @@ pub unsafe extern "C" fn gm_integrity_check(
         };
         out_problems.set(problems.len() as i64);
         if let Some(slot) = report_slot {
-            *slot = owned_string(&report);
+            slot.set(hand_string(&report));
         }
         Ok(())
     })
 }
 
-/// A NUL-terminated copy the caller frees with `gm_string_free`.
-pub(crate) fn owned_string(s: &str) -> *mut c_char {
-    std::ffi::CString::new(s.replace('\0', "?"))
-        .unwrap_or_default()
-        .into_raw()
-}
-
 /// Frees a string returned by a gm call (a report, a path). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn gm_string_free(s: *mut c_char) {
-    quiet_boundary((), || {
-        if !s.is_null() {
-            drop(std::ffi::CString::from_raw(s));
-        }
-    })
+    quiet_boundary((), || free_string(s))
 }

@@ -2,8 +2,62 @@
 //! structs, one byte arena for every string and blob, and one float arena
 //! for every embedding. The struct the caller sees is the first field of
 //! the block, so its free function can take the whole block back.
+//!
+//! Every result the library allocates for its caller, its block, and the
+//! one function that frees it (each block declares its shape once, by
+//! implementing [`Handed`]):
+//!
+//! | the caller holds | block (`Handed`) | freed by |
+//! |---|---|---|
+//! | `gm_episode_list`, `gm_concept_list`, `gm_learning_event_list`, `gm_strategy_list`, `gm_relationship_list`, `gm_reached_list`, `gm_neighbor_list` | [`OwnedList`] | `gm_<type>_free` |
+//! | `gm_episode`, `gm_concept` | [`OwnedOne`] | `gm_episode_free`, `gm_concept_free` |
+//! | `gm_path` | `ffi::graph::OwnedPath` | `gm_path_free` |
+//! | `gm_buffer` | `ffi::experience::OwnedBuffer` | `gm_buffer_free` |
+//! | `gm_experience` | `ffi::experience::OwnedExperience` | `gm_experience_free` |
+//! | `gm_stats` | `gm_stats` itself | `gm_stats_free` |
+//! | `char *` (reports, paths) | `CString` ([`hand_string`]) | `gm_string_free` |
 
-use std::ffi::c_char;
+use std::ffi::{c_char, CString};
+
+/// How a result handed to C is owned, declared once on its block (the
+/// model is rustls-ffi's `Castable`): the caller holds a pointer to
+/// `View`, the first field of a boxed `Self` (`#[repr(C)]`), and gives it
+/// back to the type's free function, which drops the whole block.
+pub(crate) trait Handed: Sized {
+    /// What the caller's pointer points at: the first field of `Self`.
+    type View;
+
+    /// Moves the block to the heap and returns the caller's pointer.
+    fn hand_over(self) -> *mut Self::View {
+        Box::into_raw(Box::new(self)).cast()
+    }
+
+    /// Drops the block behind `view`. NULL is a no-op.
+    ///
+    /// # Safety
+    /// `view` must be NULL or come from `Self::hand_over`, not freed yet.
+    unsafe fn free(view: *mut Self::View) {
+        if !view.is_null() {
+            drop(Box::from_raw(view.cast::<Self>()));
+        }
+    }
+}
+
+/// A NUL-terminated copy of `s` the caller frees with `gm_string_free`
+/// (an interior NUL becomes `?`).
+pub(crate) fn hand_string(s: &str) -> *mut c_char {
+    CString::new(s.replace('\0', "?")).unwrap_or_default().into_raw()
+}
+
+/// Frees a string from [`hand_string`]. NULL is a no-op.
+///
+/// # Safety
+/// `s` must be NULL or come from `hand_string`, not freed yet.
+pub(crate) unsafe fn free_string(s: *mut c_char) {
+    if !s.is_null() {
+        drop(CString::from_raw(s));
+    }
+}
 
 /// Backing storage whose pointers the C structs borrow: a block sized up
 /// front that never grows, so no pointer into it moves. The bytes lie in a
@@ -109,6 +163,10 @@ pub(crate) struct OwnedList<V, T> {
     arena: Arena,
 }
 
+impl<V, T> Handed for OwnedList<V, T> {
+    type View = V;
+}
+
 /// The fields every C list struct shares.
 pub(crate) struct ListParts<T> {
     pub items: *const T,
@@ -155,12 +213,12 @@ pub(crate) fn into_list<R: CRecord, V>(records: &[R], view: impl FnOnce(ListPart
         floats,
         floats_len,
     };
-    let owned = Box::new(OwnedList {
+    OwnedList {
         view: view(parts),
         items,
         arena,
-    });
-    Box::into_raw(owned).cast()
+    }
+    .hand_over()
 }
 
 /// Frees a list built by [`into_list`]. NULL is a no-op.
@@ -168,9 +226,7 @@ pub(crate) fn into_list<R: CRecord, V>(records: &[R], view: impl FnOnce(ListPart
 /// # Safety
 /// `ptr` must be NULL or come from `into_list::<R, V>` and not be freed yet.
 pub(crate) unsafe fn free_list<V, T>(ptr: *mut V) {
-    if !ptr.is_null() {
-        drop(Box::from_raw(ptr.cast::<OwnedList<V, T>>()));
-    }
+    OwnedList::<V, T>::free(ptr)
 }
 
 /// The heap block behind a single-record result. `item` must stay first.
@@ -180,11 +236,15 @@ pub(crate) struct OwnedOne<T> {
     arena: Arena,
 }
 
+impl<T> Handed for OwnedOne<T> {
+    type View = T;
+}
+
 /// Builds a single-record result.
 pub(crate) fn into_one<R: CRecord>(record: &R) -> *mut R::C {
     let mut arena = arena_for(std::slice::from_ref(record));
     let item = record.to_c(&mut arena);
-    Box::into_raw(Box::new(OwnedOne { item, arena })).cast()
+    OwnedOne { item, arena }.hand_over()
 }
 
 /// Writes `record` into the caller's buffer `[buf, buf + capacity)`: its C
@@ -231,7 +291,5 @@ pub(crate) unsafe fn write_into<R: CRecord>(
 /// # Safety
 /// `ptr` must be NULL or come from `into_one` for this type, not freed yet.
 pub(crate) unsafe fn free_one<T>(ptr: *mut T) {
-    if !ptr.is_null() {
-        drop(Box::from_raw(ptr.cast::<OwnedOne<T>>()));
-    }
+    OwnedOne::<T>::free(ptr)
 }

@@ -2,12 +2,11 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, opt_text, out, quiet_boundary, slice, text};
+use super::boundary::{boundary, opt_out, opt_text, out, quiet_boundary, slice, text};
 use super::concepts::name_match;
 use super::handle::{gm_store, store_ref};
 use super::results::{arena_list, free_list, into_list, text_size, Arena, CRecord};
 use crate::error::{invalid, Result};
-use crate::graph::{EdgeFilter, Reached};
 use crate::search::{Metric, Neighbor, SearchFilter};
 use crate::status::*;
 use crate::validate::MAX_EMBEDDING_DIM;
@@ -31,6 +30,7 @@ pub struct gm_search_filter {
     /// Keep concepts accessed at least this often; used when
     /// `has_min_access_count` is 1.
     pub min_access_count: i64,
+    /// 1 to apply `min_access_count`, 0 to ignore it.
     pub has_min_access_count: u8,
     /// How `name_pattern` is read: `GM_MATCH_LIKE` (0, the default of a
     /// zeroed filter) or `GM_MATCH_LITERAL`.
@@ -42,6 +42,7 @@ pub struct gm_search_filter {
 /// One k-NN result. Pointers live as long as the list that holds it.
 #[repr(C)]
 pub struct gm_neighbor {
+    /// Concept id.
     pub id: i64,
     /// Cosine or dot similarity, or Euclidean distance for L2.
     pub score: f64,
@@ -49,6 +50,7 @@ pub struct gm_neighbor {
     pub query: u64,
     /// NUL-terminated UTF-8.
     pub name: *const c_char,
+    /// Byte length of `name`, without the NUL.
     pub name_len: usize,
 }
 
@@ -56,51 +58,17 @@ pub struct gm_neighbor {
 /// caller, freed with `gm_neighbor_list_free`.
 #[repr(C)]
 pub struct gm_neighbor_list {
+    /// The records, `len` of them.
     pub items: *const gm_neighbor,
+    /// How many records `items` holds.
     pub len: usize,
+    /// The block every string and blob of the records lies in.
     pub arena: *const u8,
+    /// Bytes in `arena`.
     pub arena_len: usize,
 }
 
-/// A concept reached by `gm_concept_neighborhood`.
-#[repr(C)]
-pub struct gm_reached {
-    pub id: i64,
-    /// Fewest hops from the start.
-    pub hops: u32,
-    pub reserved: u32,
-    /// NUL-terminated UTF-8.
-    pub name: *const c_char,
-    pub name_len: usize,
-}
-
-/// Concepts reached, fewest hops first. Owned by the caller, freed with
-/// `gm_reached_list_free`.
-#[repr(C)]
-pub struct gm_reached_list {
-    pub items: *const gm_reached,
-    pub len: usize,
-    pub arena: *const u8,
-    pub arena_len: usize,
-}
-
-/// A strongest path. Owned by the caller, freed with `gm_path_free`.
-#[repr(C)]
-pub struct gm_path {
-    /// Concept ids from start to end, both included.
-    pub ids: *const i64,
-    pub len: usize,
-    /// Product of the strengths along the path.
-    pub strength: f64,
-}
-
-#[repr(C)]
-struct OwnedPath {
-    view: gm_path,
-    ids: Vec<i64>,
-}
-
-arena_list!(gm_neighbor_list of gm_neighbor, gm_reached_list of gm_reached);
+arena_list!(gm_neighbor_list of gm_neighbor);
 
 impl CRecord for (u64, Neighbor) {
     type C = gm_neighbor;
@@ -116,24 +84,6 @@ impl CRecord for (u64, Neighbor) {
             query: self.0,
             name: arena.text(&self.1.name),
             name_len: self.1.name.len(),
-        }
-    }
-}
-
-impl CRecord for Reached {
-    type C = gm_reached;
-
-    fn arena_size(&self) -> (usize, usize) {
-        (text_size(&self.name), 0)
-    }
-
-    fn to_c(&self, arena: &mut Arena) -> gm_reached {
-        gm_reached {
-            id: self.id,
-            hops: self.hops,
-            reserved: 0,
-            name: arena.text(&self.name),
-            name_len: self.name.len(),
         }
     }
 }
@@ -159,13 +109,6 @@ unsafe fn search_filter<'a>(filter: *const gm_search_filter) -> Result<SearchFil
         name_match: name_match(f.name_match.into(), "filter.name_match")?,
         min_access_count: super::boundary::flag(f.has_min_access_count, "filter.has_min_access_count")?
             .then_some(f.min_access_count),
-    })
-}
-
-unsafe fn edge_filter<'a>(relationship_type: *const c_char, min_strength: f64) -> Result<EdgeFilter<'a>> {
-    Ok(EdgeFilter {
-        relationship_type: opt_text(relationship_type, "relationship_type")?,
-        min_strength,
     })
 }
 
@@ -258,90 +201,13 @@ pub unsafe extern "C" fn gm_build_similarity_graph(
     out_edges: *mut i64,
 ) -> gm_status {
     boundary("gm_build_similarity_graph", || {
-        if let Some(slot) = out_edges.as_mut() {
-            *slot = 0;
-        }
+        let out_edges = opt_out(out_edges, 0);
         let store = store_ref(store)?;
         let edges =
             store.build_similarity_graph(threshold, top_k, text(relationship_type, "relationship_type")?)?;
-        if let Some(slot) = out_edges.as_mut() {
-            *slot = edges as i64;
+        if let Some(slot) = out_edges {
+            slot.set(edges as i64);
         }
         Ok(())
-    })
-}
-
-/// Writes every concept reachable from `concept_id` within `max_hops`
-/// (at most 64) along outgoing edges of `relationship_type` (NULL: any) and
-/// strength >= `min_strength`, with its fewest hops, to `*out_list` (free
-/// with `gm_reached_list_free`). `GM_ERR_NOT_FOUND` for an unknown start.
-/// Thread-safe.
-#[no_mangle]
-pub unsafe extern "C" fn gm_concept_neighborhood(
-    store: *mut gm_store,
-    concept_id: i64,
-    max_hops: u32,
-    relationship_type: *const c_char,
-    min_strength: f64,
-    out_list: *mut *mut gm_reached_list,
-) -> gm_status {
-    boundary("gm_concept_neighborhood", || {
-        let out_list = out(out_list, "out_list", std::ptr::null_mut())?;
-        let store = store_ref(store)?;
-        let filter = edge_filter(relationship_type, min_strength)?;
-        let reached = store.concept_neighborhood(concept_id, max_hops, &filter)?;
-        out_list.set(into_list(&reached, gm_reached_list::from));
-        Ok(())
-    })
-}
-
-/// Frees a neighbourhood list. NULL is a no-op.
-#[no_mangle]
-pub unsafe extern "C" fn gm_reached_list_free(list: *mut gm_reached_list) {
-    quiet_boundary((), || free_list::<gm_reached_list, gm_reached>(list))
-}
-
-/// Writes the path from `from_id` to `to_id` whose product of strengths is
-/// greatest, along edges of `relationship_type` (NULL: any) whose strength
-/// is at least `min_strength`, to `*out_path` (free with `gm_path_free`).
-/// `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
-/// Thread-safe.
-#[no_mangle]
-pub unsafe extern "C" fn gm_strongest_path(
-    store: *mut gm_store,
-    from_id: i64,
-    to_id: i64,
-    relationship_type: *const c_char,
-    min_strength: f64,
-    out_path: *mut *mut gm_path,
-) -> gm_status {
-    boundary("gm_strongest_path", || {
-        let out_path = out(out_path, "out_path", std::ptr::null_mut())?;
-        let store = store_ref(store)?;
-        let filter = edge_filter(relationship_type, min_strength)?;
-        let path = store.strongest_path(from_id, to_id, &filter)?.ok_or_else(|| {
-            crate::Error::NotFound(format!("no path from concept {from_id} to concept {to_id}"))
-        })?;
-        let mut owned = Box::new(OwnedPath {
-            view: gm_path {
-                ids: std::ptr::null(),
-                len: path.ids.len(),
-                strength: path.strength,
-            },
-            ids: path.ids,
-        });
-        owned.view.ids = owned.ids.as_ptr();
-        out_path.set(Box::into_raw(owned).cast());
-        Ok(())
-    })
-}
-
-/// Frees a path. NULL is a no-op.
-#[no_mangle]
-pub unsafe extern "C" fn gm_path_free(path: *mut gm_path) {
-    quiet_boundary((), || {
-        if !path.is_null() {
-            drop(Box::from_raw(path.cast::<OwnedPath>()));
-        }
     })
 }

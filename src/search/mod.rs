@@ -25,6 +25,7 @@ use topk::{Candidates, ErrorModel};
 
 /// How similarity is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Metric {
     /// Cosine similarity, higher is nearer.
     Cosine,
@@ -56,7 +57,9 @@ impl SearchFilter<'_> {
 /// One search result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Neighbor {
+    /// Concept id.
     pub id: i64,
+    /// Concept name.
     pub name: String,
     /// Cosine or dot similarity, or Euclidean distance for L2.
     pub score: f64,
@@ -75,7 +78,7 @@ pub(crate) struct Matrix {
     dim: usize,
     ids: Vec<i64>,
     /// Row of each id, built on first need: a plain search never needs it,
-    /// and building it for 50,000 rows cost 4% of the first query.
+    /// and building it is a visible share of the first query.
     row_of: OnceLock<HashMap<i64, usize>>,
     data: Vec<f32>,
     sq_norms: Vec<f32>,
@@ -403,13 +406,8 @@ fn max_seq(conn: &Connection) -> Result<i64> {
 }
 
 /// Written by a restore; a matrix built before it must be rebuilt.
-pub(crate) const INCARNATION_KEY: &str = "gmstore_incarnation";
-
 fn incarnation(conn: &Connection) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM gm_meta WHERE key = ?1")?
-        .query_row([INCARNATION_KEY], |r| r.get(0))
-        .optional()?)
+    crate::meta::get(conn, crate::meta::INCARNATION)
 }
 
 fn data_version(conn: &Connection) -> Result<i64> {
@@ -418,8 +416,8 @@ fn data_version(conn: &Connection) -> Result<i64> {
 
 /// A zeroed buffer of `len` floats. On Linux it asks for transparent huge
 /// pages before the first write: filling a 100 MB matrix then takes about
-/// 50 page faults instead of 25,000, which halved the build of 50,000 x 512
-/// (measured 98 ms -> 52 ms). A kernel that declines just keeps 4 KiB pages.
+/// 50 page faults instead of 25,000 (bench/NOTES.md, "Design figures").
+/// A kernel that declines just keeps 4 KiB pages.
 fn matrix_buffer(len: usize) -> Vec<f32> {
     let buffer = vec![0.0f32; len];
     #[cfg(target_os = "linux")]
@@ -735,7 +733,7 @@ impl Store {
         let uncached = !self.options().knn_cache || self.in_transaction() || self.options().is_memory();
         if uncached {
             return self.read(|conn| {
-                let dim = crate::concepts::stored_dim(conn)?.unwrap_or(0);
+                let dim = crate::meta::embedding_dim(conn)?.unwrap_or(0);
                 let (matrix, dots) = build(conn, dim, None, first_query)?;
                 f(conn, &matrix, dots)
             });
@@ -762,7 +760,7 @@ impl Store {
         let result = (|| {
             let mut dots = None;
             if matrix.data_version != Some(version) {
-                let dim = crate::concepts::stored_dim(conn)?.unwrap_or(0);
+                let dim = crate::meta::embedding_dim(conn)?.unwrap_or(0);
                 if matrix.data_version.is_none() {
                     (*matrix, dots) = build(conn, dim, Some(&open_mapped), first_query)?;
                 } else {
