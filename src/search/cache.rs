@@ -1,0 +1,369 @@
+//! The per-store k-NN cache and its coherence protocol. The matrix is
+//! built once, in bulk, and kept coherent through the
+//! `gm_concept_changes` log (triggers of migration v3 fill it on every
+//! concept write): a dedicated connection checks `PRAGMA data_version`,
+//! which moves only when another connection commits, and only then reads
+//! the log to refresh the rows that changed. A restore changes the
+//! incarnation in `gm_meta`, which forces a rebuild.
+
+use std::sync::{Mutex, OnceLock};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::kernels::*;
+use super::matrix::{FirstDots, Matrix};
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::validate;
+
+/// Memory map for the cache's connections (the file is read once, whole).
+pub(super) const MMAP_BYTES: i64 = 1 << 34;
+
+/// The per-store cache. None until the first search.
+pub(crate) struct KnnCache {
+    pub(super) state: Mutex<Option<Watched>>,
+}
+
+/// The matrix and the connection that watches for changes: its
+/// `data_version` moves only when another connection commits.
+pub(super) struct Watched {
+    pub(super) conn: Connection,
+    pub(super) matrix: Matrix,
+}
+
+impl KnnCache {
+    pub(crate) fn new() -> KnnCache {
+        KnnCache {
+            state: Mutex::new(None),
+        }
+    }
+}
+
+pub(super) fn read_embedding(conn: &Connection, id: i64) -> Result<Option<Vec<f32>>> {
+    let blob: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT embedding FROM concepts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    blob.map(|b| validate::blob_to_embedding(&b).map_err(|e| e.context(&format!("concept {id}"))))
+        .transpose()
+}
+
+pub(super) fn max_seq(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM gm_concept_changes")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Written by a restore; a matrix built before it must be rebuilt.
+pub(super) fn incarnation(conn: &Connection) -> Result<Option<String>> {
+    crate::meta::get(conn, crate::meta::INCARNATION)
+}
+
+pub(super) fn data_version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+}
+
+/// A zeroed buffer of `len` floats. On Linux it asks for transparent huge
+/// pages before the first write: filling a 100 MB matrix then takes about
+/// 50 page faults instead of 25,000 (bench/NOTES.md, "Design figures").
+/// A kernel that declines just keeps 4 KiB pages.
+pub(super) fn matrix_buffer(len: usize) -> Vec<f32> {
+    let buffer = vec![0.0f32; len];
+    #[cfg(target_os = "linux")]
+    advise_huge_pages(&buffer);
+    buffer
+}
+
+#[cfg(target_os = "linux")]
+pub(super) fn advise_huge_pages(buffer: &[f32]) {
+    const HUGE: usize = 2 << 20;
+    let start = buffer.as_ptr() as usize;
+    let aligned = start.next_multiple_of(HUGE);
+    let end = (start + std::mem::size_of_val(buffer)) & !(HUGE - 1);
+    if end > aligned {
+        // SAFETY: the range lies inside `buffer`'s allocation and madvise
+        // only changes how the kernel backs it, never its contents.
+        unsafe { libc::madvise(aligned as *mut libc::c_void, end - aligned, libc::MADV_HUGEPAGE) };
+    }
+}
+
+/// Which end of the id order a read starts from.
+#[derive(Clone, Copy, PartialEq)]
+pub(super) enum Start {
+    LowestId,
+    HighestId,
+}
+
+/// Where a build puts each row it loads: the matrix, and the dot product
+/// with the first query if there is one (`dots` then parallels `data`).
+pub(super) struct Destination<'a> {
+    data: &'a mut [f32],
+    first_query: Option<(&'a [f32], &'a mut [f32])>,
+}
+
+impl<'a> Destination<'a> {
+    /// Splits after `rows` rows.
+    pub(super) fn split_at(self, rows: usize, dim: usize) -> (Destination<'a>, Destination<'a>) {
+        let (lower, upper) = self.data.split_at_mut(rows * dim);
+        let (first_lower, first_upper) = match self.first_query {
+            Some((q, dots)) => {
+                let (l, u) = dots.split_at_mut(rows);
+                (Some((q, l)), Some((q, u)))
+            }
+            None => (None, None),
+        };
+        (
+            Destination {
+                data: lower,
+                first_query: first_lower,
+            },
+            Destination {
+                data: upper,
+                first_query: first_upper,
+            },
+        )
+    }
+}
+
+/// Reads exactly as many rows as `to.data` holds, starting at the lowest or
+/// the highest id, into it in id order (from the highest, it fills from
+/// the end). Returns their ids and squared norms in id order.
+pub(super) fn load_rows(
+    conn: &Connection,
+    dim: usize,
+    start: Start,
+    to: Destination<'_>,
+) -> Result<(Vec<i64>, Vec<f32>)> {
+    let Destination { data, first_query } = to;
+    let expected = data.len().checked_div(dim).unwrap_or(0);
+    let mut loaded = (Vec::with_capacity(expected), Vec::with_capacity(expected));
+    if expected == 0 {
+        return Ok(loaded);
+    }
+    let sql = match start {
+        Start::LowestId => "SELECT id, embedding FROM concepts ORDER BY id LIMIT ?1",
+        Start::HighestId => "SELECT id, embedding FROM concepts ORDER BY id DESC LIMIT ?1",
+    };
+    let mut slots: Box<dyn Iterator<Item = &mut [f32]>> = match start {
+        Start::LowestId => Box::new(data.chunks_exact_mut(dim)),
+        Start::HighestId => Box::new(data.chunks_exact_mut(dim).rev()),
+    };
+    let (query, dots) = first_query.unzip();
+    let dots = dots.unwrap_or_default();
+    let mut dot_slots: Box<dyn Iterator<Item = &mut f32>> = match start {
+        Start::LowestId => Box::new(dots.iter_mut()),
+        Start::HighestId => Box::new(dots.iter_mut().rev()),
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([expected as i64])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let blob = row
+            .get_ref(1)?
+            .as_blob()
+            .map_err(|e| Error::Corrupt(format!("concept {id}: embedding: {e}")))?;
+        if blob.len() != dim * 4 {
+            return Err(Error::Corrupt(format!(
+                "concept {id}: embedding of {} bytes does not match the store's dimension {dim}",
+                blob.len()
+            )));
+        }
+        let slot = slots
+            .next()
+            .ok_or_else(|| Error::Internal("k-NN cache build: more rows than its LIMIT".into()))?;
+        for (value, bytes) in slot.iter_mut().zip(blob.chunks_exact(4)) {
+            *value = f32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        if let (Some(q), Some(dot)) = (query, dot_slots.next()) {
+            *dot = dot_f32(slot, q);
+        }
+        loaded.0.push(id);
+        loaded.1.push(sq_norm(slot));
+    }
+    if loaded.0.len() != expected {
+        return Err(Error::Internal(
+            "concepts changed during a k-NN cache build".into(),
+        ));
+    }
+    if start == Start::HighestId {
+        loaded.0.reverse();
+        loaded.1.reverse();
+    }
+    Ok(loaded)
+}
+
+/// Opens a second connection for a parallel cache build.
+pub(super) type OpenHelper<'a> = &'a dyn Fn() -> Result<Connection>;
+
+/// Loads every embedding into a fresh matrix. With `helper`, a large matrix
+/// is read in two halves at once: SQLite's per-row work, not the copy,
+/// bounds the build. With a `first_query` of the matrix's dimension, also
+/// returns its dot product with every row.
+pub(super) fn build(
+    conn: &Connection,
+    dim: usize,
+    helper: Option<OpenHelper<'_>>,
+    first_query: Option<&[f32]>,
+) -> Result<(Matrix, FirstDots)> {
+    let last_seq = max_seq(conn)?;
+    let incarnation = incarnation(conn)?;
+    // count(*) alone reads only page headers, not rows.
+    let count: i64 = conn.query_row("SELECT count(*) FROM concepts", [], |r| r.get(0))?;
+    let count = usize::try_from(count).unwrap_or(0);
+    let mut data = matrix_buffer(count * dim);
+    let first_query = first_query.filter(|q| q.len() == dim);
+    let mut dots = first_query.map(|_| vec![0f32; count]);
+    let to = Destination {
+        data: &mut data,
+        first_query: first_query.zip(dots.as_deref_mut()),
+    };
+    let split = helper.filter(|_| count >= 2 && parallelism(count * dim) > 1);
+    let (ids, sq_norms) = match split {
+        Some(open) => load_halves(conn, dim, to, open, (last_seq, &incarnation))?,
+        None => load_rows(conn, dim, Start::LowestId, to)?,
+    };
+    let matrix = Matrix {
+        dim,
+        ids,
+        row_of: OnceLock::new(),
+        data,
+        sq_norms,
+        last_seq,
+        incarnation,
+        data_version: None,
+    };
+    Ok((matrix, dots))
+}
+
+/// Reads the lower half of the rows on `conn`, upwards from the lowest id,
+/// and the upper half on a helper connection, downwards from the highest,
+/// in two threads: the halves meet without a query to find where. The
+/// helper's snapshot must hold the same content as `conn`'s, which the
+/// change log proves: every concept write advances its last sequence number
+/// and a restore changes the incarnation. If a commit slipped in between,
+/// `conn` reads everything.
+pub(super) fn load_halves(
+    conn: &Connection,
+    dim: usize,
+    to: Destination<'_>,
+    open: OpenHelper<'_>,
+    content: (i64, &Option<String>),
+) -> Result<(Vec<i64>, Vec<f32>)> {
+    let helper = open()?;
+    helper.execute_batch("BEGIN")?;
+    if max_seq(&helper)? != content.0 || incarnation(&helper)? != *content.1 {
+        return load_rows(conn, dim, Start::LowestId, to);
+    }
+    let lower_rows = to.data.len() / dim / 2;
+    let (lower, upper) = to.split_at(lower_rows, dim);
+    let (lower, upper) = std::thread::scope(|scope| {
+        let upper = scope.spawn(move || load_rows(&helper, dim, Start::HighestId, upper));
+        let lower = load_rows(conn, dim, Start::LowestId, lower);
+        (lower, upper.join())
+    });
+    let (mut ids, mut sq_norms) = lower?;
+    let (upper_ids, upper_norms) =
+        upper.map_err(|_| Error::Internal("k-NN cache build thread panicked".into()))??;
+    ids.extend(upper_ids);
+    sq_norms.extend(upper_norms);
+    Ok((ids, sq_norms))
+}
+
+/// Applies the logged changes since the matrix was built; rebuilds when the
+/// log no longer reaches back that far, when a restore replaced the content
+/// (the log went backwards or the incarnation changed), or when most rows
+/// changed.
+pub(super) fn refresh(conn: &Connection, m: &mut Matrix, dim: usize, helper: OpenHelper<'_>) -> Result<()> {
+    let oldest: Option<i64> = conn
+        .query_row("SELECT min(seq) FROM gm_concept_changes", [], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let changed: Vec<i64> = conn
+        .prepare_cached("SELECT DISTINCT concept_id FROM gm_concept_changes WHERE seq > ?1")?
+        .query_map([m.last_seq], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let log_gap = oldest.is_some_and(|o| o > m.last_seq + 1) && !changed.is_empty();
+    let last_seq = max_seq(conn)?;
+    let replaced = last_seq < m.last_seq || incarnation(conn)? != m.incarnation;
+    if m.dim != dim || log_gap || replaced || changed.len() > m.ids.len() / 2 + 64 {
+        *m = build(conn, dim, Some(helper), None)?.0;
+        return Ok(());
+    }
+    for id in changed {
+        match read_embedding(conn, id)? {
+            Some(values) if values.len() == dim => m.set_row(id, &values),
+            Some(values) => {
+                return Err(Error::Corrupt(format!(
+                    "concept {id}: embedding dimension {} is not {dim}",
+                    values.len()
+                )))
+            }
+            None => m.remove_row(id),
+        }
+    }
+    m.last_seq = last_seq;
+    Ok(())
+}
+
+impl Store {
+    /// Runs `f` on a matrix of every embedding, current as of a snapshot
+    /// that `f` also reads names and filters from. Cached and refreshed
+    /// incrementally, unless disabled or this thread has a transaction
+    /// open (then a private matrix shows the transaction's own writes).
+    /// A matrix built during this call comes with `first_query`'s dot
+    /// products (see [`FirstDots`]).
+    pub(super) fn with_matrix<T>(
+        &self,
+        first_query: Option<&[f32]>,
+        f: impl FnOnce(&Connection, &Matrix, FirstDots) -> Result<T>,
+    ) -> Result<T> {
+        let uncached = !self.options().knn_cache || self.in_transaction() || self.options().is_memory();
+        if uncached {
+            return self.read(|conn| {
+                let dim = crate::meta::embedding_dim(conn)?.unwrap_or(0);
+                let (matrix, dots) = build(conn, dim, None, first_query)?;
+                f(conn, &matrix, dots)
+            });
+        }
+        let mut state = self
+            .knn
+            .state
+            .lock()
+            .map_err(|_| Error::Internal("k-NN cache lock poisoned".into()))?;
+        // The matrix build reads every embedding once: mapping the file
+        // saves a read() per page. Read-only, so a failing disk shows as an
+        // error on that connection only.
+        let open_mapped = || -> Result<Connection> {
+            let conn = self.open_reader()?;
+            conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
+            Ok(conn)
+        };
+        if state.is_none() {
+            *state = Some(Watched {
+                conn: open_mapped()?,
+                matrix: Matrix::default(),
+            });
+        }
+        let Watched { conn, matrix } = state.as_mut().expect("set above");
+        let version = data_version(conn)?;
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            let mut dots = None;
+            if matrix.data_version != Some(version) {
+                let dim = crate::meta::embedding_dim(conn)?.unwrap_or(0);
+                if matrix.data_version.is_none() {
+                    (*matrix, dots) = build(conn, dim, Some(&open_mapped), first_query)?;
+                } else {
+                    refresh(conn, matrix, dim, &open_mapped)?;
+                }
+                matrix.data_version = Some(version);
+            }
+            f(conn, matrix, dots)
+        })();
+        let _ = conn.execute_batch("COMMIT");
+        if result.is_err() {
+            matrix.data_version = None;
+        }
+        result
+    }
+}
