@@ -258,6 +258,11 @@ def _offsets(lengths: Sequence[int]) -> np.ndarray:
     return starts
 
 
+# Numbers a column takes as they are; anything else (a bool, a Decimal, a
+# string) goes the row-by-row way, which checks it as store_* would.
+_PLAIN_NUMBERS = {float, int, np.float64, np.float32, np.int64, np.int32}
+
+
 class InputColumns:
     """The columns of a batch of input structs, each gathered from the rows
     (dicts) by one comprehension and turned into a numpy column: strings
@@ -279,21 +284,28 @@ class InputColumns:
 
     def text(self, key: str) -> None:
         values = self.values(key)
-        if not all(type(v) is str for v in values):
+        if not set(map(type, values)) <= {str}:
             raise SlowPath(key)
         joined = "\0".join(values)
         if joined.count("\0") != max(self.count - 1, 0):
             raise SlowPath(key)  # a NUL inside a value
-        lengths = [len(v) for v in values] if joined.isascii() else [
-            len(v.encode("utf-8", "surrogatepass")) for v in values]
-        self.pieces(key, joined.encode("utf-8", "surrogatepass") + b"\0", lengths, [True] * self.count)
+        sizes = map(len, values) if joined.isascii() else (
+            len(v.encode("utf-8", "surrogatepass")) for v in values)
+        self.pieces(key, joined.encode("utf-8", "surrogatepass") + b"\0", np.fromiter(sizes, np.uintp, self.count))
 
-    def pieces(self, key: str, arena: bytes, lengths: Sequence[int], present: Sequence[bool]) -> None:
+    def pieces(self, key: str, arena: bytes, lengths: Any, present: Optional[Sequence[bool]] = None) -> None:
         """A pointer column into ``arena``, where the pieces lie one after
-        another, each followed by a NUL; absent ones (NULL) take no room."""
+        another, each followed by a NUL; absent ones (NULL, where
+        ``present`` is false) take no room."""
         self.keep.append(arena)
-        starts = _address(arena) + _offsets([k + 1 if p else 0 for k, p in zip(lengths, present)])
-        starts[~np.asarray(present, np.bool_)] = 0
+        room = np.asarray(lengths, np.uintp) + 1
+        if present is None:
+            self.columns[key] = _address(arena) + _offsets(room)
+            return
+        absent = ~np.asarray(present, np.bool_)
+        room[absent] = 0
+        starts = _address(arena) + _offsets(room)
+        starts[absent] = 0
         self.columns[key] = starts
 
     def blobs(self, key: str, parts: Sequence[Optional[bytes]]) -> None:
@@ -309,7 +321,7 @@ class InputColumns:
         uniform = JsonRows.of_dicts(values)
         if uniform is not None:
             joined = "\0".join(uniform)  # ASCII: encode_basestring_ascii and reprs
-            self.pieces(key, joined.encode("ascii") + b"\0", list(map(len, uniform)), [True] * self.count)
+            self.pieces(key, joined.encode("ascii") + b"\0", np.fromiter(map(len, uniform), np.uintp, self.count))
             return
         try:
             self.blobs(key, [None if v is None else _json_object(v, key) for v in values])
@@ -317,13 +329,18 @@ class InputColumns:
             raise SlowPath(key) from None
 
     def number(self, key: str) -> None:
-        try:
-            self.columns[key] = np.fromiter(self.values(key), np.float64, self.count)
-        except (TypeError, ValueError):
-            raise SlowPath(key) from None
+        values = self.values(key)
+        if not set(map(type, values)) <= _PLAIN_NUMBERS:
+            raise SlowPath(key)
+        self.columns[key] = np.array(values, np.float64)
 
     def timestamps(self) -> None:
         stamps = [row.get("timestamp") for row in self.rows]
+        kinds = set(map(type, stamps))
+        if kinds <= _PLAIN_NUMBERS:  # every row gives one: the common case
+            self.columns["timestamp"] = np.array(stamps, np.float64)
+            self.columns["has_timestamp"] = 1
+            return
         present = np.fromiter((t is not None for t in stamps), np.bool_, self.count)
         try:
             self.columns["timestamp"] = np.fromiter((0.0 if t is None else t for t in stamps), np.float64,
