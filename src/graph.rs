@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
+use crate::storage::GraphRows;
 use crate::store::Store;
 use crate::validate;
 
@@ -125,61 +126,12 @@ pub struct EdgeFilter<'a> {
     pub min_strength: f64,
 }
 
-fn out_edges(conn: &Connection, from: i64, filter: &EdgeFilter<'_>) -> Result<Vec<(i64, f64)>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT target_concept_id, coalesce(strength, 1.0) FROM concept_relationships \
-         WHERE source_concept_id = ?1 AND (?2 IS NULL OR relationship_type = ?2) \
-         AND coalesce(strength, 1.0) >= ?3",
-    )?;
-    let rows = stmt.query_map(
-        params![from, filter.relationship_type, filter.min_strength],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn concept_name(conn: &Connection, id: i64) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT name FROM concepts WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
-}
-
 fn checked_filter<'a>(filter: &EdgeFilter<'a>) -> Result<EdgeFilter<'a>> {
     validate::unit_interval("min_strength", filter.min_strength)?;
     if let Some(kind) = filter.relationship_type {
         validate::non_empty("relationship_type", kind)?;
     }
     Ok(*filter)
-}
-
-/// The next level of a breadth-first search: every target of an edge from
-/// the frontier (a JSON array of ids) that passes the filter.
-const FRONTIER_TARGETS: &str = "
-SELECT DISTINCT r.target_concept_id
-FROM json_each(?1) AS f JOIN concept_relationships r ON r.source_concept_id = f.value
-WHERE (?2 IS NULL OR r.relationship_type = ?2) AND coalesce(r.strength, 1.0) >= ?3";
-
-/// Names of a JSON array of concept ids.
-const NAMES: &str = "SELECT c.id, c.name FROM json_each(?1) AS f JOIN concepts c ON c.id = f.value";
-
-fn json_ids(ids: &[i64]) -> Result<String> {
-    serde_json::to_string(ids).map_err(|e| Error::Internal(format!("ids as JSON: {e}")))
-}
-
-fn frontier_targets(conn: &Connection, frontier: &[i64], filter: &EdgeFilter<'_>) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(FRONTIER_TARGETS)?;
-    let rows = stmt.query_map(
-        params![json_ids(frontier)?, filter.relationship_type, filter.min_strength],
-        |r| r.get(0),
-    )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn names_of(conn: &Connection, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
-    let mut stmt = conn.prepare_cached(NAMES)?;
-    let rows = stmt.query_map([json_ids(ids)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 impl Store {
@@ -202,33 +154,7 @@ impl Store {
             ));
         }
         let filter = checked_filter(filter)?;
-        self.read(|conn| {
-            concept_name(conn, start)?
-                .ok_or_else(|| Error::NotFound(format!("concept_id: no concept with id {start}")))?;
-            let mut seen = std::collections::HashSet::from([start]);
-            let mut frontier = vec![start];
-            let mut reached: Vec<(i64, u32)> = Vec::new();
-            for hops in 1..=max_hops {
-                let mut next = frontier_targets(conn, &frontier, &filter)?;
-                next.retain(|id| seen.insert(*id));
-                if next.is_empty() {
-                    break;
-                }
-                next.sort_unstable();
-                reached.extend(next.iter().map(|id| (*id, hops)));
-                frontier = next;
-            }
-            let ids: Vec<i64> = reached.iter().map(|(id, _)| *id).collect();
-            let mut names = names_of(conn, &ids)?;
-            Ok(reached
-                .into_iter()
-                .map(|(id, hops)| Reached {
-                    id,
-                    name: names.remove(&id).unwrap_or_default(),
-                    hops,
-                })
-                .collect())
-        })
+        self.read(|conn| neighbourhood(conn, start, max_hops, &filter))
     }
 
     /// The path from `from` to `to` along outgoing edges that pass `filter`
@@ -245,12 +171,48 @@ impl Store {
         let filter = checked_filter(filter)?;
         self.read(|conn| {
             for (field, id) in [("from_id", from), ("to_id", to)] {
-                concept_name(conn, id)?
-                    .ok_or_else(|| Error::NotFound(format!("{field}: no concept with id {id}")))?;
+                if !conn.concept_exists(id)? {
+                    return Err(Error::NotFound(format!("{field}: no concept with id {id}")));
+                }
             }
             dijkstra(conn, from, to, &filter)
         })
     }
+}
+
+/// Breadth-first from `start`, one query per hop level, over any engine.
+fn neighbourhood(
+    rows: &dyn GraphRows,
+    start: i64,
+    max_hops: u32,
+    filter: &EdgeFilter<'_>,
+) -> Result<Vec<Reached>> {
+    if !rows.concept_exists(start)? {
+        return Err(Error::NotFound(format!("concept_id: no concept with id {start}")));
+    }
+    let mut seen = std::collections::HashSet::from([start]);
+    let mut frontier = vec![start];
+    let mut reached: Vec<(i64, u32)> = Vec::new();
+    for hops in 1..=max_hops {
+        let mut next = rows.frontier_targets(&frontier, filter.relationship_type, filter.min_strength)?;
+        next.retain(|id| seen.insert(*id));
+        if next.is_empty() {
+            break;
+        }
+        next.sort_unstable();
+        reached.extend(next.iter().map(|id| (*id, hops)));
+        frontier = next;
+    }
+    let ids: Vec<i64> = reached.iter().map(|(id, _)| *id).collect();
+    let mut names = rows.names_by_id(&ids)?;
+    Ok(reached
+        .into_iter()
+        .map(|(id, hops)| Reached {
+            id,
+            name: names.remove(&id).unwrap_or_default(),
+            hops,
+        })
+        .collect())
 }
 
 /// A node with its path cost; ordered as a min-heap on cost.
@@ -268,7 +230,12 @@ impl Ord for Frontier {
     }
 }
 
-fn dijkstra(conn: &Connection, from: i64, to: i64, filter: &EdgeFilter<'_>) -> Result<Option<StrongestPath>> {
+fn dijkstra(
+    rows: &dyn GraphRows,
+    from: i64,
+    to: i64,
+    filter: &EdgeFilter<'_>,
+) -> Result<Option<StrongestPath>> {
     use std::collections::{BinaryHeap, HashMap};
     let mut cost: HashMap<i64, f64> = HashMap::from([(from, 0.0)]);
     let mut previous: HashMap<i64, i64> = HashMap::new();
@@ -288,7 +255,7 @@ fn dijkstra(conn: &Connection, from: i64, to: i64, filter: &EdgeFilter<'_>) -> R
         if c > cost.get(&node).copied().unwrap_or(f64::INFINITY) {
             continue;
         }
-        for (target, strength) in out_edges(conn, node, filter)? {
+        for (target, strength) in rows.out_edges(node, filter.relationship_type, filter.min_strength)? {
             if strength <= 0.0 {
                 continue; // a zero-strength edge makes every path through it worthless
             }

@@ -30,6 +30,7 @@ mod migrations;
 mod options;
 mod search;
 mod status;
+mod storage;
 mod store;
 mod transfer;
 mod validate;

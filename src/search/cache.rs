@@ -8,13 +8,13 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use super::kernels::*;
 use super::matrix::{FirstDots, Matrix};
 use crate::error::{Error, Result};
+use crate::storage::{Changes, ConceptFeed, ContentMark, Start};
 use crate::store::Store;
-use crate::validate;
 
 /// Memory map for the cache's connections (the file is read once, whole).
 pub(super) const MMAP_BYTES: i64 = 1 << 34;
@@ -39,30 +39,6 @@ impl KnnCache {
     }
 }
 
-pub(super) fn read_embedding(conn: &Connection, id: i64) -> Result<Option<Vec<f32>>> {
-    let blob: Option<Vec<u8>> = conn
-        .prepare_cached("SELECT embedding FROM concepts WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    blob.map(|b| validate::blob_to_embedding(&b).map_err(|e| e.context(&format!("concept {id}"))))
-        .transpose()
-}
-
-pub(super) fn max_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT coalesce(max(seq), 0) FROM gm_concept_changes")?
-        .query_row([], |r| r.get(0))?)
-}
-
-/// Written by a restore; a matrix built before it must be rebuilt.
-pub(super) fn incarnation(conn: &Connection) -> Result<Option<String>> {
-    crate::meta::get(conn, crate::meta::INCARNATION)
-}
-
-pub(super) fn data_version(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("PRAGMA data_version", [], |r| r.get(0))?)
-}
-
 /// A zeroed buffer of `len` floats. On Linux it asks for transparent huge
 /// pages before the first write: filling a 100 MB matrix then takes about
 /// 50 page faults instead of 25,000 (bench/NOTES.md, "Design figures").
@@ -85,13 +61,6 @@ pub(super) fn advise_huge_pages(buffer: &[f32]) {
         // only changes how the kernel backs it, never its contents.
         unsafe { libc::madvise(aligned as *mut libc::c_void, end - aligned, libc::MADV_HUGEPAGE) };
     }
-}
-
-/// Which end of the id order a read starts from.
-#[derive(Clone, Copy, PartialEq)]
-pub(super) enum Start {
-    LowestId,
-    HighestId,
 }
 
 /// Where a build puts each row it loads: the matrix, and the dot product
@@ -129,7 +98,7 @@ impl<'a> Destination<'a> {
 /// the highest id, into it in id order (from the highest, it fills from
 /// the end). Returns their ids and squared norms in id order.
 pub(super) fn load_rows(
-    conn: &Connection,
+    conn: &dyn ConceptFeed,
     dim: usize,
     start: Start,
     to: Destination<'_>,
@@ -140,10 +109,6 @@ pub(super) fn load_rows(
     if expected == 0 {
         return Ok(loaded);
     }
-    let sql = match start {
-        Start::LowestId => "SELECT id, embedding FROM concepts ORDER BY id LIMIT ?1",
-        Start::HighestId => "SELECT id, embedding FROM concepts ORDER BY id DESC LIMIT ?1",
-    };
     let mut slots: Box<dyn Iterator<Item = &mut [f32]>> = match start {
         Start::LowestId => Box::new(data.chunks_exact_mut(dim)),
         Start::HighestId => Box::new(data.chunks_exact_mut(dim).rev()),
@@ -154,14 +119,7 @@ pub(super) fn load_rows(
         Start::LowestId => Box::new(dots.iter_mut()),
         Start::HighestId => Box::new(dots.iter_mut().rev()),
     };
-    let mut stmt = conn.prepare(sql)?;
-    let mut rows = stmt.query([expected as i64])?;
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        let blob = row
-            .get_ref(1)?
-            .as_blob()
-            .map_err(|e| Error::Corrupt(format!("concept {id}: embedding: {e}")))?;
+    conn.each_embedding(start, expected, &mut |id, blob| {
         if blob.len() != dim * 4 {
             return Err(Error::Corrupt(format!(
                 "concept {id}: embedding of {} bytes does not match the store's dimension {dim}",
@@ -179,7 +137,8 @@ pub(super) fn load_rows(
         }
         loaded.0.push(id);
         loaded.1.push(sq_norm(slot));
-    }
+        Ok(())
+    })?;
     if loaded.0.len() != expected {
         return Err(Error::Internal(
             "concepts changed during a k-NN cache build".into(),
@@ -193,23 +152,20 @@ pub(super) fn load_rows(
 }
 
 /// Opens a second connection for a parallel cache build.
-pub(super) type OpenHelper<'a> = &'a dyn Fn() -> Result<Connection>;
+pub(super) type OpenHelper<'a> = &'a dyn Fn() -> Result<Box<dyn ConceptFeed>>;
 
 /// Loads every embedding into a fresh matrix. With `helper`, a large matrix
 /// is read in two halves at once: SQLite's per-row work, not the copy,
 /// bounds the build. With a `first_query` of the matrix's dimension, also
 /// returns its dot product with every row.
 pub(super) fn build(
-    conn: &Connection,
+    conn: &dyn ConceptFeed,
     dim: usize,
     helper: Option<OpenHelper<'_>>,
     first_query: Option<&[f32]>,
 ) -> Result<(Matrix, FirstDots)> {
-    let last_seq = max_seq(conn)?;
-    let incarnation = incarnation(conn)?;
-    // count(*) alone reads only page headers, not rows.
-    let count: i64 = conn.query_row("SELECT count(*) FROM concepts", [], |r| r.get(0))?;
-    let count = usize::try_from(count).unwrap_or(0);
+    let mark = conn.content_mark()?;
+    let count = conn.concept_count()?;
     let mut data = matrix_buffer(count * dim);
     let first_query = first_query.filter(|q| q.len() == dim);
     let mut dots = first_query.map(|_| vec![0f32; count]);
@@ -219,7 +175,7 @@ pub(super) fn build(
     };
     let split = helper.filter(|_| count >= 2 && parallelism(count * dim) > 1);
     let (ids, sq_norms) = match split {
-        Some(open) => load_halves(conn, dim, to, open, (last_seq, &incarnation))?,
+        Some(open) => load_halves(conn, dim, to, open, &mark)?,
         None => load_rows(conn, dim, Start::LowestId, to)?,
     };
     let matrix = Matrix {
@@ -228,8 +184,7 @@ pub(super) fn build(
         row_of: OnceLock::new(),
         data,
         sq_norms,
-        last_seq,
-        incarnation,
+        mark,
         data_version: None,
     };
     Ok((matrix, dots))
@@ -243,21 +198,21 @@ pub(super) fn build(
 /// and a restore changes the incarnation. If a commit slipped in between,
 /// `conn` reads everything.
 pub(super) fn load_halves(
-    conn: &Connection,
+    conn: &dyn ConceptFeed,
     dim: usize,
     to: Destination<'_>,
     open: OpenHelper<'_>,
-    content: (i64, &Option<String>),
+    mark: &ContentMark,
 ) -> Result<(Vec<i64>, Vec<f32>)> {
     let helper = open()?;
-    helper.execute_batch("BEGIN")?;
-    if max_seq(&helper)? != content.0 || incarnation(&helper)? != *content.1 {
+    helper.begin_snapshot()?;
+    if helper.content_mark()? != *mark {
         return load_rows(conn, dim, Start::LowestId, to);
     }
     let lower_rows = to.data.len() / dim / 2;
     let (lower, upper) = to.split_at(lower_rows, dim);
     let (lower, upper) = std::thread::scope(|scope| {
-        let upper = scope.spawn(move || load_rows(&helper, dim, Start::HighestId, upper));
+        let upper = scope.spawn(move || load_rows(&*helper, dim, Start::HighestId, upper));
         let lower = load_rows(conn, dim, Start::LowestId, lower);
         (lower, upper.join())
     });
@@ -273,24 +228,24 @@ pub(super) fn load_halves(
 /// log no longer reaches back that far, when a restore replaced the content
 /// (the log went backwards or the incarnation changed), or when most rows
 /// changed.
-pub(super) fn refresh(conn: &Connection, m: &mut Matrix, dim: usize, helper: OpenHelper<'_>) -> Result<()> {
-    let oldest: Option<i64> = conn
-        .query_row("SELECT min(seq) FROM gm_concept_changes", [], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let changed: Vec<i64> = conn
-        .prepare_cached("SELECT DISTINCT concept_id FROM gm_concept_changes WHERE seq > ?1")?
-        .query_map([m.last_seq], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let log_gap = oldest.is_some_and(|o| o > m.last_seq + 1) && !changed.is_empty();
-    let last_seq = max_seq(conn)?;
-    let replaced = last_seq < m.last_seq || incarnation(conn)? != m.incarnation;
-    if m.dim != dim || log_gap || replaced || changed.len() > m.ids.len() / 2 + 64 {
-        *m = build(conn, dim, Some(helper), None)?.0;
-        return Ok(());
-    }
+pub(super) fn refresh(
+    conn: &dyn ConceptFeed,
+    m: &mut Matrix,
+    dim: usize,
+    helper: OpenHelper<'_>,
+) -> Result<()> {
+    let changed = match conn.changes_since(&m.mark)? {
+        Changes::Since(changed, mark) if m.dim == dim && changed.len() <= m.ids.len() / 2 + 64 => {
+            (changed, mark)
+        }
+        _ => {
+            *m = build(conn, dim, Some(helper), None)?.0;
+            return Ok(());
+        }
+    };
+    let (changed, mark) = changed;
     for id in changed {
-        match read_embedding(conn, id)? {
+        match conn.embedding(id)? {
             Some(values) if values.len() == dim => m.set_row(id, &values),
             Some(values) => {
                 return Err(Error::Corrupt(format!(
@@ -301,7 +256,7 @@ pub(super) fn refresh(conn: &Connection, m: &mut Matrix, dim: usize, helper: Ope
             None => m.remove_row(id),
         }
     }
-    m.last_seq = last_seq;
+    m.mark = mark;
     Ok(())
 }
 
@@ -315,12 +270,12 @@ impl Store {
     pub(super) fn with_matrix<T>(
         &self,
         first_query: Option<&[f32]>,
-        f: impl FnOnce(&Connection, &Matrix, FirstDots) -> Result<T>,
+        f: impl FnOnce(&dyn ConceptFeed, &Matrix, FirstDots) -> Result<T>,
     ) -> Result<T> {
         let uncached = !self.options().knn_cache || self.in_transaction() || self.options().is_memory();
         if uncached {
             return self.read(|conn| {
-                let dim = crate::meta::embedding_dim(conn)?.unwrap_or(0);
+                let dim = conn.embedding_dim()?.unwrap_or(0);
                 let (matrix, dots) = build(conn, dim, None, first_query)?;
                 f(conn, &matrix, dots)
             });
@@ -338,6 +293,7 @@ impl Store {
             conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
             Ok(conn)
         };
+        let open_helper = || -> Result<Box<dyn ConceptFeed>> { Ok(Box::new(open_mapped()?)) };
         if state.is_none() {
             *state = Some(Watched {
                 conn: open_mapped()?,
@@ -345,22 +301,23 @@ impl Store {
             });
         }
         let Watched { conn, matrix } = state.as_mut().expect("set above");
-        let version = data_version(conn)?;
-        conn.execute_batch("BEGIN")?;
+        let conn: &dyn ConceptFeed = conn;
+        let version = conn.commit_probe()?;
+        conn.begin_snapshot()?;
         let result = (|| {
             let mut dots = None;
             if matrix.data_version != Some(version) {
-                let dim = crate::meta::embedding_dim(conn)?.unwrap_or(0);
+                let dim = conn.embedding_dim()?.unwrap_or(0);
                 if matrix.data_version.is_none() {
-                    (*matrix, dots) = build(conn, dim, Some(&open_mapped), first_query)?;
+                    (*matrix, dots) = build(conn, dim, Some(&open_helper), first_query)?;
                 } else {
-                    refresh(conn, matrix, dim, &open_mapped)?;
+                    refresh(conn, matrix, dim, &open_helper)?;
                 }
                 matrix.data_version = Some(version);
             }
             f(conn, matrix, dots)
         })();
-        let _ = conn.execute_batch("COMMIT");
+        let _ = conn.end_snapshot();
         if result.is_err() {
             matrix.data_version = None;
         }

@@ -30,12 +30,9 @@ pub(crate) struct Matrix {
     pub(super) data: Vec<f32>,
     /// Squared norm of each row, for cosine, L2 and the error bounds.
     pub(super) sq_norms: Vec<f32>,
-    /// The last `gm_concept_changes.seq` the rows reflect: a refresh reads
-    /// the log after it.
-    pub(super) last_seq: i64,
-    /// Changes when a restore replaces the whole content: the change log
-    /// then tells nothing about what differs from the matrix.
-    pub(super) incarnation: Option<String>,
+    /// The content the rows reflect: a refresh asks the engine what
+    /// changed since (see `storage::ContentMark`).
+    pub(super) mark: crate::storage::ContentMark,
     /// The watching connection's `PRAGMA data_version` when the rows were
     /// last made current; None forces a rebuild on the next query.
     pub(super) data_version: Option<i64>,

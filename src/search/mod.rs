@@ -10,10 +10,9 @@
 //! with SIMD; the best candidates are then re-scored in float64 so the
 //! order equals a float64 brute force.
 
-use rusqlite::{params, Connection};
-
 use crate::concepts::NameMatch;
 use crate::error::{invalid, Error, Result};
+use crate::storage::ConceptFeed;
 use crate::store::Store;
 use crate::validate;
 
@@ -70,39 +69,26 @@ pub struct Neighbor {
 /// Largest k accepted.
 pub const MAX_K: usize = 100_000;
 
-fn allowed_rows(conn: &Connection, m: &Matrix, filter: &SearchFilter<'_>) -> Result<Option<Vec<usize>>> {
+fn allowed_rows(conn: &dyn ConceptFeed, m: &Matrix, filter: &SearchFilter<'_>) -> Result<Option<Vec<usize>>> {
     if filter.is_empty() {
         return Ok(None);
     }
-    let mut stmt = conn.prepare_cached(
-        "SELECT id FROM concepts WHERE (?1 IS NULL OR name LIKE '%' || ?1 || '%' ESCAPE '\\') \
-         AND (?2 IS NULL OR coalesce(access_count, 0) >= ?2)",
-    )?;
     let pattern = filter.name_pattern.map(|p| filter.name_match.like_pattern(p));
-    let ids = stmt.query_map(params![pattern, filter.min_access_count], |r| r.get::<_, i64>(0))?;
-    let mut rows = Vec::new();
-    for id in ids {
-        if let Some(&i) = m.row_of().get(&id?) {
-            rows.push(i);
-        }
-    }
+    let ids = conn.ids_matching(pattern.as_deref(), filter.min_access_count)?;
+    let mut rows: Vec<usize> = ids.iter().filter_map(|id| m.row_of().get(id).copied()).collect();
     rows.sort_unstable();
     Ok(Some(rows))
 }
 
-fn names_of(conn: &Connection, m: &Matrix, found: Vec<(usize, f64)>) -> Result<Vec<Neighbor>> {
-    found
+fn names_of(conn: &dyn ConceptFeed, m: &Matrix, found: Vec<(usize, f64)>) -> Result<Vec<Neighbor>> {
+    let ids: Vec<i64> = found.iter().map(|&(row, _)| m.ids[row]).collect();
+    let names = conn.names(&ids)?;
+    Ok(ids
         .into_iter()
-        .map(|(row, score)| {
-            let id = m.ids[row];
-            let name: String = conn
-                .prepare_cached("SELECT name FROM concepts WHERE id = ?1")?
-                .query_row([id], |r| {
-                    r.get(0).map_err(|e| crate::error::damaged_row("concept", id, e))
-                })?;
-            Ok(Neighbor { id, name, score })
-        })
-        .collect()
+        .zip(names)
+        .zip(found)
+        .map(|((id, name), (_, score))| Neighbor { id, name, score })
+        .collect())
 }
 
 fn check_query(field: &str, values: &[f32], dim: Option<usize>) -> Result<usize> {

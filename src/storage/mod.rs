@@ -1,0 +1,107 @@
+//! The storage seam: what the shared algorithms need from a database
+//! engine, as traits, so that the k-NN cache and graph traversal run
+//! unchanged over any engine that implements them. SQLite (`sqlite.rs`)
+//! is the first implementation; a server engine is the second.
+//!
+//! A *session* is one connection inside one read snapshot or write
+//! transaction; every method reads what that snapshot shows. Sessions are
+//! `Send`, so a bulk load can read two halves on two sessions at once.
+//!
+//! What differs between engines, and where the seam absorbs it:
+//! - **Change cursor.** A concept write appends to a change log. On SQLite
+//!   (one writer, commits in order) the log's sequence number is a safe
+//!   cursor. On a server, sequence values are handed out before commit, so
+//!   a later value can become visible before an earlier one and a plain
+//!   "seq > last" misses rows. The cursor is therefore opaque
+//!   ([`ContentMark`]): the cache only stores it, compares it and hands it
+//!   back to [`ConceptFeed::changes_since`], and each engine decides what
+//!   it holds (a server engine keeps the snapshot horizon as well).
+//! - **Commit probe.** [`ConceptFeed::commit_probe`] is a cheap value that
+//!   moves when anything may have committed (SQLite's `data_version`); an
+//!   engine without one returns the change cursor's own position.
+//! - **Bulk load.** [`ConceptFeed::each_embedding`] streams (id, bytes) in
+//!   id order from either end, which is how the cache loads two halves in
+//!   parallel without a query to find the middle; a server engine may use
+//!   `COPY ... TO STDOUT (FORMAT binary)` behind it.
+//! - **SQL dialect and transactions** stay inside each engine's file: the
+//!   traits speak in ids, bytes and filters, never in SQL text.
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+
+mod sqlite;
+
+/// Which end of the id order a bulk read starts from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Start {
+    LowestId,
+    HighestId,
+}
+
+/// Where the content a session sees stands: its position in the change
+/// log and the incarnation (which a restore changes, because the log then
+/// says nothing about how the content got there). Opaque to callers.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub(crate) struct ContentMark {
+    /// SQLite: the highest `gm_concept_changes.seq` visible.
+    pub(crate) seq: i64,
+    pub(crate) incarnation: Option<String>,
+}
+
+/// What changed since a mark.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Changes {
+    /// The concepts written since (inserted, updated or deleted), and the
+    /// mark that includes them.
+    Since(Vec<i64>, ContentMark),
+    /// The log cannot say (it was trimmed past the mark, or a restore
+    /// replaced the content): the caller must reload everything.
+    Unknown,
+}
+
+/// The concepts' side of the seam, as the k-NN cache and search read it.
+pub(crate) trait ConceptFeed: Send {
+    /// Starts a read snapshot on this session; every later read sees it.
+    fn begin_snapshot(&self) -> Result<()>;
+    /// Ends the snapshot.
+    fn end_snapshot(&self) -> Result<()>;
+    /// A value that moves when another session may have committed.
+    fn commit_probe(&self) -> Result<i64>;
+    /// The mark of the content this session sees.
+    fn content_mark(&self) -> Result<ContentMark>;
+    /// What changed since `mark`.
+    fn changes_since(&self, mark: &ContentMark) -> Result<Changes>;
+    /// The store's fixed embedding dimension, if any.
+    fn embedding_dim(&self) -> Result<Option<usize>>;
+    /// How many concepts there are.
+    fn concept_count(&self) -> Result<usize>;
+    /// One concept's embedding, or None if it is gone.
+    fn embedding(&self, id: i64) -> Result<Option<Vec<f32>>>;
+    /// Calls `f(id, little-endian f32 bytes)` for `limit` concepts in id
+    /// order from `start`.
+    fn each_embedding(
+        &self,
+        start: Start,
+        limit: usize,
+        f: &mut dyn FnMut(i64, &[u8]) -> Result<()>,
+    ) -> Result<()>;
+    /// Ids of the concepts whose name matches `like_pattern` (a LIKE
+    /// pattern with `\` as escape; None: any) and whose access count is
+    /// at least `min_access_count` (None: any).
+    fn ids_matching(&self, like_pattern: Option<&str>, min_access_count: Option<i64>) -> Result<Vec<i64>>;
+    /// The name of each concept in `ids` (a missing one is an error).
+    fn names(&self, ids: &[i64]) -> Result<Vec<String>>;
+}
+
+/// The relationships' side of the seam, as graph traversal reads it.
+pub(crate) trait GraphRows {
+    /// Whether the concept exists.
+    fn concept_exists(&self, id: i64) -> Result<bool>;
+    /// Outgoing edges of `from` as (target, strength), filtered.
+    fn out_edges(&self, from: i64, kind: Option<&str>, min_strength: f64) -> Result<Vec<(i64, f64)>>;
+    /// Distinct targets of every edge leaving `frontier`, filtered.
+    fn frontier_targets(&self, frontier: &[i64], kind: Option<&str>, min_strength: f64) -> Result<Vec<i64>>;
+    /// Names of the concepts in `ids` that exist.
+    fn names_by_id(&self, ids: &[i64]) -> Result<HashMap<i64, String>>;
+}

@@ -1,0 +1,168 @@
+//! The SQLite engine behind the storage seam: the statements the shared
+//! algorithms run, on one `rusqlite::Connection` per session.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Changes, ConceptFeed, ContentMark, GraphRows, Start};
+use crate::error::{Error, Result};
+use crate::{meta, validate};
+
+fn json_ids(ids: &[i64]) -> Result<String> {
+    serde_json::to_string(ids).map_err(|e| Error::Internal(format!("ids as JSON: {e}")))
+}
+
+/// The highest change-log sequence this session sees. Under SQLite's one
+/// writer, sequences commit in order, so "seq > mark" misses nothing.
+fn max_seq(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM gm_concept_changes")?
+        .query_row([], |r| r.get(0))?)
+}
+
+impl ConceptFeed for Connection {
+    fn begin_snapshot(&self) -> Result<()> {
+        Ok(self.execute_batch("BEGIN")?)
+    }
+
+    fn end_snapshot(&self) -> Result<()> {
+        Ok(self.execute_batch("COMMIT")?)
+    }
+
+    fn commit_probe(&self) -> Result<i64> {
+        // Moves only when another connection commits to the file.
+        Ok(self.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
+    fn content_mark(&self) -> Result<ContentMark> {
+        Ok(ContentMark {
+            seq: max_seq(self)?,
+            incarnation: meta::get(self, meta::INCARNATION)?,
+        })
+    }
+
+    fn changes_since(&self, mark: &ContentMark) -> Result<Changes> {
+        let oldest: Option<i64> = self
+            .query_row("SELECT min(seq) FROM gm_concept_changes", [], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let changed: Vec<i64> = self
+            .prepare_cached("SELECT DISTINCT concept_id FROM gm_concept_changes WHERE seq > ?1")?
+            .query_map([mark.seq], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let log_gap = oldest.is_some_and(|o| o > mark.seq + 1) && !changed.is_empty();
+        let now = self.content_mark()?;
+        // A log that went backwards, or a new incarnation: a restore.
+        let replaced = now.seq < mark.seq || now.incarnation != mark.incarnation;
+        Ok(if log_gap || replaced {
+            Changes::Unknown
+        } else {
+            Changes::Since(changed, now)
+        })
+    }
+
+    fn embedding_dim(&self) -> Result<Option<usize>> {
+        meta::embedding_dim(self)
+    }
+
+    fn concept_count(&self) -> Result<usize> {
+        // count(*) alone reads only page headers, not rows.
+        let count: i64 = self.query_row("SELECT count(*) FROM concepts", [], |r| r.get(0))?;
+        Ok(usize::try_from(count).unwrap_or(0))
+    }
+
+    fn embedding(&self, id: i64) -> Result<Option<Vec<f32>>> {
+        let blob: Option<Vec<u8>> = self
+            .prepare_cached("SELECT embedding FROM concepts WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        blob.map(|b| validate::blob_to_embedding(&b).map_err(|e| e.context(&format!("concept {id}"))))
+            .transpose()
+    }
+
+    fn each_embedding(
+        &self,
+        start: Start,
+        limit: usize,
+        f: &mut dyn FnMut(i64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let sql = match start {
+            Start::LowestId => "SELECT id, embedding FROM concepts ORDER BY id LIMIT ?1",
+            Start::HighestId => "SELECT id, embedding FROM concepts ORDER BY id DESC LIMIT ?1",
+        };
+        let mut stmt = self.prepare(sql)?;
+        let mut rows = stmt.query([i64::try_from(limit).unwrap_or(i64::MAX)])?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let blob = row
+                .get_ref(1)?
+                .as_blob()
+                .map_err(|e| Error::Corrupt(format!("concept {id}: embedding: {e}")))?;
+            f(id, blob)?;
+        }
+        Ok(())
+    }
+
+    fn ids_matching(&self, like_pattern: Option<&str>, min_access_count: Option<i64>) -> Result<Vec<i64>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT id FROM concepts WHERE (?1 IS NULL OR name LIKE '%' || ?1 || '%' ESCAPE '\\') \
+             AND (?2 IS NULL OR coalesce(access_count, 0) >= ?2)",
+        )?;
+        let ids = stmt.query_map(params![like_pattern, min_access_count], |r| r.get::<_, i64>(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn names(&self, ids: &[i64]) -> Result<Vec<String>> {
+        let mut stmt = self.prepare_cached("SELECT name FROM concepts WHERE id = ?1")?;
+        ids.iter()
+            .map(|&id| {
+                Ok(stmt.query_row([id], |r| {
+                    r.get(0).map_err(|e| crate::error::damaged_row("concept", id, e))
+                })?)
+            })
+            .collect()
+    }
+}
+
+/// The next level of a breadth-first search: every target of an edge from
+/// the frontier (a JSON array of ids) that passes the filter.
+const FRONTIER_TARGETS: &str = "
+SELECT DISTINCT r.target_concept_id
+FROM json_each(?1) AS f JOIN concept_relationships r ON r.source_concept_id = f.value
+WHERE (?2 IS NULL OR r.relationship_type = ?2) AND coalesce(r.strength, 1.0) >= ?3";
+
+/// Names of a JSON array of concept ids.
+const NAMES: &str = "SELECT c.id, c.name FROM json_each(?1) AS f JOIN concepts c ON c.id = f.value";
+
+impl GraphRows for Connection {
+    fn concept_exists(&self, id: i64) -> Result<bool> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM concepts WHERE id = ?1")?
+            .query_row([id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn out_edges(&self, from: i64, kind: Option<&str>, min_strength: f64) -> Result<Vec<(i64, f64)>> {
+        let mut stmt = self.prepare_cached(
+            "SELECT target_concept_id, coalesce(strength, 1.0) FROM concept_relationships \
+             WHERE source_concept_id = ?1 AND (?2 IS NULL OR relationship_type = ?2) \
+             AND coalesce(strength, 1.0) >= ?3",
+        )?;
+        let rows = stmt.query_map(params![from, kind, min_strength], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn frontier_targets(&self, frontier: &[i64], kind: Option<&str>, min_strength: f64) -> Result<Vec<i64>> {
+        let mut stmt = self.prepare_cached(FRONTIER_TARGETS)?;
+        let rows = stmt.query_map(params![json_ids(frontier)?, kind, min_strength], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn names_by_id(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let mut stmt = self.prepare_cached(NAMES)?;
+        let rows = stmt.query_map([json_ids(ids)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
