@@ -8,6 +8,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::meta;
+use crate::storage::{Counts, Table};
 use crate::store::Store;
 use crate::validate;
 
@@ -333,11 +334,7 @@ impl Store {
 
     /// How many concepts are stored.
     pub fn count_concepts(&self) -> Result<i64> {
-        self.read(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT count(*) FROM concepts")?
-                .query_row([], |r| r.get(0))?)
-        })
+        self.read(|conn| conn.count_rows(Table::Concepts))
     }
 
     /// The store's embedding dimension, once fixed by the first concept or

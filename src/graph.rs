@@ -1,31 +1,15 @@
 //! The concept knowledge graph: typed, weighted relationships.
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use crate::error::{Error, Result};
-use crate::storage::GraphRows;
+pub use crate::records::Relationship;
+use crate::storage::{Counts, GraphRows, RelationshipRows, Table};
 use crate::store::Store;
 use crate::validate;
 
-/// One outgoing edge, as the seed's `(target_id, type, strength)` tuple.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Relationship {
-    /// The concept the edge points to.
-    pub target_id: i64,
-    /// The kind of edge.
-    pub relationship_type: String,
-    /// Edge strength in [0, 1].
-    pub strength: f64,
-}
-
-fn require_concept(conn: &Connection, field: &str, id: i64) -> Result<()> {
-    let found: Option<i64> = conn
-        .prepare_cached("SELECT 1 FROM concepts WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(Error::NotFound(format!("{field}: no concept with id {id}"))),
+fn require_concept(rows: &dyn GraphRows, field: &str, id: i64) -> Result<()> {
+    match rows.concept_exists(id)? {
+        true => Ok(()),
+        false => Err(Error::NotFound(format!("{field}: no concept with id {id}"))),
     }
 }
 
@@ -46,15 +30,7 @@ impl Store {
         self.write(|conn| {
             require_concept(conn, "source_id", source_id)?;
             require_concept(conn, "target_id", target_id)?;
-            conn.prepare_cached(
-                "INSERT INTO concept_relationships \
-                 (source_concept_id, target_concept_id, relationship_type, strength) \
-                 VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT(source_concept_id, target_concept_id, relationship_type) \
-                 DO UPDATE SET strength = excluded.strength",
-            )?
-            .execute(params![source_id, target_id, relationship_type, strength])?;
-            Ok(())
+            conn.upsert_relationship(source_id, target_id, relationship_type, strength)
         })
     }
 
@@ -66,31 +42,12 @@ impl Store {
         relationship_type: Option<&str>,
     ) -> Result<Vec<Relationship>> {
         let concept_id = validate::id("concept_id", concept_id)?;
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT target_concept_id, relationship_type, coalesce(strength, 1.0) \
-                 FROM concept_relationships \
-                 WHERE source_concept_id = ?1 AND (?2 IS NULL OR relationship_type = ?2) \
-                 ORDER BY strength DESC, target_concept_id ASC",
-            )?;
-            let rows = stmt.query_map(params![concept_id, relationship_type], |r| {
-                Ok(Relationship {
-                    target_id: r.get(0)?,
-                    relationship_type: r.get(1)?,
-                    strength: r.get(2)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
+        self.read(|conn| conn.relationships_of(concept_id, relationship_type))
     }
 
     /// How many relationships are stored.
     pub fn count_relationships(&self) -> Result<i64> {
-        self.read(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT count(*) FROM concept_relationships")?
-                .query_row([], |r| r.get(0))?)
-        })
+        self.read(|conn| conn.count_rows(Table::Relationships))
     }
 }
 

@@ -28,6 +28,7 @@ mod maintenance;
 mod meta;
 mod migrations;
 mod options;
+mod records;
 mod search;
 mod status;
 mod storage;

@@ -2,11 +2,10 @@
 //! (or each concept's top k), computed from the k-NN matrix in blocked
 //! matrix products and written as relationships in one transaction.
 
-use rusqlite::params;
-
 use super::kernels::*;
 use super::matrix::Matrix;
 use crate::error::Result;
+use crate::storage::RelationshipRows;
 use crate::store::Store;
 use crate::validate;
 
@@ -27,13 +26,8 @@ impl Store {
         let kind = validate::non_empty("relationship_type", relationship_type)?;
         let edges = self.with_matrix(None, |_, m, _| Ok(similar_pairs(m, threshold as f32, top_k)))?;
         self.write_atomic(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "INSERT INTO concept_relationships (source_concept_id, target_concept_id, relationship_type, strength) \
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT(source_concept_id, target_concept_id, relationship_type) \
-                 DO UPDATE SET strength = excluded.strength",
-            )?;
-            for (a, b, s) in &edges {
-                stmt.execute(params![a, b, kind, s.clamp(0.0, 1.0)])?;
+            for &(a, b, s) in &edges {
+                conn.upsert_relationship(a, b, kind, s.clamp(0.0, 1.0))?;
             }
             Ok(edges.len())
         })

@@ -29,6 +29,7 @@
 use std::collections::HashMap;
 
 use crate::error::Result;
+use crate::records::{Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, StrategyStats};
 
 mod sqlite;
 
@@ -104,4 +105,54 @@ pub(crate) trait GraphRows {
     fn frontier_targets(&self, frontier: &[i64], kind: Option<&str>, min_strength: f64) -> Result<Vec<i64>>;
     /// Names of the concepts in `ids` that exist.
     fn names_by_id(&self, ids: &[i64]) -> Result<HashMap<i64, String>>;
+}
+
+/// The four tables whose rows the store counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Table {
+    Episodes,
+    Concepts,
+    LearningEvents,
+    Relationships,
+}
+
+/// Row counts.
+pub(crate) trait Counts {
+    /// How many rows `table` holds.
+    fn count_rows(&self, table: Table) -> Result<i64>;
+}
+
+/// Episodes.
+pub(crate) trait EpisodeRows {
+    /// Inserts a checked episode; returns its id.
+    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<i64>;
+    /// The episode with this id, if any.
+    fn episode(&self, id: i64) -> Result<Option<Episode>>;
+    /// A context's episodes, newest first (ties: highest id first).
+    fn episodes_by_context(&self, context: &str, min_score: Option<f64>, limit: i64) -> Result<Vec<Episode>>;
+    /// Episodes with a timestamp of at least `since`, newest first.
+    fn recent_episodes(&self, since: f64, limit: i64) -> Result<Vec<Episode>>;
+}
+
+/// Learning events.
+pub(crate) trait LearningRows {
+    /// Inserts a checked event (every default filled in); returns its id.
+    fn insert_learning_event(&self, e: &NewLearningEvent<'_>) -> Result<i64>;
+    /// A task's events, newest first (ties: highest id first).
+    fn learning_events_by_task(
+        &self,
+        task: &str,
+        min_delta: Option<f64>,
+        limit: i64,
+    ) -> Result<Vec<LearningEvent>>;
+    /// A task's strategies by mean delta, best first (ties: by name).
+    fn best_strategies(&self, task: &str, limit: i64) -> Result<Vec<StrategyStats>>;
+}
+
+/// Relationship writes and reads.
+pub(crate) trait RelationshipRows {
+    /// Inserts the edge or replaces its strength.
+    fn upsert_relationship(&self, source: i64, target: i64, kind: &str, strength: f64) -> Result<()>;
+    /// Outgoing edges of a concept, strongest first (ties: by target id).
+    fn relationships_of(&self, concept_id: i64, kind: Option<&str>) -> Result<Vec<Relationship>>;
 }
