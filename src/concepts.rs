@@ -3,12 +3,11 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
 use crate::clock::now;
 use crate::error::{Error, Result};
 use crate::meta;
-use crate::storage::{Counts, Table};
+pub use crate::records::Concept;
+use crate::storage::{ConceptRows, Counts, Table};
 use crate::store::Store;
 use crate::validate;
 
@@ -43,42 +42,6 @@ impl NameMatch {
         }
     }
 }
-
-/// A stored concept, as the seed's `Concept` dataclass.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Concept {
-    /// Concept id.
-    pub id: i64,
-    /// Unique name.
-    pub name: String,
-    /// The embedding, float32 as stored.
-    pub embedding: Vec<f32>,
-    /// Unix time the concept was created (or as given).
-    pub creation_time: f64,
-    /// How often it was retrieved.
-    pub access_count: i64,
-    /// Unix time of the last retrieval, 0 if never.
-    pub last_accessed: f64,
-    /// A JSON object, as text.
-    pub metadata: String,
-}
-
-/// The columns every query reads, in `from_row`'s order. A macro so the
-/// statements below are compile-time constants, not formatted per call.
-macro_rules! columns {
-    () => {
-        "id, name, embedding, creation_time, access_count, last_accessed, metadata"
-    };
-}
-const BY_ID: &str = concat!("SELECT ", columns!(), " FROM concepts WHERE id = ?1");
-const ACCESS_BY_NAME: &str = concat!(
-    "UPDATE concepts SET access_count = coalesce(access_count, 0) + 1, last_accessed = ?2 \
-     WHERE name = ?1 RETURNING ",
-    columns!()
-);
-const BY_NAME: &str = concat!("SELECT ", columns!(), " FROM concepts WHERE name = ?1");
-const ADD_ACCESSES: &str = "UPDATE concepts SET access_count = coalesce(access_count, 0) + ?2, \
-     last_accessed = max(coalesce(last_accessed, 0), ?3) WHERE id = ?1";
 
 /// Pending accesses are written once this many concepts have some...
 const FLUSH_AT_CONCEPTS: usize = 65_536;
@@ -116,42 +79,6 @@ impl Pending {
         concept
     }
 }
-/// The ids a search returns, in order. Only (access count, id) pairs are
-/// sorted: sorting whole rows, embeddings included, made SQLite's sorter
-/// move every blob and cost six times the scan; the rows are then read by id.
-const SEARCH_IDS: &str = "SELECT id FROM concepts WHERE name LIKE '%' || ?1 || '%' ESCAPE '\\' \
-     ORDER BY access_count DESC, id ASC LIMIT ?2";
-/// The same for an empty query, which matches every name: without the name
-/// test the access-count index alone answers it, no row is read.
-const ALL_IDS: &str = "SELECT id FROM concepts WHERE ?1 = '' ORDER BY access_count DESC, id ASC LIMIT ?2";
-
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Concept> {
-    let id: i64 = row.get(0)?;
-    read_row(row, id).map_err(|e| crate::error::damaged_row("concept", id, e))
-}
-
-fn read_row(row: &Row<'_>, id: i64) -> rusqlite::Result<Concept> {
-    let blob = row.get_ref(2)?.as_blob().map_err(|_| {
-        rusqlite::Error::InvalidColumnType(
-            2,
-            "embedding".into(),
-            row.get_ref(2)
-                .map_or(rusqlite::types::Type::Null, |v| v.data_type()),
-        )
-    })?;
-    let embedding = validate::blob_to_embedding(blob).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Blob, Box::new(e))
-    })?;
-    Ok(Concept {
-        id,
-        name: row.get(1)?,
-        embedding,
-        creation_time: row.get(3)?,
-        access_count: row.get::<_, Option<i64>>(4)?.unwrap_or(0),
-        last_accessed: row.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
-        metadata: row.get::<_, Option<String>>(6)?.unwrap_or_else(|| "{}".into()),
-    })
-}
 
 impl Store {
     /// Stores a concept, or updates the one with the same name: the id and
@@ -173,26 +100,8 @@ impl Store {
         // a savepoint would copy each 16 KiB page it touches to the
         // sub-journal first.
         self.write(|conn| {
-            let upsert = |conn: &Connection| -> Result<i64> {
-                let updated = conn
-                    .prepare_cached(
-                        "UPDATE OR FAIL concepts SET embedding = ?2, \
-                         creation_time = coalesce(?3, creation_time), metadata = coalesce(?4, metadata) \
-                         WHERE name = ?1",
-                    )?
-                    .execute(params![name, blob, creation_time, metadata])?;
-                if updated == 0 {
-                    conn.prepare_cached(
-                        "INSERT OR FAIL INTO concepts (name, embedding, creation_time, metadata) \
-                         VALUES (?1, ?2, coalesce(?3, ?5), coalesce(?4, '{}'))",
-                    )?
-                    .execute(params![name, blob, creation_time, metadata, now()])?;
-                    return Ok(conn.last_insert_rowid());
-                }
-                Ok(conn
-                    .prepare_cached("SELECT id FROM concepts WHERE name = ?1")?
-                    .query_row([name], |r| r.get(0))?)
-            };
+            let upsert =
+                |conn: &dyn ConceptRows| conn.upsert_concept(name, &blob, creation_time, metadata, now());
             if !meta::check_embedding_dim(conn, embedding.len(), "embedding")? {
                 return upsert(conn);
             }
@@ -207,8 +116,7 @@ impl Store {
     /// The concept with this id, or `None`. Does not count as an access.
     pub fn retrieve_concept(&self, id: i64) -> Result<Option<Concept>> {
         let id = validate::id("concept_id", id)?;
-        let found =
-            self.read(|conn| Ok(conn.prepare_cached(BY_ID)?.query_row([id], from_row).optional()?))?;
+        let found = self.read(|conn| conn.concept(id))?;
         found
             .map(|c| self.pending_accesses().map(|p| p.overlay(c)))
             .transpose()
@@ -226,19 +134,9 @@ impl Store {
     pub fn retrieve_concept_by_name(&self, name: &str) -> Result<Option<Concept>> {
         let name = validate::non_empty("name", name)?;
         if self.in_transaction() {
-            return self.write(|conn| {
-                Ok(conn
-                    .prepare_cached(ACCESS_BY_NAME)?
-                    .query_row(params![name, now()], from_row)
-                    .optional()?)
-            });
+            return self.write(|conn| conn.concept_by_name_counted(name, now()));
         }
-        let found = self.read(|conn| {
-            Ok(conn
-                .prepare_cached(BY_NAME)?
-                .query_row([name], from_row)
-                .optional()?)
-        })?;
+        let found = self.read(|conn| conn.concept_by_name(name))?;
         let Some(concept) = found else { return Ok(None) };
         if self.options().read_only {
             return Ok(Some(concept));
@@ -277,11 +175,9 @@ impl Store {
         let mut updates: Vec<(&i64, &(i64, f64))> = taken.by_id.iter().collect();
         updates.sort_unstable_by_key(|(id, _)| **id);
         let written = self.write_atomic(|conn| {
-            let mut stmt = conn.prepare_cached(ADD_ACCESSES)?;
-            for (id, (count, last)) in updates {
-                stmt.execute(params![id, count, last])?;
-            }
-            Ok(())
+            updates
+                .into_iter()
+                .try_for_each(|(&id, &(count, last))| conn.add_accesses(id, count, last))
         });
         if written.is_err() {
             // Kept for the next try rather than lost.
@@ -320,14 +216,13 @@ impl Store {
             // One savepoint, so both statements read one snapshot: a row
             // deleted between them would otherwise be missing.
             crate::store::atomically(conn, |conn| {
-                let ids_sql = if pattern.is_empty() { ALL_IDS } else { SEARCH_IDS };
-                let ids = conn
-                    .prepare_cached(ids_sql)?
-                    .query_map(params![pattern, limit], |r| r.get::<_, i64>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                let mut by_id = conn.prepare_cached(BY_ID)?;
-                let concepts = ids.into_iter().map(|id| by_id.query_row([id], from_row));
-                Ok(concepts.collect::<rusqlite::Result<Vec<_>>>()?)
+                let ids = conn.concept_ids_by_access(&pattern, limit)?;
+                ids.into_iter()
+                    .map(|id| {
+                        conn.concept(id)?
+                            .ok_or_else(|| Error::Internal(format!("concept {id} vanished")))
+                    })
+                    .collect()
             })
         })
     }

@@ -152,3 +152,22 @@ pub struct Relationship {
     /// Edge strength in [0, 1].
     pub strength: f64,
 }
+
+/// A stored concept, as the seed's `Concept` dataclass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concept {
+    /// Concept id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// The embedding, float32 as stored.
+    pub embedding: Vec<f32>,
+    /// Unix time the concept was created (or as given).
+    pub creation_time: f64,
+    /// How often it was retrieved.
+    pub access_count: i64,
+    /// Unix time of the last retrieval, 0 if never.
+    pub last_accessed: f64,
+    /// A JSON object, as text.
+    pub metadata: String,
+}

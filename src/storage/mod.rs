@@ -29,7 +29,9 @@
 use std::collections::HashMap;
 
 use crate::error::Result;
-use crate::records::{Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, StrategyStats};
+use crate::records::{
+    Concept, Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, StrategyStats,
+};
 
 mod sqlite;
 
@@ -155,4 +157,29 @@ pub(crate) trait RelationshipRows {
     fn upsert_relationship(&self, source: i64, target: i64, kind: &str, strength: f64) -> Result<()>;
     /// Outgoing edges of a concept, strongest first (ties: by target id).
     fn relationships_of(&self, concept_id: i64, kind: Option<&str>) -> Result<Vec<Relationship>>;
+}
+
+/// Concept writes and reads.
+pub(crate) trait ConceptRows {
+    /// Replaces the embedding (and creation time and metadata, when given)
+    /// of the concept named `name`, or inserts it; returns its id.
+    fn upsert_concept(
+        &self,
+        name: &str,
+        blob: &[u8],
+        creation_time: Option<f64>,
+        metadata: Option<&str>,
+        now: f64,
+    ) -> Result<i64>;
+    /// The concept with this id, if any.
+    fn concept(&self, id: i64) -> Result<Option<Concept>>;
+    /// The concept with this name, if any.
+    fn concept_by_name(&self, name: &str) -> Result<Option<Concept>>;
+    /// The concept with this name, after counting an access at `now`.
+    fn concept_by_name_counted(&self, name: &str, now: f64) -> Result<Option<Concept>>;
+    /// Adds `count` accesses, the latest at `last`.
+    fn add_accesses(&self, id: i64, count: i64, last: f64) -> Result<()>;
+    /// Ids of the concepts whose name matches `like_pattern` (empty: all),
+    /// most accessed first (ties: lowest id first).
+    fn concept_ids_by_access(&self, like_pattern: &str, limit: i64) -> Result<Vec<i64>>;
 }

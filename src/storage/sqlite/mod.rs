@@ -7,6 +7,7 @@ use rusqlite::Connection;
 use super::{Counts, Table};
 use crate::error::{Error, Result};
 
+mod concepts;
 mod episodes;
 mod feed;
 mod graph;
