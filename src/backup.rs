@@ -16,6 +16,7 @@ use rusqlite::{Connection, OpenFlags};
 use crate::clock::{now, parse_utc_stamp, utc_stamp};
 use crate::error::{invalid, Error, Result};
 use crate::files::{self, file_size, size_on_disk, with_suffix};
+use crate::storage::MetaRows;
 use crate::store::Store;
 use crate::{meta, migrations};
 
@@ -72,7 +73,7 @@ fn is_gmstore_backup(path: &Path) -> bool {
     let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return false;
     };
-    matches!(meta::get(&conn, meta::BACKUP_OF), Ok(Some(_)))
+    matches!(conn.meta_get(meta::BACKUP_OF), Ok(Some(_)))
 }
 
 /// Copies `src` (one consistent snapshot) into the new file `dest`, marks
@@ -86,8 +87,8 @@ fn copy_snapshot(src: &Connection, src_label: &str, dest: &Path, taken_at: f64) 
         backup.step(-1)?;
     }
     out.pragma_update(None, "journal_mode", "DELETE")?;
-    meta::set(&out, meta::BACKUP_OF, src_label)?;
-    meta::set(&out, meta::BACKUP_TIME, &taken_at.to_string())?;
+    out.meta_set(meta::BACKUP_OF, src_label)?;
+    out.meta_set(meta::BACKUP_TIME, &taken_at.to_string())?;
     drop(out);
     verify_database(dest)
 }
@@ -237,7 +238,7 @@ impl Store {
             migrations::migrate(dest)?;
             // Tells every k-NN cache, in this process or another, that the
             // change log no longer describes how the content got here.
-            meta::set(dest, meta::INCARNATION, &utc_stamp(now()))?;
+            dest.meta_set(meta::INCARNATION, &utc_stamp(now()))?;
             Ok(())
         })
     }

@@ -5,9 +5,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::clock::now;
 use crate::error::{Error, Result};
-use crate::meta;
 pub use crate::records::Concept;
-use crate::storage::{ConceptRows, Counts, Table};
+use crate::storage::{ConceptRows, Counts, MetaRows, Table};
 use crate::store::Store;
 use crate::validate;
 
@@ -102,12 +101,12 @@ impl Store {
         self.write(|conn| {
             let upsert =
                 |conn: &dyn ConceptRows| conn.upsert_concept(name, &blob, creation_time, metadata, now());
-            if !meta::check_embedding_dim(conn, embedding.len(), "embedding")? {
+            if !conn.check_embedding_dim(embedding.len(), "embedding")? {
                 return upsert(conn);
             }
             crate::store::atomically(conn, |conn| {
                 let id = upsert(conn)?;
-                meta::record_embedding_dim(conn, embedding.len())?;
+                conn.record_embedding_dim(embedding.len())?;
                 Ok(id)
             })
         })
@@ -235,6 +234,6 @@ impl Store {
     /// The store's embedding dimension, once fixed by the first concept or
     /// by `Options::embedding_dim`.
     pub fn embedding_dim(&self) -> Result<Option<usize>> {
-        self.read(meta::embedding_dim)
+        self.read(|conn| conn.embedding_dim())
     }
 }

@@ -171,3 +171,53 @@ pub struct Concept {
     /// A JSON object, as text.
     pub metadata: String,
 }
+
+/// A bound parameter for [`Store::execute`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum SqlValue<'a> {
+    /// SQL NULL.
+    Null,
+    /// A 64-bit integer.
+    Integer(i64),
+    /// A finite float.
+    Real(f64),
+    /// UTF-8 text.
+    Text(&'a str),
+    /// Bytes.
+    Blob(&'a [u8]),
+}
+
+/// What `get_database_stats` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Stored episodes.
+    pub episodes_count: i64,
+    /// Stored concepts.
+    pub concepts_count: i64,
+    /// Stored learning events.
+    pub learning_events_count: i64,
+    /// Stored relationships.
+    pub relationships_count: i64,
+    /// Main file plus WAL, in bytes.
+    pub db_size_bytes: u64,
+    /// The file's schema version.
+    pub schema_version: i64,
+    /// SQLite page size in bytes.
+    pub page_size: i64,
+    /// Pages in the main file.
+    pub page_count: i64,
+    /// Free pages a vacuum would reclaim.
+    pub freelist_count: i64,
+    /// The fixed embedding dimension, if any concept fixed it.
+    pub embedding_dim: Option<usize>,
+    /// Unix time of the newest automatic backup on disk, if any.
+    pub last_backup_time: Option<f64>,
+}
+
+impl Stats {
+    /// `db_size_bytes` in MiB, as the seed's `db_size_mb`.
+    pub fn db_size_mb(&self) -> f64 {
+        self.db_size_bytes as f64 / (1024.0 * 1024.0)
+    }
+}

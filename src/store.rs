@@ -17,8 +17,9 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 use crate::options::{Options, Synchronous};
+use crate::storage::MetaRows;
 use crate::writer::{lock, Writer};
-use crate::{files, meta, migrations};
+use crate::{files, migrations};
 
 /// Prepared statements kept per connection; more than the store uses.
 const STATEMENT_CACHE: usize = 64;
@@ -201,10 +202,10 @@ impl Store {
         };
         // Checked with a read first: a store whose dimension is already
         // fixed opens without waiting for the write lock.
-        if self.read(meta::embedding_dim)? == Some(dim) {
+        if self.read(|conn| conn.embedding_dim())? == Some(dim) {
             return Ok(());
         }
-        self.write(|conn| meta::fix_embedding_dim(conn, dim))
+        self.write(|conn| conn.fix_embedding_dim(dim))
     }
 
     /// The options the store was opened with.

@@ -19,6 +19,7 @@ use serde_json::{json, Map};
 
 use crate::error::{invalid, Error, Result};
 use crate::migrations;
+use crate::storage::MetaRows;
 use crate::store::Store;
 
 /// The export format's name and version.
@@ -167,7 +168,7 @@ impl Store {
                 }
             }
             if let Some(dim) = dim {
-                crate::meta::fix_embedding_dim(conn, dim as usize)?;
+                conn.fix_embedding_dim(dim as usize)?;
             }
             let mut done = 0u64;
             let mut per_table: HashMap<&str, u64> = HashMap::new();
@@ -206,7 +207,7 @@ fn export_tables(
         "format_version": EXPORT_FORMAT_VERSION,
         "schema_version": migrations::detect_version(conn)?,
         "gmstore_version": crate::VERSION,
-        "embedding_dim": crate::meta::embedding_dim(conn)?,
+        "embedding_dim": conn.embedding_dim()?,
         "counts": counts,
     });
     write_line(out, &header)?;

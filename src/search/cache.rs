@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use super::kernels::*;
 use super::matrix::{FirstDots, Matrix};
 use crate::error::{Error, Result};
-use crate::storage::{Changes, ConceptFeed, ContentMark, Start};
+use crate::storage::{Changes, ConceptFeed, ContentMark, MetaRows, Start};
 use crate::store::Store;
 
 /// Memory map for the cache's connections (the file is read once, whole).

@@ -28,9 +28,11 @@
 
 use std::collections::HashMap;
 
-use crate::error::Result;
+use crate::error::{invalid, Result};
+use crate::meta;
 use crate::records::{
-    Concept, Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, StrategyStats,
+    Concept, Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, SqlValue, Stats,
+    StrategyStats,
 };
 
 mod sqlite;
@@ -64,7 +66,7 @@ pub(crate) enum Changes {
 }
 
 /// The concepts' side of the seam, as the k-NN cache and search read it.
-pub(crate) trait ConceptFeed: Send {
+pub(crate) trait ConceptFeed: MetaRows + Send {
     /// Starts a read snapshot on this session; every later read sees it.
     fn begin_snapshot(&self) -> Result<()>;
     /// Ends the snapshot.
@@ -75,8 +77,6 @@ pub(crate) trait ConceptFeed: Send {
     fn content_mark(&self) -> Result<ContentMark>;
     /// What changed since `mark`.
     fn changes_since(&self, mark: &ContentMark) -> Result<Changes>;
-    /// The store's fixed embedding dimension, if any.
-    fn embedding_dim(&self) -> Result<Option<usize>>;
     /// How many concepts there are.
     fn concept_count(&self) -> Result<usize>;
     /// One concept's embedding, or None if it is gone.
@@ -182,4 +182,60 @@ pub(crate) trait ConceptRows {
     /// Ids of the concepts whose name matches `like_pattern` (empty: all),
     /// most accessed first (ties: lowest id first).
     fn concept_ids_by_access(&self, like_pattern: &str, limit: i64) -> Result<Vec<i64>>;
+}
+
+/// The store's own settings (`gm_meta`): a key-value table, and the
+/// embedding dimension kept in it (shared logic, as default methods).
+pub(crate) trait MetaRows {
+    /// The value stored under `key`, if any.
+    fn meta_get(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value` under `key`, replacing what was there.
+    fn meta_set(&self, key: &str, value: &str) -> Result<()>;
+
+    /// The store's fixed embedding dimension, if one is fixed.
+    fn embedding_dim(&self) -> Result<Option<usize>> {
+        Ok(self.meta_get(meta::EMBEDDING_DIM)?.and_then(|t| t.parse().ok()))
+    }
+
+    /// Checks `dim` against the fixed dimension. True when none is fixed
+    /// yet, so the caller records it after its own write. `field` names
+    /// what the caller passed, for the error message.
+    fn check_embedding_dim(&self, dim: usize, field: &str) -> Result<bool> {
+        match self.embedding_dim()? {
+            Some(stored) if stored == dim => Ok(false),
+            Some(stored) => Err(invalid(
+                field,
+                format!("dimension {dim} does not match the store's {stored}"),
+            )),
+            None => Ok(true),
+        }
+    }
+
+    /// Records `dim` as the dimension; the caller checked none is fixed.
+    fn record_embedding_dim(&self, dim: usize) -> Result<()> {
+        self.meta_set(meta::EMBEDDING_DIM, &dim.to_string())
+    }
+
+    /// Fixes the dimension to `dim`, or fails if another one is fixed.
+    fn fix_embedding_dim(&self, dim: usize) -> Result<()> {
+        if self.check_embedding_dim(dim, "embedding_dim")? {
+            self.record_embedding_dim(dim)?;
+        }
+        Ok(())
+    }
+}
+
+/// Raw SQL and the engine's own reports.
+pub(crate) trait Admin {
+    /// Runs one statement of the caller's with bound parameters, refusing
+    /// what would steer the session (transactions, attachments, settings);
+    /// returns the rows changed.
+    fn execute_raw(&self, sql: &str, params: &[SqlValue<'_>]) -> Result<usize>;
+    /// Row counts, schema version, dimension and page statistics, from one
+    /// snapshot (sizes on disk and backups are the caller's to add).
+    fn stats_snapshot(&self) -> Result<Stats>;
+    /// The problems an integrity check finds; empty when sound.
+    fn integrity_problems(&self) -> Result<Vec<String>>;
+    /// The schema version of the database.
+    fn schema_version(&self) -> Result<i64>;
 }

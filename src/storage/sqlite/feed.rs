@@ -3,7 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
-use crate::storage::{Changes, ConceptFeed, ContentMark, Start};
+use crate::storage::{Changes, ConceptFeed, ContentMark, MetaRows, Start};
 use crate::{meta, validate};
 
 /// The highest change-log sequence this session sees. Under SQLite's one
@@ -31,7 +31,7 @@ impl ConceptFeed for Connection {
     fn content_mark(&self) -> Result<ContentMark> {
         Ok(ContentMark {
             seq: max_seq(self)?,
-            incarnation: meta::get(self, meta::INCARNATION)?,
+            incarnation: self.meta_get(meta::INCARNATION)?,
         })
     }
 
@@ -53,10 +53,6 @@ impl ConceptFeed for Connection {
         } else {
             Changes::Since(changed, now)
         })
-    }
-
-    fn embedding_dim(&self) -> Result<Option<usize>> {
-        meta::embedding_dim(self)
     }
 
     fn concept_count(&self) -> Result<usize> {

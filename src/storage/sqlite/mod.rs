@@ -4,9 +4,12 @@
 
 use rusqlite::Connection;
 
-use super::{Counts, Table};
+use rusqlite::OptionalExtension;
+
+use super::{Counts, MetaRows, Table};
 use crate::error::{Error, Result};
 
+mod admin;
 mod concepts;
 mod episodes;
 mod feed;
@@ -27,5 +30,20 @@ impl Counts for Connection {
             Table::Relationships => "SELECT count(*) FROM concept_relationships",
         };
         Ok(self.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+    }
+}
+
+impl MetaRows for Connection {
+    fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .prepare_cached("SELECT value FROM gm_meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        self.prepare_cached("INSERT OR REPLACE INTO gm_meta(key, value) VALUES (?1, ?2)")?
+            .execute([key, value])?;
+        Ok(())
     }
 }
