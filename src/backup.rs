@@ -16,9 +16,10 @@ use rusqlite::{Connection, OpenFlags};
 use crate::clock::{now, parse_utc_stamp, utc_stamp};
 use crate::error::{invalid, Error, Result};
 use crate::files::{self, file_size, size_on_disk, with_suffix};
+use crate::meta;
+use crate::storage::migrations;
 use crate::storage::MetaRows;
 use crate::store::Store;
-use crate::{meta, migrations};
 
 /// What a verified backup holds.
 #[derive(Debug, Clone, PartialEq)]

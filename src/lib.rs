@@ -26,7 +26,6 @@ mod graph;
 mod learning;
 mod maintenance;
 mod meta;
-mod migrations;
 mod options;
 mod records;
 mod search;
@@ -45,15 +44,15 @@ pub use error::{Error, Result};
 pub use graph::{EdgeFilter, Reached, Relationship, StrongestPath};
 pub use learning::{LearningEvent, NewLearningEvent, StrategyStats};
 pub use maintenance::{SqlValue, Stats};
-pub use migrations::{file_schema_version, LATEST_VERSION};
 pub use options::{Options, Synchronous};
 pub use search::{Metric, Neighbor, SearchFilter, MAX_K};
+pub use storage::migrations::{file_schema_version, LATEST_VERSION};
 pub use store::{Store, Transaction};
 
 /// The seed document's DDL, verbatim: what a file made by the seed's own
 /// Python code holds. For tests and tools that build such files.
 #[doc(hidden)]
-pub use migrations::seed_ddl;
+pub use storage::migrations::seed_ddl;
 
 /// The crate version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

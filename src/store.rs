@@ -9,20 +9,21 @@
 //! lock up front and waits in the busy handler instead of failing with
 //! `SQLITE_BUSY` on a read-to-write upgrade.
 
-use std::fs;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::options::{Options, Synchronous};
-use crate::storage::MetaRows;
+use crate::files;
+use crate::options::Options;
+use crate::storage::migrations;
+use crate::storage::sqlite::connection::{
+    configure_writer, create_file, explain_open_error, open_connection, require_current,
+};
+use crate::storage::{MetaRows, Transactions};
 use crate::writer::{lock, Writer};
-use crate::{files, migrations};
 
-/// Prepared statements kept per connection; more than the store uses.
-const STATEMENT_CACHE: usize = 64;
 /// Idle read connections kept for reuse.
 const MAX_IDLE_READERS: usize = 16;
 
@@ -58,50 +59,63 @@ enum Nesting {
 /// write never leaves the connection inside a half-done transaction.
 struct OpenTx<'c> {
     conn: &'c Connection,
-    /// The SQL that ends the scope on success and on failure; None when
-    /// the op runs bare inside the caller's transaction.
-    end: Option<(&'static str, &'static str)>,
+    /// How the scope ends; None when the op runs bare inside the
+    /// caller's transaction.
+    scope: Option<Scope>,
     finished: bool,
 }
 
+/// What an op opened around itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Transaction,
+    Savepoint,
+}
+
+/// The savepoint a write op opens inside a caller's transaction.
+const OP_SAVEPOINT: &str = "gm_op";
+
 impl<'c> OpenTx<'c> {
     fn begin(conn: &'c Connection, in_caller_tx: bool, nesting: Nesting) -> Result<Self> {
-        let (start, end) = match (in_caller_tx, nesting) {
-            (false, _) => ("BEGIN IMMEDIATE", Some(("COMMIT", "ROLLBACK"))),
-            (true, Nesting::Savepoint) => (
-                "SAVEPOINT gm_op",
-                Some(("RELEASE gm_op", "ROLLBACK TO gm_op; RELEASE gm_op")),
-            ),
-            (true, Nesting::Statement) => ("", None),
+        let scope = match (in_caller_tx, nesting) {
+            (false, _) => Some(Scope::Transaction),
+            (true, Nesting::Savepoint) => Some(Scope::Savepoint),
+            (true, Nesting::Statement) => None,
         };
-        if !start.is_empty() {
-            conn.prepare_cached(start)?.execute([])?;
+        match scope {
+            Some(Scope::Transaction) => conn.begin_write()?,
+            Some(Scope::Savepoint) => conn.savepoint(OP_SAVEPOINT)?,
+            None => {}
         }
         Ok(OpenTx {
             conn,
-            end,
+            scope,
             finished: false,
         })
     }
 
     fn commit(mut self) -> Result<()> {
-        let Some((sql, _)) = self.end else {
-            self.finished = true;
-            return Ok(());
+        let result = match self.scope {
+            Some(Scope::Transaction) => self.conn.commit_write(),
+            Some(Scope::Savepoint) => self.conn.release(OP_SAVEPOINT),
+            None => Ok(()),
         };
-        let result = self.conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
         self.finished = result.is_ok();
-        result.map(|_| ()).map_err(Error::from)
+        result
     }
 }
 
 impl Drop for OpenTx<'_> {
     fn drop(&mut self) {
-        if let (false, Some((_, undo))) = (self.finished, self.end) {
+        match (self.finished, self.scope) {
             // A failed COMMIT may already have ended the transaction.
-            if undo != "ROLLBACK" || !self.conn.is_autocommit() {
-                let _ = self.conn.execute_batch(undo);
+            (false, Some(Scope::Transaction)) if self.conn.in_transaction() => {
+                let _ = self.conn.rollback_write();
             }
+            (false, Some(Scope::Savepoint)) => {
+                let _ = self.conn.rollback_to(OP_SAVEPOINT);
+            }
+            _ => {}
         }
     }
 }
@@ -234,12 +248,12 @@ impl Store {
             self.check_file_identity()?;
         }
         let conn = held.conn()?;
-        if in_caller_tx && conn.is_autocommit() {
+        if in_caller_tx && !conn.in_transaction() {
             return Err(rolled_back_by_sqlite("write"));
         }
         let tx = OpenTx::begin(&conn, in_caller_tx, nesting)?;
         let value = f(&conn).map_err(|e| {
-            if in_caller_tx && conn.is_autocommit() {
+            if in_caller_tx && !conn.in_transaction() {
                 e.map_message(|m| format!("{m}; SQLite rolled back the whole transaction"))
             } else {
                 e
@@ -340,16 +354,15 @@ impl Store {
         if depth == 0 {
             self.check_file_identity()?;
         }
-        let sql = if depth == 0 {
-            "BEGIN IMMEDIATE".to_string()
-        } else {
-            format!("SAVEPOINT {}", savepoint_name(depth))
-        };
         let conn = held.conn()?;
-        if depth > 0 && conn.is_autocommit() {
+        if depth > 0 && !conn.in_transaction() {
             return Err(rolled_back_by_sqlite("begin"));
         }
-        conn.execute_batch(&sql)?;
+        if depth == 0 {
+            conn.begin_write()?;
+        } else {
+            conn.savepoint(&savepoint_name(depth))?;
+        }
         drop(conn);
         if depth == 0 {
             // A thread that exits with the transaction open has it rolled
@@ -384,7 +397,7 @@ impl Store {
             )));
         }
         let conn = held.conn()?;
-        if conn.is_autocommit() {
+        if !conn.in_transaction() {
             // Nothing is left to end: each commit or rollback closes one
             // level, and a commit reports that nothing was kept.
             drop(conn);
@@ -397,17 +410,16 @@ impl Store {
         }
         drop(conn);
         let name = savepoint_name(depth - 1);
-        let sql = match (commit, depth) {
-            (true, 1) => "COMMIT".to_string(),
-            (false, 1) => "ROLLBACK".to_string(),
-            (true, _) => format!("RELEASE {name}"),
-            (false, _) => format!("ROLLBACK TO {name}; RELEASE {name}"),
-        };
         let conn = held.conn()?;
-        let result = conn.execute_batch(&sql);
-        // SQLite may end the whole transaction on its own (I/O error, full
-        // disk); then the depth is 0 whatever we asked for.
-        let new_depth = if conn.is_autocommit() {
+        let result = match (commit, depth) {
+            (true, 1) => conn.commit_write(),
+            (false, 1) => conn.rollback_write(),
+            (true, _) => conn.release(&name),
+            (false, _) => conn.rollback_to(&name),
+        };
+        // The engine may end the whole transaction on its own (I/O error,
+        // full disk); then the depth is 0 whatever we asked for.
+        let new_depth = if !conn.in_transaction() {
             0
         } else if result.is_ok() {
             depth - 1
@@ -416,7 +428,7 @@ impl Store {
         };
         drop(conn);
         held.set_tx_depth(new_depth)?;
-        result.map_err(Error::from)
+        result
     }
 
     /// Whether the calling thread has a transaction open.
@@ -511,137 +523,4 @@ impl Drop for Transaction<'_> {
             let _ = self.store.rollback();
         }
     }
-}
-
-/// Creates the database file if it does not exist; returns whether it did.
-fn create_file(options: &Options) -> Result<bool> {
-    let path = &options.db_path;
-    if path.is_dir() {
-        return Err(crate::error::invalid(
-            "db_path",
-            "is a directory, not a database file",
-        ));
-    }
-    if path.exists() && !path.is_file() {
-        // A device or a pipe: SQLite would put its journal beside it
-        // (`/dev/null-journal`).
-        return Err(crate::error::invalid(
-            "db_path",
-            "is not a regular file (a device, pipe or socket)",
-        ));
-    }
-    files::create_parent_dirs(path)?;
-    // Created here, not by SQLite, so the file never exists with wider
-    // permissions than asked; SQLite gives -wal and -shm the same mode.
-    match files::create_new(path, options.file_mode) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// How much of the file a reader maps (SQLite maps no more than the file).
-const READER_MMAP_BYTES: i64 = 1 << 34;
-
-fn open_connection(options: &Options, reader: bool) -> Result<Connection> {
-    // Only the writer may create the file: a reader opened after the file
-    // vanished must fail, not conjure an empty database at the path.
-    let flags = match (options.read_only, reader) {
-        (true, _) => OpenFlags::SQLITE_OPEN_READ_ONLY,
-        (false, true) => OpenFlags::SQLITE_OPEN_READ_WRITE,
-        (false, false) => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-    } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(&options.db_path, flags)?;
-    if options.read_only && !options.is_memory() && cannot_open_shared_memory(&conn) {
-        conn = open_immutable(&options.db_path)?;
-    }
-    conn.busy_timeout(options.connection_timeout)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.pragma_update(None, "foreign_keys", true)?;
-    // Savepoint sub-journals and sorts stay in memory, off the disk.
-    conn.pragma_update(None, "temp_store", "MEMORY")?;
-    if reader {
-        conn.pragma_update(None, "query_only", true)?;
-        // Readers map the file: a large read (every concept of a search)
-        // then costs no read() copy per page and no page-cache eviction.
-        conn.pragma_update(None, "mmap_size", READER_MMAP_BYTES)?;
-    }
-    Ok(conn)
-}
-
-/// A WAL database on read-only media (a read-only mount, a game's asset
-/// partition) or in a folder this process may not write (a shipped install
-/// folder, another user's files) cannot get its -shm file, so SQLite cannot
-/// read it normally: it says CANTOPEN, or READONLY_CANTINIT when the
-/// folder is writable by nobody here.
-fn cannot_open_shared_memory(conn: &Connection) -> bool {
-    use rusqlite::ErrorCode::{CannotOpen, ReadOnly};
-    match conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(())) {
-        Err(e) => matches!(e.sqlite_error_code(), Some(CannotOpen | ReadOnly)),
-        Ok(()) => false,
-    }
-}
-
-/// Opens the file as immutable: no locks and no -shm, valid because nothing
-/// can write to read-only media.
-fn open_immutable(path: &Path) -> Result<Connection> {
-    let absolute = fs::canonicalize(path)?;
-    let mut uri = String::from("file:");
-    for b in absolute.to_string_lossy().bytes() {
-        match b {
-            b'/' | b'-' | b'_' | b'.' | b'~' | b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => uri.push(b as char),
-            other => uri.push_str(&format!("%{other:02X}")),
-        }
-    }
-    uri.push_str("?immutable=1");
-    let flags =
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    Ok(Connection::open_with_flags(uri, flags)?)
-}
-
-fn explain_open_error(err: Error) -> Error {
-    match err {
-        Error::NotADatabase(m) => Error::NotADatabase(format!("not a SQLite database ({m})")),
-        other => other,
-    }
-}
-
-fn require_current(version: i64) -> Result<()> {
-    if version == migrations::LATEST_VERSION {
-        return Ok(());
-    }
-    if version == 0 {
-        return Err(Error::NotADatabase(
-            "the file holds no gmstore schema and the store is read-only".into(),
-        ));
-    }
-    Err(Error::ReadOnly(format!(
-        "schema version {version} needs migrating to {}; open it read-write once first",
-        migrations::LATEST_VERSION
-    )))
-}
-
-fn configure_writer(conn: &Connection, options: &Options, version: i64) -> Result<()> {
-    if version == 0 {
-        // Takes effect only on a file with no pages yet; set before WAL.
-        conn.pragma_update(None, "page_size", options.page_size)?;
-    }
-    if options.enable_wal && !options.is_memory() {
-        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(Error::Io(format!(
-                "could not enable WAL (journal_mode is {mode})"
-            )));
-        }
-    }
-    let sync = match options.effective_synchronous() {
-        Synchronous::Normal => "NORMAL",
-        Synchronous::Full => "FULL",
-    };
-    conn.pragma_update(None, "synchronous", sync)?;
-    if let Some(bytes) = options.max_db_size {
-        let page_size: u64 = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
-        conn.pragma_update(None, "max_page_count", (bytes / page_size.max(1)).max(1) as i64)?;
-    }
-    Ok(())
 }

@@ -18,7 +18,7 @@ use rusqlite::Connection;
 use serde_json::{json, Map};
 
 use crate::error::{invalid, Error, Result};
-use crate::migrations;
+use crate::storage::migrations;
 use crate::storage::MetaRows;
 use crate::store::Store;
 

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::storage::Transactions;
 
 /// A process-unique id of the calling thread. Unlike `thread::current()`
 /// it allocates nothing, so threads that never exit through Rust (a C main
@@ -254,8 +255,8 @@ impl Writer {
         if state.tx_depth == 0 || !still_ours(state.holder) {
             return;
         }
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        if conn.in_transaction() {
+            let _ = conn.rollback_write();
         }
         state.tx_depth = 0;
         state.holder = None;

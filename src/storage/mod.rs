@@ -35,7 +35,9 @@ use crate::records::{
     StrategyStats,
 };
 
-mod sqlite;
+pub(crate) mod sqlite;
+
+pub(crate) use sqlite::migrations;
 
 /// Which end of the id order a bulk read starts from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -238,4 +240,24 @@ pub(crate) trait Admin {
     fn integrity_problems(&self) -> Result<Vec<String>>;
     /// The schema version of the database.
     fn schema_version(&self) -> Result<i64>;
+}
+
+/// Write transactions and savepoints on a session. Savepoint names are
+/// plain identifiers the caller chooses.
+pub(crate) trait Transactions {
+    /// Begins a write transaction, taking the write lock up front.
+    fn begin_write(&self) -> Result<()>;
+    /// Commits the write transaction.
+    fn commit_write(&self) -> Result<()>;
+    /// Rolls the write transaction back.
+    fn rollback_write(&self) -> Result<()>;
+    /// Opens a savepoint inside the transaction.
+    fn savepoint(&self, name: &str) -> Result<()>;
+    /// Keeps a savepoint's work and closes it.
+    fn release(&self, name: &str) -> Result<()>;
+    /// Undoes a savepoint's work and closes it.
+    fn rollback_to(&self, name: &str) -> Result<()>;
+    /// Whether a transaction is open (an engine may end one on its own
+    /// after an I/O error or a full disk).
+    fn in_transaction(&self) -> bool;
 }

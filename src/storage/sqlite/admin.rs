@@ -5,8 +5,8 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
 use crate::error::{invalid, Error, Result};
-use crate::migrations;
 use crate::records::{SqlValue, Stats};
+use crate::storage::migrations;
 use crate::storage::Admin;
 
 impl ToSql for SqlValue<'_> {

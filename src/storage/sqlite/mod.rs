@@ -10,7 +10,9 @@ use super::{Counts, MetaRows, Table};
 use crate::error::{Error, Result};
 
 mod admin;
+pub(crate) mod migrations;
 mod concepts;
+pub(crate) mod connection;
 mod episodes;
 mod feed;
 mod graph;
