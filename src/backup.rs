@@ -1,24 +1,23 @@
 //! Online backups with verification and retention, restore, and the
 //! maintenance operations (vacuum, compact copy, WAL checkpoint).
 //!
-//! Backups go through SQLite's online backup API from a read connection
-//! holding one snapshot, so they are consistent while other threads and
-//! processes keep writing, and under WAL they never block those writers.
+//! A backup is a gmstore SQLite file copied from one consistent snapshot
+//! (the engine's [`Snapshots`]), so it is consistent while other threads
+//! and processes keep writing. This file holds what does not depend on
+//! the engine: names, retention, the interval, the partial-file protocol.
 //! A backup is written to a temporary file, verified, and renamed into
 //! place, so a backup path never names a half-written file.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rusqlite::backup::Backup;
-use rusqlite::{Connection, OpenFlags};
-
 use crate::clock::{now, parse_utc_stamp, utc_stamp};
 use crate::error::{invalid, Error, Result};
 use crate::files::{self, file_size, size_on_disk, with_suffix};
 use crate::meta;
-use crate::storage::migrations;
-use crate::storage::MetaRows;
+use crate::storage::sqlite::backup_file::is_gmstore_backup;
+pub use crate::storage::sqlite::backup_file::verify_database;
+use crate::storage::{MetaRows, Snapshots};
 use crate::store::Store;
 
 /// What a verified backup holds.
@@ -43,55 +42,6 @@ fn create_private(path: &Path, mode: u32) -> Result<()> {
     })?;
     files::create_new(path, mode)
         .map_err(|e| Error::from(e).context(&format!("backup file {}", path.display())))
-}
-
-/// Opens a file read-only and checks it is a sound gmstore database;
-/// returns its schema version.
-pub fn verify_database(path: &Path) -> Result<i64> {
-    let label = format!("backup '{}'", path.display());
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| Error::from(e).context(&label))?;
-    let check: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")
-        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-        .map_err(|e| Error::from(e).context(&label))?;
-    if check != ["ok"] {
-        return Err(Error::Corrupt(format!(
-            "{label}: integrity_check failed: {}",
-            check.join("; ")
-        )));
-    }
-    let version = migrations::detect_version(&conn).map_err(|e| e.context(&label))?;
-    migrations::check_not_newer(version).map_err(|e| e.context(&label))?;
-    if version == 0 {
-        return Err(Error::NotADatabase(format!("{label}: holds no gmstore schema")));
-    }
-    Ok(version)
-}
-
-/// Whether `path` is a backup this library wrote (it carries the marker).
-fn is_gmstore_backup(path: &Path) -> bool {
-    let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
-        return false;
-    };
-    matches!(conn.meta_get(meta::BACKUP_OF), Ok(Some(_)))
-}
-
-/// Copies `src` (one consistent snapshot) into the new file `dest`, marks
-/// it, makes it a self-contained rollback-journal file, and verifies it.
-fn copy_snapshot(src: &Connection, src_label: &str, dest: &Path, taken_at: f64) -> Result<i64> {
-    let mut out = Connection::open(dest)?;
-    {
-        let backup = Backup::new(src, &mut out)?;
-        // One step copies everything under one read snapshot: no restart
-        // when writers commit meanwhile, and WAL writers are not blocked.
-        backup.step(-1)?;
-    }
-    out.pragma_update(None, "journal_mode", "DELETE")?;
-    out.meta_set(meta::BACKUP_OF, src_label)?;
-    out.meta_set(meta::BACKUP_TIME, &taken_at.to_string())?;
-    drop(out);
-    verify_database(dest)
 }
 
 impl Store {
@@ -139,7 +89,7 @@ impl Store {
         let _ = fs::remove_file(&partial);
         create_private(&partial, self.options().file_mode)?;
         let label = self.options().db_path.display().to_string();
-        let result = self.read_snapshot(|conn| copy_snapshot(conn, &label, &partial, taken_at));
+        let result = self.read_snapshot(|conn| conn.copy_to_new_file(&partial, &label, taken_at));
         let schema_version = match result {
             Ok(v) => v,
             Err(e) => {
@@ -225,22 +175,11 @@ impl Store {
     fn restore_from(&self, backup: &Path) -> Result<()> {
         self.flush_access_counts()?;
         verify_database(backup)?;
-        let src = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         self.with_writer_conn(|dest| {
-            {
-                let copy = Backup::new(&src, dest)?;
-                copy.step(-1).map_err(|e| match Error::from(e) {
-                    Error::ReadOnly(m) => Error::InvalidArgument(format!(
-                        "backup: cannot restore over a WAL database with another page size ({m})"
-                    )),
-                    other => other,
-                })?;
-            }
-            migrations::migrate(dest)?;
+            dest.replace_content_from(backup)?;
             // Tells every k-NN cache, in this process or another, that the
             // change log no longer describes how the content got here.
-            dest.meta_set(meta::INCARNATION, &utc_stamp(now()))?;
-            Ok(())
+            dest.meta_set(meta::INCARNATION, &utc_stamp(now()))
         })
     }
 
@@ -248,13 +187,8 @@ impl Store {
     /// reclaimed on disk (main file and WAL).
     pub fn vacuum(&self) -> Result<u64> {
         let before = self.size_now();
-        self.with_writer_conn(|conn| {
-            conn.execute_batch("VACUUM")?;
-            if !self.options().is_memory() && self.options().enable_wal {
-                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-            }
-            Ok(())
-        })?;
+        let checkpoint = !self.options().is_memory() && self.options().enable_wal;
+        self.with_writer_conn(|conn| conn.compact(checkpoint))?;
         Ok(before.saturating_sub(self.size_now()))
     }
 
@@ -281,11 +215,8 @@ impl Store {
             let folder = dest.parent().unwrap_or(Path::new("."));
             Error::from(e).context(&format!("folder {}", folder.display()))
         })?;
-        let dest_text = dest
-            .to_str()
-            .ok_or_else(|| invalid("dest", "path is not valid UTF-8"))?;
         let taken_at = now();
-        self.read_snapshot(|conn| Ok(conn.execute("VACUUM INTO ?1", [dest_text])?))?;
+        self.read_snapshot(|conn| conn.compact_into(dest))?;
         let schema_version = verify_database(dest)?;
         Ok(BackupInfo {
             path: dest.to_path_buf(),
@@ -301,8 +232,6 @@ impl Store {
         if self.options().is_memory() || !self.options().enable_wal {
             return Ok(0);
         }
-        self.with_writer_conn(|conn| {
-            Ok(conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(2))?)
-        })
+        self.with_writer_conn(|conn| conn.checkpoint_log())
     }
 }

@@ -27,6 +27,7 @@
 //!   traits speak in ids, bytes and filters, never in SQL text.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::error::{invalid, Result};
 use crate::meta;
@@ -260,4 +261,22 @@ pub(crate) trait Transactions {
     /// Whether a transaction is open (an engine may end one on its own
     /// after an I/O error or a full disk).
     fn in_transaction(&self) -> bool;
+}
+
+/// Whole-store copies. A backup is always a gmstore SQLite file, whatever
+/// the engine, so the SQLite engine can open it directly.
+pub(crate) trait Snapshots {
+    /// Copies the snapshot this session sees into the new, empty file
+    /// `dest`, marks it as a backup of `label` taken at `taken_at`, and
+    /// verifies it; returns its schema version.
+    fn copy_to_new_file(&self, dest: &Path, label: &str, taken_at: f64) -> Result<i64>;
+    /// Replaces the whole content with a verified backup file, in this
+    /// session's write transaction, migrating it if it is older.
+    fn replace_content_from(&mut self, backup: &Path) -> Result<()>;
+    /// Reclaims free space (and, when asked, truncates the write-ahead log).
+    fn compact(&self, checkpoint: bool) -> Result<()>;
+    /// Writes a compacted copy to the new file `dest`.
+    fn compact_into(&self, dest: &Path) -> Result<()>;
+    /// Moves the write-ahead log into the main file; returns the frames moved.
+    fn checkpoint_log(&self) -> Result<i64>;
 }

@@ -10,6 +10,7 @@ use super::{Counts, MetaRows, Table};
 use crate::error::{Error, Result};
 
 mod admin;
+pub(crate) mod backup_file;
 pub(crate) mod migrations;
 mod concepts;
 pub(crate) mod connection;
@@ -17,6 +18,7 @@ mod episodes;
 mod feed;
 mod graph;
 mod learning;
+mod snapshots;
 
 /// Ids as a JSON array, for `json_each` (one statement for a whole set).
 fn json_ids(ids: &[i64]) -> Result<String> {
