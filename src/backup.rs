@@ -17,7 +17,6 @@ use crate::files::{self, file_size, size_on_disk, with_suffix};
 use crate::meta;
 use crate::storage::sqlite::backup_file::is_gmstore_backup;
 pub use crate::storage::sqlite::backup_file::verify_database;
-use crate::storage::{MetaRows, Snapshots};
 use crate::store::Store;
 
 /// What a verified backup holds.

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use crate::clock::now;
 use crate::error::{Error, Result};
 pub use crate::records::Concept;
-use crate::storage::{ConceptRows, Counts, MetaRows, Table};
+use crate::storage::{ConceptRows, Table};
 use crate::store::Store;
 use crate::validate;
 

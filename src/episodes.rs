@@ -3,7 +3,7 @@
 use crate::clock::now;
 use crate::error::Result;
 pub use crate::records::{Episode, NewEpisode};
-use crate::storage::{Counts, EpisodeRows, Table};
+use crate::storage::Table;
 use crate::store::Store;
 use crate::validate;
 

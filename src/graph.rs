@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 pub use crate::records::Relationship;
-use crate::storage::{Counts, GraphRows, RelationshipRows, Table};
+use crate::storage::{GraphRows, Table};
 use crate::store::Store;
 use crate::validate;
 

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 pub use crate::records::{LearningEvent, NewLearningEvent, StrategyStats};
-use crate::storage::{Counts, LearningRows, Table};
+use crate::storage::Table;
 use crate::store::Store;
 use crate::validate;
 

@@ -2,7 +2,6 @@
 
 use crate::error::Result;
 pub use crate::records::{SqlValue, Stats};
-use crate::storage::Admin;
 use crate::store::Store;
 use crate::validate;
 

@@ -19,9 +19,9 @@ use crate::files;
 use crate::options::Options;
 use crate::storage::migrations;
 use crate::storage::sqlite::connection::{
-    configure_writer, create_file, explain_open_error, open_connection, require_current,
+    configure_writer, create_file, explain_open_error, open_bulk_reader, open_connection, require_current,
 };
-use crate::storage::{MetaRows, Transactions};
+use crate::storage::{ConceptFeed, Session, Transactions};
 use crate::writer::{lock, Writer};
 
 /// Idle read connections kept for reuse.
@@ -58,7 +58,7 @@ enum Nesting {
 /// Rolls back on drop unless finished, so an error or a panic inside a
 /// write never leaves the connection inside a half-done transaction.
 struct OpenTx<'c> {
-    conn: &'c Connection,
+    conn: &'c dyn Session,
     /// How the scope ends; None when the op runs bare inside the
     /// caller's transaction.
     scope: Option<Scope>,
@@ -76,7 +76,7 @@ enum Scope {
 const OP_SAVEPOINT: &str = "gm_op";
 
 impl<'c> OpenTx<'c> {
-    fn begin(conn: &'c Connection, in_caller_tx: bool, nesting: Nesting) -> Result<Self> {
+    fn begin(conn: &'c dyn Session, in_caller_tx: bool, nesting: Nesting) -> Result<Self> {
         let scope = match (in_caller_tx, nesting) {
             (false, _) => Some(Scope::Transaction),
             (true, Nesting::Savepoint) => Some(Scope::Savepoint),
@@ -123,7 +123,7 @@ impl Drop for OpenTx<'_> {
 /// Runs `f`, which writes several statements, all or none, inside the
 /// transaction a [`Store::write`] closure already holds: a savepoint, so a
 /// failure part-way leaves nothing behind even in a caller's transaction.
-pub(crate) fn atomically<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+pub(crate) fn atomically<T>(conn: &dyn Session, f: impl FnOnce(&dyn Session) -> Result<T>) -> Result<T> {
     let tx = OpenTx::begin(conn, true, Nesting::Savepoint)?;
     let value = f(conn)?;
     tx.commit()?;
@@ -230,17 +230,17 @@ impl Store {
     /// Runs `f`, which makes at most one writing statement, as a write: in
     /// its own `BEGIN IMMEDIATE` transaction, or bare inside this thread's
     /// open transaction. Commits on `Ok`, rolls back on `Err` or panic.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&dyn Session) -> Result<T>) -> Result<T> {
         self.write_with(Nesting::Statement, f)
     }
 
     /// As [`Store::write`] for `f` that writes several statements: inside
     /// this thread's transaction they run in a savepoint, all or none.
-    pub(crate) fn write_atomic<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn write_atomic<T>(&self, f: impl FnOnce(&dyn Session) -> Result<T>) -> Result<T> {
         self.write_with(Nesting::Savepoint, f)
     }
 
-    fn write_with<T>(&self, nesting: Nesting, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    fn write_with<T>(&self, nesting: Nesting, f: impl FnOnce(&dyn Session) -> Result<T>) -> Result<T> {
         self.ensure_writable()?;
         let held = self.writer.acquire()?;
         let in_caller_tx = held.tx_depth()? > 0;
@@ -251,8 +251,8 @@ impl Store {
         if in_caller_tx && !conn.in_transaction() {
             return Err(rolled_back_by_sqlite("write"));
         }
-        let tx = OpenTx::begin(&conn, in_caller_tx, nesting)?;
-        let value = f(&conn).map_err(|e| {
+        let tx = OpenTx::begin(&*conn, in_caller_tx, nesting)?;
+        let value = f(&*conn).map_err(|e| {
             if in_caller_tx && !conn.in_transaction() {
                 e.map_message(|m| format!("{m}; SQLite rolled back the whole transaction"))
             } else {
@@ -266,13 +266,13 @@ impl Store {
     /// Runs `f` on a connection that sees everything this thread has
     /// written: the writer inside this thread's transaction (or for an
     /// in-memory store), else a pooled reader that blocks nobody.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Session) -> Result<T>) -> Result<T> {
         let pool = match &self.readers {
             Some(pool) if !self.writer.held_by_me()? => pool,
             _ => {
                 let held = self.writer.acquire()?;
                 let conn = held.conn()?;
-                return f(&conn);
+                return f(&*conn);
             }
         };
         let conn = match lock(&pool.idle)?.pop() {
@@ -292,7 +292,7 @@ impl Store {
 
     /// Runs `f` on a connection of its own that reads committed data only:
     /// copies (backup, VACUUM INTO) run there without holding the writer.
-    pub(crate) fn read_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn read_snapshot<T>(&self, f: impl FnOnce(&dyn Session) -> Result<T>) -> Result<T> {
         if self.in_transaction() {
             return Err(Error::Misuse(
                 "cannot copy the database while this thread has a transaction open".into(),
@@ -306,7 +306,7 @@ impl Store {
 
     /// Runs `f` on the writer connection outside any transaction, for
     /// operations SQLite refuses inside one (VACUUM, restore).
-    pub(crate) fn with_writer_conn<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_writer_conn<T>(&self, f: impl FnOnce(&mut dyn Session) -> Result<T>) -> Result<T> {
         self.ensure_writable()?;
         let held = self.writer.acquire()?;
         if held.tx_depth()? > 0 {
@@ -315,13 +315,15 @@ impl Store {
             ));
         }
         let mut conn = held.conn()?;
-        f(&mut conn)
+        f(&mut *conn)
     }
 
     /// A new connection that only reads, for long-lived readers (the
     /// k-NN cache's change watcher).
-    pub(crate) fn open_reader(&self) -> Result<Connection> {
-        open_connection(&self.options, true)
+    /// A read session of its own for a bulk load (the k-NN cache), which
+    /// reads every embedding once.
+    pub(crate) fn open_bulk_reader(&self) -> Result<Box<dyn ConceptFeed>> {
+        Ok(Box::new(open_bulk_reader(&self.options)?))
     }
 
     fn check_file_identity(&self) -> Result<()> {

@@ -13,13 +13,11 @@ use std::io::{BufRead, Write};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use rusqlite::types::{Value, ValueRef};
-use rusqlite::Connection;
 use serde_json::{json, Map};
 
 use crate::error::{invalid, Error, Result};
 use crate::storage::migrations;
-use crate::storage::MetaRows;
+use crate::storage::{Cell, OwnedCell, Session};
 use crate::store::Store;
 
 /// The export format's name and version.
@@ -81,45 +79,41 @@ const TABLES: [(&str, &[&str], &[&str]); 4] = [
     ),
 ];
 
-fn to_json(value: ValueRef<'_>, is_blob: bool) -> serde_json::Value {
-    match value {
-        ValueRef::Null => serde_json::Value::Null,
-        ValueRef::Integer(i) => json!(i),
-        ValueRef::Real(r) => json!(r),
-        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-        ValueRef::Blob(b) if is_blob => json!(B64.encode(b)),
-        ValueRef::Blob(b) => json!({ "$blob": B64.encode(b) }),
+fn to_json(value: &Cell<'_>, is_blob: bool) -> serde_json::Value {
+    match *value {
+        Cell::Null => serde_json::Value::Null,
+        Cell::Integer(i) => json!(i),
+        Cell::Real(r) => json!(r),
+        Cell::Text(t) => json!(String::from_utf8_lossy(t)),
+        Cell::Blob(b) if is_blob => json!(B64.encode(b)),
+        Cell::Blob(b) => json!({ "$blob": B64.encode(b) }),
     }
 }
 
-fn from_json(value: &serde_json::Value, is_blob: bool, field: &str) -> Result<Value> {
+fn from_json(value: &serde_json::Value, is_blob: bool, field: &str) -> Result<OwnedCell> {
     Ok(match value {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Integer(*b as i64),
+        serde_json::Value::Null => OwnedCell::Null,
+        serde_json::Value::Bool(b) => OwnedCell::Integer(*b as i64),
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Value::Integer(i),
-            None => Value::Real(n.as_f64().ok_or_else(|| invalid(field, "number out of range"))?),
+            Some(i) => OwnedCell::Integer(i),
+            None => OwnedCell::Real(n.as_f64().ok_or_else(|| invalid(field, "number out of range"))?),
         },
-        serde_json::Value::String(s) if is_blob => Value::Blob(
+        serde_json::Value::String(s) if is_blob => OwnedCell::Blob(
             B64.decode(s)
                 .map_err(|e| invalid(field, format!("bad base64: {e}")))?,
         ),
-        serde_json::Value::String(s) => Value::Text(s.clone()),
+        serde_json::Value::String(s) => OwnedCell::Text(s.clone()),
         serde_json::Value::Object(o) if o.len() == 1 && o.contains_key("$blob") => {
             let text = o["$blob"]
                 .as_str()
                 .ok_or_else(|| invalid(field, "$blob must be a string"))?;
-            Value::Blob(
+            OwnedCell::Blob(
                 B64.decode(text)
                     .map_err(|e| invalid(field, format!("bad base64: {e}")))?,
             )
         }
         other => return Err(invalid(field, format!("unexpected value {other}"))),
     })
-}
-
-fn count_rows(conn: &Connection, table: &str) -> Result<i64> {
-    Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
 }
 
 fn write_line(out: &mut impl Write, value: &serde_json::Value) -> Result<()> {
@@ -135,9 +129,9 @@ impl Store {
     pub fn export(&self, out: &mut impl Write, mut progress: impl FnMut(u64, u64)) -> Result<u64> {
         self.flush_access_counts()?;
         self.read_snapshot(|conn| {
-            conn.execute_batch("BEGIN")?;
+            conn.begin_read()?;
             let result = export_tables(conn, out, &mut progress);
-            let _ = conn.execute_batch("COMMIT");
+            let _ = conn.end_read();
             result
         })
     }
@@ -160,7 +154,7 @@ impl Store {
         let dim = header["embedding_dim"].as_u64();
         self.write_atomic(|conn| {
             for (table, _, _) in TABLES {
-                if count_rows(conn, table)? > 0 {
+                if conn.count_table(table)? > 0 {
                     return Err(invalid(
                         "import",
                         format!("the target database is not empty (table {table} has rows)"),
@@ -191,21 +185,21 @@ impl Store {
 }
 
 fn export_tables(
-    conn: &Connection,
+    conn: &dyn Session,
     out: &mut impl Write,
     progress: &mut impl FnMut(u64, u64),
 ) -> Result<u64> {
     let mut counts = Map::new();
     let mut total = 0u64;
     for (table, _, _) in TABLES {
-        let n = count_rows(conn, table)?;
+        let n = conn.count_table(table)?;
         counts.insert(table.to_string(), json!(n));
         total += n as u64;
     }
     let header = json!({
         "format": EXPORT_FORMAT,
         "format_version": EXPORT_FORMAT_VERSION,
-        "schema_version": migrations::detect_version(conn)?,
+        "schema_version": conn.schema_version()?,
         "gmstore_version": crate::VERSION,
         "embedding_dim": conn.embedding_dim()?,
         "counts": counts,
@@ -213,20 +207,19 @@ fn export_tables(
     write_line(out, &header)?;
     let mut done = 0u64;
     for (table, columns, blobs) in TABLES {
-        let mut stmt = conn.prepare(&format!("SELECT {} FROM {table} ORDER BY id", columns.join(", ")))?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
+        conn.each_row(table, columns, &mut |cells| {
             let mut obj = Map::new();
             obj.insert("table".into(), json!(table));
-            for (i, col) in columns.iter().enumerate() {
-                obj.insert(col.to_string(), to_json(row.get_ref(i)?, blobs.contains(col)));
+            for (cell, col) in cells.iter().zip(columns.iter()) {
+                obj.insert(col.to_string(), to_json(cell, blobs.contains(col)));
             }
             write_line(out, &serde_json::Value::Object(obj))?;
             done += 1;
             if done.is_multiple_of(1000) {
                 progress(done, total);
             }
-        }
+            Ok(())
+        })?;
     }
     progress(done, total);
     out.flush()?;
@@ -273,7 +266,7 @@ fn check_counts(header: &serde_json::Value, imported: &HashMap<&str, u64>) -> Re
 }
 
 /// Inserts one exported row; returns its table.
-fn import_row(conn: &Connection, line: &str, line_no: usize) -> Result<&'static str> {
+fn import_row(conn: &dyn Session, line: &str, line_no: usize) -> Result<&'static str> {
     let at = format!("import line {line_no}");
     let row: Map<String, serde_json::Value> =
         serde_json::from_str(line).map_err(|e| invalid(&at, format!("not a JSON object: {e}")))?;
@@ -289,12 +282,7 @@ fn import_row(conn: &Connection, line: &str, line_no: usize) -> Result<&'static 
             from_json(v, blobs.contains(col), &format!("{at}: {col}"))
         })
         .collect::<Result<Vec<_>>>()?;
-    let placeholders = vec!["?"; columns.len()].join(", ");
-    conn.prepare_cached(&format!(
-        "INSERT INTO {table} ({}) VALUES ({placeholders})",
-        columns.join(", ")
-    ))?
-    .execute(rusqlite::params_from_iter(values))
-    .map_err(|e| Error::from(e).context(&at))?;
+    conn.insert_row(table, columns, &values)
+        .map_err(|e| e.context(&at))?;
     Ok(table)
 }

@@ -8,16 +8,11 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use rusqlite::Connection;
-
 use super::kernels::*;
 use super::matrix::{FirstDots, Matrix};
 use crate::error::{Error, Result};
-use crate::storage::{Changes, ConceptFeed, ContentMark, MetaRows, Start};
+use crate::storage::{Changes, ConceptFeed, ContentMark, Start};
 use crate::store::Store;
-
-/// Memory map for the cache's connections (the file is read once, whole).
-pub(super) const MMAP_BYTES: i64 = 1 << 34;
 
 /// The per-store cache. None until the first search.
 pub(crate) struct KnnCache {
@@ -27,7 +22,7 @@ pub(crate) struct KnnCache {
 /// The matrix and the connection that watches for changes: its
 /// `data_version` moves only when another connection commits.
 pub(super) struct Watched {
-    pub(super) conn: Connection,
+    pub(super) conn: Box<dyn ConceptFeed>,
     pub(super) matrix: Matrix,
 }
 
@@ -205,7 +200,7 @@ pub(super) fn load_halves(
     mark: &ContentMark,
 ) -> Result<(Vec<i64>, Vec<f32>)> {
     let helper = open()?;
-    helper.begin_snapshot()?;
+    helper.begin_read()?;
     if helper.content_mark()? != *mark {
         return load_rows(conn, dim, Start::LowestId, to);
     }
@@ -285,25 +280,17 @@ impl Store {
             .state
             .lock()
             .map_err(|_| Error::Internal("k-NN cache lock poisoned".into()))?;
-        // The matrix build reads every embedding once: mapping the file
-        // saves a read() per page. Read-only, so a failing disk shows as an
-        // error on that connection only.
-        let open_mapped = || -> Result<Connection> {
-            let conn = self.open_reader()?;
-            conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
-            Ok(conn)
-        };
-        let open_helper = || -> Result<Box<dyn ConceptFeed>> { Ok(Box::new(open_mapped()?)) };
+        let open_helper = || self.open_bulk_reader();
         if state.is_none() {
             *state = Some(Watched {
-                conn: open_mapped()?,
+                conn: self.open_bulk_reader()?,
                 matrix: Matrix::default(),
             });
         }
         let Watched { conn, matrix } = state.as_mut().expect("set above");
-        let conn: &dyn ConceptFeed = conn;
+        let conn: &dyn ConceptFeed = &**conn;
         let version = conn.commit_probe()?;
-        conn.begin_snapshot()?;
+        conn.begin_read()?;
         let result = (|| {
             let mut dots = None;
             if matrix.data_version != Some(version) {
@@ -317,7 +304,7 @@ impl Store {
             }
             f(conn, matrix, dots)
         })();
-        let _ = conn.end_snapshot();
+        let _ = conn.end_read();
         if result.is_err() {
             matrix.data_version = None;
         }

@@ -5,7 +5,6 @@
 use super::kernels::*;
 use super::matrix::Matrix;
 use crate::error::Result;
-use crate::storage::RelationshipRows;
 use crate::store::Store;
 use crate::validate;
 

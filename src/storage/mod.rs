@@ -69,11 +69,7 @@ pub(crate) enum Changes {
 }
 
 /// The concepts' side of the seam, as the k-NN cache and search read it.
-pub(crate) trait ConceptFeed: MetaRows + Send {
-    /// Starts a read snapshot on this session; every later read sees it.
-    fn begin_snapshot(&self) -> Result<()>;
-    /// Ends the snapshot.
-    fn end_snapshot(&self) -> Result<()>;
+pub(crate) trait ConceptFeed: MetaRows + Transactions + Send {
     /// A value that moves when another session may have committed.
     fn commit_probe(&self) -> Result<i64>;
     /// The mark of the content this session sees.
@@ -246,6 +242,10 @@ pub(crate) trait Admin {
 /// Write transactions and savepoints on a session. Savepoint names are
 /// plain identifiers the caller chooses.
 pub(crate) trait Transactions {
+    /// Starts a read snapshot on this session; every later read sees it.
+    fn begin_read(&self) -> Result<()>;
+    /// Ends the read snapshot.
+    fn end_read(&self) -> Result<()>;
     /// Begins a write transaction, taking the write lock up front.
     fn begin_write(&self) -> Result<()>;
     /// Commits the write transaction.
@@ -279,4 +279,75 @@ pub(crate) trait Snapshots {
     fn compact_into(&self, dest: &Path) -> Result<()>;
     /// Moves the write-ahead log into the main file; returns the frames moved.
     fn checkpoint_log(&self) -> Result<i64>;
+}
+
+/// One cell of a row, as whole-table copies (export) read it: text as the
+/// bytes stored, which another program may have written as invalid UTF-8.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Cell<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
+/// A cell to write (import).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum OwnedCell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+/// Whole-table copies for export and import. Table and column names come
+/// from the store's own list, never from input.
+pub(crate) trait TableRows {
+    /// How many rows `table` holds.
+    fn count_table(&self, table: &str) -> Result<i64>;
+    /// Calls `f` with every row's `columns`, in id order.
+    fn each_row(
+        &self,
+        table: &str,
+        columns: &[&str],
+        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<()>,
+    ) -> Result<()>;
+    /// Inserts one row, ids included.
+    fn insert_row(&self, table: &str, columns: &[&str], values: &[OwnedCell]) -> Result<()>;
+}
+
+/// Everything one session offers: what the domains and algorithms hold
+/// while they read or write.
+pub(crate) trait Session:
+    Admin
+    + ConceptFeed
+    + ConceptRows
+    + Counts
+    + EpisodeRows
+    + GraphRows
+    + LearningRows
+    + MetaRows
+    + RelationshipRows
+    + Snapshots
+    + TableRows
+    + Transactions
+{
+}
+
+impl<T> Session for T where
+    T: Admin
+        + ConceptFeed
+        + ConceptRows
+        + Counts
+        + EpisodeRows
+        + GraphRows
+        + LearningRows
+        + MetaRows
+        + RelationshipRows
+        + Snapshots
+        + TableRows
+        + Transactions
+{
 }

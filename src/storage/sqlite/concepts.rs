@@ -34,7 +34,7 @@ const ALL_IDS: &str = "SELECT id FROM concepts WHERE ?1 = '' ORDER BY access_cou
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Concept> {
     let id: i64 = row.get(0)?;
-    read_row(row, id).map_err(|e| crate::error::damaged_row("concept", id, e))
+    read_row(row, id).map_err(|e| super::errors::damaged_row("concept", id, e))
 }
 
 fn read_row(row: &Row<'_>, id: i64) -> rusqlite::Result<Concept> {

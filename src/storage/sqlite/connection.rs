@@ -72,6 +72,18 @@ pub(crate) fn open_connection(options: &Options, reader: bool) -> Result<Connect
     Ok(conn)
 }
 
+/// Memory map for a bulk reader (the file is read once, whole).
+const BULK_MMAP_BYTES: i64 = 1 << 34;
+
+/// A read connection for a bulk load: mapping the file saves a read() per
+/// page. Read-only, so a failing disk shows as an error on that
+/// connection only.
+pub(crate) fn open_bulk_reader(options: &Options) -> Result<Connection> {
+    let conn = open_connection(options, true)?;
+    conn.pragma_update(None, "mmap_size", BULK_MMAP_BYTES)?;
+    Ok(conn)
+}
+
 /// A WAL database on read-only media (a read-only mount, a game's asset
 /// partition) or in a folder this process may not write (a shipped install
 /// folder, another user's files) cannot get its -shm file, so SQLite cannot
@@ -150,6 +162,14 @@ pub(crate) fn configure_writer(conn: &Connection, options: &Options, version: i6
 }
 
 impl Transactions for Connection {
+    fn begin_read(&self) -> Result<()> {
+        Ok(self.execute_batch("BEGIN")?)
+    }
+
+    fn end_read(&self) -> Result<()> {
+        Ok(self.execute_batch("COMMIT")?)
+    }
+
     fn begin_write(&self) -> Result<()> {
         // Takes the write lock up front: waiting happens in the busy
         // handler, never as SQLITE_BUSY on a read-to-write upgrade.

@@ -28,7 +28,7 @@ const RECENT: &str = concat!(
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Episode> {
     let id: i64 = row.get(0)?;
-    read_row(row, id).map_err(|e| crate::error::damaged_row("episode", id, e))
+    read_row(row, id).map_err(|e| super::errors::damaged_row("episode", id, e))
 }
 
 fn read_row(row: &Row<'_>, id: i64) -> rusqlite::Result<Episode> {

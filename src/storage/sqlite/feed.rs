@@ -15,14 +15,6 @@ fn max_seq(conn: &Connection) -> Result<i64> {
 }
 
 impl ConceptFeed for Connection {
-    fn begin_snapshot(&self) -> Result<()> {
-        Ok(self.execute_batch("BEGIN")?)
-    }
-
-    fn end_snapshot(&self) -> Result<()> {
-        Ok(self.execute_batch("COMMIT")?)
-    }
-
     fn commit_probe(&self) -> Result<i64> {
         // Moves only when another connection commits to the file.
         Ok(self.query_row("PRAGMA data_version", [], |r| r.get(0))?)
@@ -107,7 +99,7 @@ impl ConceptFeed for Connection {
         ids.iter()
             .map(|&id| {
                 Ok(stmt.query_row([id], |r| {
-                    r.get(0).map_err(|e| crate::error::damaged_row("concept", id, e))
+                    r.get(0).map_err(|e| super::errors::damaged_row("concept", id, e))
                 })?)
             })
             .collect()

@@ -15,10 +15,12 @@ pub(crate) mod migrations;
 mod concepts;
 pub(crate) mod connection;
 mod episodes;
+pub(crate) mod errors;
 mod feed;
 mod graph;
 mod learning;
 mod snapshots;
+mod tables;
 
 /// Ids as a JSON array, for `json_each` (one statement for a whole set).
 fn json_ids(ids: &[i64]) -> Result<String> {
