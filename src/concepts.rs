@@ -1,8 +1,8 @@
 //! Semantic memory: named concepts with float32 embeddings.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 
+use crate::access_log::Pending;
 use crate::clock::now;
 use crate::error::{Error, Result};
 pub use crate::records::Concept;
@@ -39,43 +39,6 @@ impl NameMatch {
             NameMatch::Like if query.contains('\\') => query.replace('\\', "\\\\").into(),
             _ => query.into(),
         }
-    }
-}
-
-/// Pending accesses are written once this many concepts have some...
-const FLUSH_AT_CONCEPTS: usize = 65_536;
-/// ... or once the oldest is this old (seconds).
-const FLUSH_AFTER_SECS: f64 = 1.0;
-
-/// Accesses counted by `retrieve_concept_by_name` and not yet written.
-/// A write transaction per lookup would cost many times a read by id
-/// (bench/NOTES.md, "Design figures"); counting in memory and writing
-/// many at once keeps a lookup a read. Counts are statistics, not data: a crash loses at most the
-/// last second of them.
-#[derive(Default)]
-pub(crate) struct AccessLog {
-    pending: Mutex<Pending>,
-}
-
-#[derive(Default)]
-struct Pending {
-    /// concept id -> (accesses, latest access time)
-    by_id: HashMap<i64, (i64, f64)>,
-    oldest: Option<f64>,
-}
-
-impl Pending {
-    fn due(&self, now: f64) -> bool {
-        self.by_id.len() >= FLUSH_AT_CONCEPTS || self.oldest.is_some_and(|t| now - t >= FLUSH_AFTER_SECS)
-    }
-
-    /// `concept` as it reads once the pending accesses are written.
-    fn overlay(&self, mut concept: Concept) -> Concept {
-        if let Some(&(count, last)) = self.by_id.get(&concept.id) {
-            concept.access_count += count;
-            concept.last_accessed = concept.last_accessed.max(last);
-        }
-        concept
     }
 }
 

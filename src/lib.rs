@@ -14,6 +14,7 @@
 //! and `ffi` on top.
 #![warn(missing_docs)]
 
+mod access_log;
 mod backup;
 mod clock;
 mod concepts;
@@ -23,6 +24,7 @@ pub mod experience;
 pub mod ffi;
 mod files;
 mod graph;
+mod knn;
 mod learning;
 mod maintenance;
 mod meta;

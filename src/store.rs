@@ -32,8 +32,8 @@ pub struct Store {
     options: Options,
     writer: Arc<Writer>,
     readers: Option<ReaderPool>,
-    pub(crate) knn: crate::search::KnnCache,
-    pub(crate) access_log: crate::concepts::AccessLog,
+    pub(crate) knn: crate::knn::KnnCache,
+    pub(crate) access_log: crate::access_log::AccessLog,
     /// (device, inode) of the file opened. SQLite in WAL mode keeps writing
     /// to a file unlinked or replaced under it, which would lose every later
     /// write at close; each write transaction checks the path still names it.
@@ -203,7 +203,7 @@ impl Store {
                 .flatten(),
             readers,
             options,
-            knn: crate::search::KnnCache::new(),
+            knn: crate::knn::KnnCache::new(),
             access_log: Default::default(),
         };
         store.apply_embedding_dim_option()?;

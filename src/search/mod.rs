@@ -2,11 +2,11 @@
 //! single or batched, over an in-memory float32 matrix of every embedding;
 //! and the similarity graph built from it in one call.
 //!
-//! This file holds the public types and the `Store` k-NN calls; each
-//! concern has its own file: `kernels` (SIMD dot products), `topk`
-//! (exact selection with float32 error bounds), `matrix` (the matrix and
-//! its scans), `cache` (the per-store matrix and its coherence protocol)
-//! and `similarity` (the similarity graph). Scores are scanned in float32
+//! This file holds the public types and the `Store` k-NN calls;
+//! `cache.rs` runs the cache's coherence protocol for a store and
+//! `similarity.rs` builds the similarity graph. The algorithms themselves
+//! (kernels, exact top-k, the matrix, the bulk build and refresh) live in
+//! `crate::knn`, over the storage seam. Scores are scanned in float32
 //! with SIMD; the best candidates are then re-scored in float64 so the
 //! order equals a float64 brute force.
 
@@ -17,24 +17,9 @@ use crate::store::Store;
 use crate::validate;
 
 mod cache;
-mod kernels;
-mod matrix;
 mod similarity;
-mod topk;
-pub(crate) use cache::KnnCache;
-use matrix::Matrix;
-
-/// How similarity is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Metric {
-    /// Cosine similarity, higher is nearer.
-    Cosine,
-    /// Dot product, higher is nearer.
-    Dot,
-    /// Euclidean distance, lower is nearer (results come nearest first).
-    L2,
-}
+use crate::knn::matrix::Matrix;
+pub use crate::knn::Metric;
 
 /// Filters applied while scanning, before ranking.
 #[derive(Debug, Clone, Default)]

@@ -2,9 +2,9 @@
 //! (or each concept's top k), computed from the k-NN matrix in blocked
 //! matrix products and written as relationships in one transaction.
 
-use super::kernels::*;
-use super::matrix::Matrix;
 use crate::error::Result;
+use crate::knn::kernels::*;
+use crate::knn::matrix::Matrix;
 use crate::store::Store;
 use crate::validate;
 

@@ -6,7 +6,7 @@ use multiversion::multiversion;
 /// Inlined into the multiversioned callers below, so it is compiled once
 /// per CPU feature level.
 #[inline(always)]
-pub(super) fn dot_inline(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot_inline(a: &[f32], b: &[f32]) -> f32 {
     // 32 independent partial sums: four vector registers of FMAs in flight
     // hide the FMA latency, so the loop runs at memory speed.
     let mut acc = [0f32; 32];
@@ -21,24 +21,24 @@ pub(super) fn dot_inline(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
-pub(super) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
     dot_inline(a, b)
 }
 
 /// `out[i] = rows[i] . query` for every row of a row-major block: one
 /// dispatch per block, not per row.
 #[multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
-pub(super) fn dot_rows(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
+pub(crate) fn dot_rows(rows: &[f32], dim: usize, query: &[f32], out: &mut [f32]) {
     for (row, slot) in rows.chunks_exact(dim).zip(out.iter_mut()) {
         *slot = dot_inline(row, query);
     }
 }
 
 /// Matrix size (floats) from which a single-query scan uses every core.
-pub(super) const PARALLEL_FLOATS: usize = 1 << 22;
+pub(crate) const PARALLEL_FLOATS: usize = 1 << 22;
 
 /// Dot products of `query` with every row, split across cores when big.
-pub(super) fn all_dots(data: &[f32], dim: usize, query: &[f32]) -> Vec<f32> {
+pub(crate) fn all_dots(data: &[f32], dim: usize, query: &[f32]) -> Vec<f32> {
     let n = data.len() / dim;
     let mut out = vec![0f32; n];
     let threads = parallelism(data.len());
@@ -55,17 +55,17 @@ pub(super) fn all_dots(data: &[f32], dim: usize, query: &[f32]) -> Vec<f32> {
     out
 }
 
-pub(super) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
+pub(crate) fn dot_f64(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum()
 }
 
-pub(super) fn sq_norm(a: &[f32]) -> f32 {
+pub(crate) fn sq_norm(a: &[f32]) -> f32 {
     dot_f32(a, a)
 }
 
 /// How many threads a job of `work` multiply-adds deserves: one below
 /// about 4M (a thread costs tens of microseconds), else every core, up to 4.
-pub(super) fn parallelism(work: usize) -> usize {
+pub(crate) fn parallelism(work: usize) -> usize {
     if work < PARALLEL_FLOATS {
         1
     } else {

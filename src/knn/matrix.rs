@@ -13,47 +13,47 @@ use super::Metric;
 /// A query's dot product with every row of a matrix, in row order,
 /// computed while the build loaded each row (then still in L1) instead of
 /// in a second pass over the whole matrix.
-pub(super) type FirstDots = Option<Vec<f32>>;
+pub(crate) type FirstDots = Option<Vec<f32>>;
 
-pub(super) const BLOCK_ROWS: usize = 4096;
+pub(crate) const BLOCK_ROWS: usize = 4096;
 
 /// The in-memory matrix: one row of `dim` floats per concept.
 #[derive(Default)]
 pub(crate) struct Matrix {
-    pub(super) dim: usize,
+    pub(crate) dim: usize,
     /// Concept id of each row.
-    pub(super) ids: Vec<i64>,
+    pub(crate) ids: Vec<i64>,
     /// Row of each id, built on first need: a plain search never needs it,
     /// and building it is a visible share of the first query.
-    pub(super) row_of: OnceLock<HashMap<i64, usize>>,
+    pub(crate) row_of: OnceLock<HashMap<i64, usize>>,
     /// Row-major, `dim` floats per row.
-    pub(super) data: Vec<f32>,
+    pub(crate) data: Vec<f32>,
     /// Squared norm of each row, for cosine, L2 and the error bounds.
-    pub(super) sq_norms: Vec<f32>,
+    pub(crate) sq_norms: Vec<f32>,
     /// The content the rows reflect: a refresh asks the engine what
     /// changed since (see `storage::ContentMark`).
-    pub(super) mark: crate::storage::ContentMark,
+    pub(crate) mark: crate::storage::ContentMark,
     /// The watching connection's `PRAGMA data_version` when the rows were
     /// last made current; None forces a rebuild on the next query.
-    pub(super) data_version: Option<i64>,
+    pub(crate) data_version: Option<i64>,
 }
 
 impl Matrix {
-    pub(super) fn row(&self, i: usize) -> &[f32] {
+    pub(crate) fn row(&self, i: usize) -> &[f32] {
         &self.data[i * self.dim..(i + 1) * self.dim]
     }
 
-    pub(super) fn row_of(&self) -> &HashMap<i64, usize> {
+    pub(crate) fn row_of(&self) -> &HashMap<i64, usize> {
         self.row_of
             .get_or_init(|| self.ids.iter().enumerate().map(|(i, id)| (*id, i)).collect())
     }
 
-    pub(super) fn row_of_mut(&mut self) -> &mut HashMap<i64, usize> {
+    pub(crate) fn row_of_mut(&mut self) -> &mut HashMap<i64, usize> {
         self.row_of();
         self.row_of.get_mut().expect("initialised above")
     }
 
-    pub(super) fn set_row(&mut self, id: i64, values: &[f32]) {
+    pub(crate) fn set_row(&mut self, id: i64, values: &[f32]) {
         let norm = sq_norm(values);
         match self.row_of().get(&id).copied() {
             Some(i) => {
@@ -70,7 +70,7 @@ impl Matrix {
         }
     }
 
-    pub(super) fn remove_row(&mut self, id: i64) {
+    pub(crate) fn remove_row(&mut self, id: i64) {
         let Some(i) = self.row_of_mut().remove(&id) else {
             return;
         };
@@ -89,7 +89,7 @@ impl Matrix {
     }
 
     /// The exact (float64) score of a row.
-    pub(super) fn exact(&self, metric: Metric, query: &[f32], i: usize) -> f64 {
+    pub(crate) fn exact(&self, metric: Metric, query: &[f32], i: usize) -> f64 {
         let row = self.row(i);
         match metric {
             Metric::Dot => dot_f64(query, row),
@@ -112,7 +112,7 @@ impl Matrix {
 
     /// Re-scores the candidates in f64 and returns the best k rows, ties
     /// broken by the lower id.
-    pub(super) fn finish(
+    pub(crate) fn finish(
         &self,
         metric: Metric,
         query: &[f32],
@@ -135,7 +135,7 @@ impl Matrix {
     }
 
     /// `dots`, when given, holds `query`'s dot product with every row.
-    pub(super) fn search(
+    pub(crate) fn search(
         &self,
         metric: Metric,
         query: &[f32],
@@ -160,7 +160,7 @@ impl Matrix {
     }
 
     /// Many queries as blocked matrix products (SGEMM), then per-query top k.
-    pub(super) fn search_batch(
+    pub(crate) fn search_batch(
         &self,
         metric: Metric,
         queries: &[f32],
@@ -215,7 +215,7 @@ impl Matrix {
     }
 
     /// Candidates of every query among rows `start..end`, by blocked SGEMM.
-    pub(super) fn batch_range(
+    pub(crate) fn batch_range(
         &self,
         queries: &[f32],
         models: &[ErrorModel],
