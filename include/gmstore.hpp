@@ -11,6 +11,7 @@
 
 #include "gmstore.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -105,6 +106,38 @@ class Store {
         check(gm_store_episodes(handle_, episodes.data(), episodes.size(), ids.data()));
         return ids;
     }
+    /// Stores an experience given as tensors and an optional value tree
+    /// (`{"$tensor": "name"}` stands for a tensor); the library encodes it
+    /// during the insert, one call per episode.
+    int64_t store_episode_tensors(const std::vector<gm_tensor> &tensors, const char *values_json, double score,
+                                  const std::string &context, const char *metadata_json = nullptr,
+                                  std::optional<double> timestamp = std::nullopt) {
+        int64_t id = 0;
+        check(gm_store_episode_tensors(handle_, tensors.data(), tensors.size(), values_json, score, context.c_str(),
+                                       metadata_json, timestamp ? &*timestamp : nullptr, &id));
+        return id;
+    }
+    std::vector<int64_t> store_episodes_tensors(const std::vector<gm_tensor_episode_input> &episodes) {
+        std::vector<int64_t> ids(episodes.size());
+        check(gm_store_episodes_tensors(handle_, episodes.data(), episodes.size(), ids.data()));
+        return ids;
+    }
+    /// Reads the episode into `buffer` (grown as needed and reused across
+    /// calls, so a loop allocates once) and returns a view of it, valid
+    /// until `buffer` changes; nullptr when there is none.
+    const gm_episode *get_episode_into(int64_t id, std::vector<std::max_align_t> &buffer) {
+        for (;;) {
+            std::size_t needed = 0;
+            const std::size_t capacity = buffer.size() * sizeof(std::max_align_t);
+            auto *bytes = reinterpret_cast<uint8_t *>(buffer.data());
+            const gm_status st = gm_get_episode_into(handle_, id, bytes, capacity, &needed);
+            if (st == GM_OK) return reinterpret_cast<const gm_episode *>(bytes);
+            if (st == GM_ERR_NOT_FOUND) return nullptr;
+            if (st != GM_ERR_BUFFER_TOO_SMALL) check(st);
+            buffer.resize((needed + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t));
+        }
+    }
+
     /// The episode, or an empty pointer when there is none.
     EpisodePtr get_episode(int64_t id) {
         gm_episode *e = nullptr;

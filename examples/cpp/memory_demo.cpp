@@ -52,7 +52,30 @@ int main(int argc, char **argv) {
         for (const auto &s : best) std::printf("strategy %s: %+.2f\n", s.strategy, s.avg_delta);
         for (const auto &e : edges) std::printf("edge -%s-> %lld\n", e.relationship_type, static_cast<long long>(e.target_id));
 
-        const bool ok = episodes.size() == 1 && best.size() == 2 && std::string(best[0].strategy) == "flanking" &&
+        // An experience as tensors, encoded by the library during the
+        // insert; read back into one reusable buffer.
+        const std::vector<uint64_t> shape{84};
+        std::vector<gm_tensor> tensors(1);
+        tensors[0].name = "observation";
+        tensors[0].dtype = GM_DTYPE_F32;
+        tensors[0].ndim = 1;
+        tensors[0].shape = shape.data();
+        tensors[0].data = reinterpret_cast<const uint8_t *>(observation.data());
+        tensors[0].data_len = observation.size() * sizeof(float);
+        const int64_t tensor_id = store.store_episode_tensors(
+            tensors, R"({"obs": {"$tensor": "observation"}, "reward": 1.5})", 0.7, "arena_level_4");
+        std::vector<std::max_align_t> buffer;
+        const gm_episode *read_back = store.get_episode_into(tensor_id, buffer);
+        gm_experience *decoded = nullptr;
+        gm::check(gm_experience_decode(read_back->experience_data, read_back->experience_len, &decoded));
+        const bool tensors_ok = decoded->count == 1 && decoded->tensors[0].len == observation.size() * sizeof(float) &&
+                                store.get_episode_into(999999, buffer) == nullptr;
+        gm_experience_free(decoded);
+        std::printf("tensor episode %lld: %zu bytes encoded, read back into a %zu-byte buffer\n",
+                    static_cast<long long>(tensor_id), read_back->experience_len,
+                    buffer.size() * sizeof(std::max_align_t));
+
+        const bool ok = tensors_ok && episodes.size() == 1 && best.size() == 2 && std::string(best[0].strategy) == "flanking" &&
                         edges.size() == 1 && !store.get_episode(999999);
         try {
             store.add_relationship(a, 424242, "near", 0.5);
