@@ -127,11 +127,8 @@ impl Store {
         let to = validate::id("to_id", to)?;
         let filter = checked_filter(filter)?;
         self.read(|conn| {
-            for (field, id) in [("from_id", from), ("to_id", to)] {
-                if !conn.concept_exists(id)? {
-                    return Err(Error::NotFound(format!("{field}: no concept with id {id}")));
-                }
-            }
+            require_concept(conn, "from_id", from)?;
+            require_concept(conn, "to_id", to)?;
             dijkstra(conn, from, to, &filter)
         })
     }
@@ -144,9 +141,7 @@ fn neighbourhood(
     max_hops: u32,
     filter: &EdgeFilter<'_>,
 ) -> Result<Vec<Reached>> {
-    if !rows.concept_exists(start)? {
-        return Err(Error::NotFound(format!("concept_id: no concept with id {start}")));
-    }
+    require_concept(rows, "concept_id", start)?;
     let mut seen = std::collections::HashSet::from([start]);
     let mut frontier = vec![start];
     let mut reached: Vec<(i64, u32)> = Vec::new();
