@@ -21,7 +21,7 @@ LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -
 LINK_A     := $(LIBA) -lpthread -ldl -lm
 SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all build header check-header demo test test-long lint test-rust test-c test-cpp test-python fuzz audit bench clean
+.PHONY: all build header check-header demo test test-long lint test-rust test-c test-cpp test-python test-install install fuzz audit bench clean
 
 all: build
 
@@ -50,7 +50,7 @@ $(OUT)/simulator: examples/c/simulator.c include/gmstore.h build | $(OUT)
 demo: $(OUT)/simulator
 	./$(OUT)/simulator $(DB)
 
-test: lint check-header test-rust test-c test-cpp test-python
+test: lint check-header test-rust test-c test-cpp test-python test-install
 	@echo "make test: all suites passed"
 
 # The full reliability counts: 40 crash trials, a 30-second soak, and
@@ -106,6 +106,43 @@ test-cpp: build | $(OUT)
 	$(CXX) $(CFLAGS_CXX) -x c++ -fsyntax-only -std=c++20 include/gmstore.h
 	$(CXX) $(CFLAGS_CXX) $(SANITIZE) examples/cpp/memory_demo.cpp -o $(OUT)/memory_demo $(LINK_SO)
 	rm -f $(OUT)/cpp_demo.db* && ./$(OUT)/memory_demo $(OUT)/cpp_demo.db
+
+# Installs the libraries (shared, with the SONAME link, and static; debug
+# info stripped, as a release user links them), the headers, a pkg-config
+# file and a CMake package under $(DESTDIR)$(PREFIX).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+SUBST   := sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g'
+install: build
+	install -d $(LIBDIR)/pkgconfig $(LIBDIR)/cmake/gmstore $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(LIBSO) $(LIBDIR)/libgmstore.so.$(VERSION)
+	strip --strip-debug $(LIBDIR)/libgmstore.so.$(VERSION)
+	ln -sf libgmstore.so.$(VERSION) $(LIBDIR)/libgmstore.so.0
+	ln -sf libgmstore.so.0 $(LIBDIR)/libgmstore.so
+	install -m 0644 $(LIBA) $(LIBDIR)/libgmstore.a
+	strip --strip-debug $(LIBDIR)/libgmstore.a
+	install -m 0644 include/gmstore.h include/gmstore.hpp $(DESTDIR)$(PREFIX)/include/
+	$(SUBST) packaging/gmstore.pc.in > $(LIBDIR)/pkgconfig/gmstore.pc
+	$(SUBST) packaging/gmstoreConfig.cmake.in > $(LIBDIR)/cmake/gmstore/gmstoreConfig.cmake
+	$(SUBST) packaging/gmstoreConfigVersion.cmake.in > $(LIBDIR)/cmake/gmstore/gmstoreConfigVersion.cmake
+
+# Installs into a scratch prefix, then builds a program against it the two
+# ways users do: pkg-config and CMake's find_package.
+INSTALL_TEST := $(CURDIR)/target/install-test
+test-install: build
+	rm -rf $(INSTALL_TEST)
+	$(MAKE) --no-print-directory install PREFIX=$(INSTALL_TEST)/prefix
+	@echo "installed libgmstore.so: $$(stat -c %s $(INSTALL_TEST)/prefix/lib/libgmstore.so.$(VERSION)) bytes"
+	! readelf -S $(INSTALL_TEST)/prefix/lib/libgmstore.so.$(VERSION) | grep -q debug_info
+	mkdir -p $(INSTALL_TEST)/pc $(INSTALL_TEST)/cmake
+	PKG_CONFIG_PATH=$(INSTALL_TEST)/prefix/lib/pkgconfig sh -c '$(CC) -std=c11 $(WARN) tests/install/use_gmstore.c -o $(INSTALL_TEST)/pc/use_gmstore $$(pkg-config --cflags --libs gmstore) -Wl,-rpath,$(INSTALL_TEST)/prefix/lib'
+	$(INSTALL_TEST)/pc/use_gmstore $(INSTALL_TEST)/pc/test.db
+	PKG_CONFIG_PATH=$(INSTALL_TEST)/prefix/lib/pkgconfig sh -c '$(CC) -std=c11 $(WARN) tests/install/use_gmstore.c -o $(INSTALL_TEST)/pc/use_gmstore_static $$(pkg-config --cflags gmstore) $(INSTALL_TEST)/prefix/lib/libgmstore.a -lpthread -ldl -lm'
+	$(INSTALL_TEST)/pc/use_gmstore_static $(INSTALL_TEST)/pc/static.db
+	cmake -S tests/install -B $(INSTALL_TEST)/cmake -DCMAKE_PREFIX_PATH=$(INSTALL_TEST)/prefix -DCMAKE_BUILD_RPATH=$(INSTALL_TEST)/prefix/lib > $(INSTALL_TEST)/cmake.log
+	cmake --build $(INSTALL_TEST)/cmake >> $(INSTALL_TEST)/cmake.log
+	$(INSTALL_TEST)/cmake/use_gmstore $(INSTALL_TEST)/cmake/test.db
 
 VENV := .venv
 PY   := $(VENV)/bin/python
