@@ -70,6 +70,11 @@
 #define GM_MATCH_LITERAL 1
 
 /**
+ * Most hops `gm_concept_neighborhood` accepts.
+ */
+#define GM_MAX_HOPS 64
+
+/**
  * `gm_value.kind`: SQL NULL.
  */
 #define GM_VALUE_NULL 0
@@ -195,16 +200,9 @@
 #define GM_MAX_QUERIES 1000000
 
 /**
- * Most hops a traversal may take.
+ * Largest `k` a k-NN call accepts.
  */
-#define MAX_HOPS 64
-
-/**
- * Largest k accepted.
- */
-#define MAX_K 100000
-
-#define EXPORT_FORMAT_VERSION 1
+#define GM_MAX_K 100000
 
 /**
  * An open store. Opaque: create with `gm_open`, release with `gm_close`.

@@ -11,6 +11,10 @@ use crate::graph::{EdgeFilter, Reached};
 use crate::status::*;
 use crate::Relationship;
 
+/// Most hops `gm_concept_neighborhood` accepts.
+pub const GM_MAX_HOPS: u32 = 64;
+const _: () = assert!(GM_MAX_HOPS == crate::graph::MAX_HOPS);
+
 /// One outgoing edge: the seed's `(target_id, type, strength)`. Pointers
 /// live as long as the list that holds it.
 #[repr(C)]

@@ -19,6 +19,9 @@ pub const GM_METRIC_DOT: u32 = 1;
 pub const GM_METRIC_L2: u32 = 2;
 /// Most queries one batch call accepts.
 pub const GM_MAX_QUERIES: usize = 1_000_000;
+/// Largest `k` a k-NN call accepts.
+pub const GM_MAX_K: usize = 100_000;
+const _: () = assert!(GM_MAX_K == crate::search::MAX_K);
 
 /// Filters applied during a k-NN scan. Plain data owned by the caller;
 /// zero-initialise it for "no filter".
