@@ -1778,3 +1778,10 @@ gm_status gm_transaction_attach(struct gm_store *store, uint64_t token);
 #endif  // __cplusplus
 
 #endif  /* GMSTORE_H */
+
+/**
+ * A static initializer with the library's defaults, field for field what
+ * gm_options_init writes (tests/c checks that they are equal):
+ * `gm_options opts = GM_OPTIONS_INIT;`. Positional, so C and C++ accept it.
+ */
+#define GM_OPTIONS_INIT { (uint32_t)sizeof(gm_options), 10, 3600, 30.0, 1, 0, GM_SYNC_DEFAULT, 1, 16384, 0, 0600, 0, 0 }

@@ -67,6 +67,30 @@ static void test_version(void) {
     CHECK(strcmp(gm_status_name(9999), "GM_ERR_UNKNOWN") == 0);
 }
 
+/* GM_OPTIONS_INIT is written by hand in cbindgen.toml: it must stay what
+ * gm_options_init writes, field for field, and open a store. */
+static void test_options_initializer(void) {
+    const gm_options fixed = GM_OPTIONS_INIT;
+    gm_options filled;
+    CHECK_OK(gm_options_init(&filled));
+    CHECK(fixed.struct_size == filled.struct_size);
+    CHECK(fixed.max_backups == filled.max_backups);
+    CHECK(fixed.backup_interval_secs == filled.backup_interval_secs);
+    CHECK(fixed.connection_timeout_secs == filled.connection_timeout_secs);
+    CHECK(fixed.enable_wal == filled.enable_wal);
+    CHECK(fixed.read_only == filled.read_only);
+    CHECK(fixed.synchronous == filled.synchronous);
+    CHECK(fixed.knn_cache == filled.knn_cache);
+    CHECK(fixed.page_size == filled.page_size);
+    CHECK(fixed.embedding_dim == filled.embedding_dim);
+    CHECK(fixed.file_mode == filled.file_mode);
+    CHECK(fixed.reserved == filled.reserved);
+    CHECK(fixed.max_db_size == filled.max_db_size);
+    gm_store *s = NULL;
+    CHECK_OK(gm_open(":memory:", &fixed, &s));
+    gm_close(s);
+}
+
 static void test_episodes(void) {
     gm_episode_input in = episode_input("nav_level_1", 0.85);
     in.metadata = "{\"difficulty\": \"medium\"}";
@@ -1288,6 +1312,7 @@ int main(void) {
         return 1;
     }
     test_version();
+    test_options_initializer();
     test_episodes();
     test_concepts();
     test_relationships();
