@@ -1462,7 +1462,9 @@ void gm_reached_list_free(struct gm_reached_list *list);
  * Writes the path from `from_id` to `to_id` whose product of strengths is
  * greatest, along edges of `relationship_type` (NULL: any) whose strength
  * is at least `min_strength`, to `*out_path` (free with `gm_path_free`).
- * `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
+ * When no path exists the call succeeds (`GM_OK`) with `*out_path` NULL,
+ * as `gm_auto_backup_if_needed` reports "not due"; `GM_ERR_NOT_FOUND`
+ * means an unknown concept (the message names `from_id` or `to_id`).
  * Thread-safe.
  */
 gm_status gm_strongest_path(struct gm_store *store,

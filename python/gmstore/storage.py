@@ -448,11 +448,10 @@ class SQLiteStorage:
         product, or None when ``to_id`` cannot be reached."""
         out = ctypes.POINTER(n.PathResult)()
         kind = None if relationship_type is None else _text(relationship_type, "relationship_type")
-        status = self._lib.gm_strongest_path(self._h, int(from_id), int(to_id), kind,
-                                             _number(min_strength, "min_strength"), ctypes.byref(out))
-        if status == n.GM_ERR_NOT_FOUND and (self._lib.gm_last_error_message() or b"").startswith(b"no path"):
+        raise_for(self._lib.gm_strongest_path(self._h, int(from_id), int(to_id), kind,
+                                              _number(min_strength, "min_strength"), ctypes.byref(out)))
+        if not out:  # no path: GM_OK with no result
             return None
-        raise_for(status)
         try:
             return list(out.contents.ids[:out.contents.len]), out.contents.strength
         finally:

@@ -216,7 +216,9 @@ pub unsafe extern "C" fn gm_reached_list_free(list: *mut gm_reached_list) {
 /// Writes the path from `from_id` to `to_id` whose product of strengths is
 /// greatest, along edges of `relationship_type` (NULL: any) whose strength
 /// is at least `min_strength`, to `*out_path` (free with `gm_path_free`).
-/// `GM_ERR_NOT_FOUND` when either concept is unknown or no path exists.
+/// When no path exists the call succeeds (`GM_OK`) with `*out_path` NULL,
+/// as `gm_auto_backup_if_needed` reports "not due"; `GM_ERR_NOT_FOUND`
+/// means an unknown concept (the message names `from_id` or `to_id`).
 /// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn gm_strongest_path(
@@ -231,9 +233,9 @@ pub unsafe extern "C" fn gm_strongest_path(
         let out_path = out(out_path, "out_path", std::ptr::null_mut())?;
         let store = store_ref(store)?;
         let filter = edge_filter(relationship_type, min_strength)?;
-        let path = store.strongest_path(from_id, to_id, &filter)?.ok_or_else(|| {
-            crate::Error::NotFound(format!("no path from concept {from_id} to concept {to_id}"))
-        })?;
+        let Some(path) = store.strongest_path(from_id, to_id, &filter)? else {
+            return Ok(());
+        };
         let owned = OwnedPath {
             view: gm_path {
                 // The Vec's heap block does not move with the Vec.

@@ -568,6 +568,7 @@ static gm_status b107(void) { return gm_get_episode_into(S, 1, (uint8_t *)into_b
 static gm_status b108(void) { return gm_get_episode_into(S, 1, (uint8_t *)into_buf + 1, 1 << 20, &size_out); }
 static gm_status b109(void) { return gm_get_episode_into(S, 123456789, (uint8_t *)into_buf, sizeof into_buf, &size_out); }
 static gm_status b110(void) { return gm_get_episode_into(S, 1, (uint8_t *)into_buf, sizeof into_buf, NULL); }
+static gm_status b111(void) { gm_path *p = NULL; return gm_strongest_path(S, concept_a, 987654, NULL, 0.0, &p); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -680,6 +681,7 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_get_episode_into: unaligned buffer", b108, GM_ERR_INVALID_ARGUMENT, "buf: must be aligned to 8 bytes"},
     {"gm_get_episode_into: missing id", b109, GM_ERR_NOT_FOUND, "no episode with id 123456789"},
     {"gm_get_episode_into: NULL out_size", b110, GM_ERR_INVALID_ARGUMENT, "out_size: must not be NULL"},
+    {"gm_strongest_path: unknown to_id", b111, GM_ERR_NOT_FOUND, "to_id: no concept with id 987654"},
 };
 
 static void test_bad_inputs(void) {
@@ -992,7 +994,11 @@ static void test_search(void) {
     CHECK_OK(gm_strongest_path(S, concept_a, concept_b, "part_of", 0.0, &p));
     CHECK(p != NULL && fabs(p->strength - 0.9) < 1e-12);
     gm_path_free(p);
-    CHECK(gm_strongest_path(S, concept_b, concept_a, "part_of", 0.0, &p) == GM_ERR_NOT_FOUND && p == NULL);
+    /* no path: success with no result; an unknown concept: NOT_FOUND */
+    CHECK_OK(gm_strongest_path(S, concept_b, concept_a, "part_of", 0.0, &p));
+    CHECK(p == NULL);
+    CHECK(gm_strongest_path(S, concept_a, 987654, NULL, 0.0, &p) == GM_ERR_NOT_FOUND && p == NULL);
+    CHECK(strstr(gm_last_error_message(), "to_id") != NULL);
     gm_path_free(NULL);
 }
 
