@@ -178,13 +178,7 @@ impl Store {
             // One savepoint, so both statements read one snapshot: a row
             // deleted between them would otherwise be missing.
             crate::store::atomically(conn, |conn| {
-                let ids = conn.concept_ids_by_access(&pattern, limit)?;
-                ids.into_iter()
-                    .map(|id| {
-                        conn.concept(id)?
-                            .ok_or_else(|| Error::Internal(format!("concept {id} vanished")))
-                    })
-                    .collect()
+                conn.concepts_by_id(&conn.concept_ids_by_access(&pattern, limit)?)
             })
         })
     }

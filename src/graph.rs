@@ -7,9 +7,10 @@ use crate::store::Store;
 use crate::validate;
 
 fn require_concept(rows: &dyn GraphRows, field: &str, id: i64) -> Result<()> {
-    match rows.concept_exists(id)? {
-        true => Ok(()),
-        false => Err(Error::NotFound(format!("{field}: no concept with id {id}"))),
+    if rows.concept_exists(id)? {
+        Ok(())
+    } else {
+        Err(Error::NotFound(format!("{field}: no concept with id {id}")))
     }
 }
 

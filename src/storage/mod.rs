@@ -117,10 +117,16 @@ pub(crate) enum Table {
     Relationships,
 }
 
-/// Row counts.
-pub(crate) trait Counts {
-    /// How many rows `table` holds.
-    fn count_rows(&self, table: Table) -> Result<i64>;
+impl Table {
+    /// The table's name in the schema.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Table::Episodes => "episodes",
+            Table::Concepts => "concepts",
+            Table::LearningEvents => "learning_events",
+            Table::Relationships => "concept_relationships",
+        }
+    }
 }
 
 /// Episodes.
@@ -172,6 +178,8 @@ pub(crate) trait ConceptRows {
     ) -> Result<i64>;
     /// The concept with this id, if any.
     fn concept(&self, id: i64) -> Result<Option<Concept>>;
+    /// The concepts with these ids, in order (every id must exist).
+    fn concepts_by_id(&self, ids: &[i64]) -> Result<Vec<Concept>>;
     /// The concept with this name, if any.
     fn concept_by_name(&self, name: &str) -> Result<Option<Concept>>;
     /// The concept with this name, after counting an access at `now`.
@@ -307,6 +315,10 @@ pub(crate) enum OwnedCell {
 pub(crate) trait TableRows {
     /// How many rows `table` holds.
     fn count_table(&self, table: &str) -> Result<i64>;
+    /// How many rows one of the store's tables holds.
+    fn count_rows(&self, table: Table) -> Result<i64> {
+        self.count_table(table.name())
+    }
     /// Calls `f` with every row's `columns`, in id order.
     fn each_row(
         &self,
@@ -324,7 +336,6 @@ pub(crate) trait Session:
     Admin
     + ConceptFeed
     + ConceptRows
-    + Counts
     + EpisodeRows
     + GraphRows
     + LearningRows
@@ -340,7 +351,6 @@ impl<T> Session for T where
     T: Admin
         + ConceptFeed
         + ConceptRows
-        + Counts
         + EpisodeRows
         + GraphRows
         + LearningRows

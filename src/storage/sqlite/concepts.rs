@@ -93,6 +93,12 @@ impl ConceptRows for Connection {
         Ok(self.prepare_cached(BY_ID)?.query_row([id], from_row).optional()?)
     }
 
+    fn concepts_by_id(&self, ids: &[i64]) -> Result<Vec<Concept>> {
+        let mut stmt = self.prepare_cached(BY_ID)?;
+        let concepts = ids.iter().map(|&id| stmt.query_row([id], from_row));
+        Ok(concepts.collect::<rusqlite::Result<_>>()?)
+    }
+
     fn concept_by_name(&self, name: &str) -> Result<Option<Concept>> {
         Ok(self
             .prepare_cached(BY_NAME)?

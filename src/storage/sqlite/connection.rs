@@ -186,12 +186,16 @@ impl Transactions for Connection {
         Ok(self.execute_batch("ROLLBACK")?)
     }
 
+    // Cached: a write op inside a caller's transaction opens and releases
+    // a savepoint each time.
     fn savepoint(&self, name: &str) -> Result<()> {
-        Ok(self.execute_batch(&format!("SAVEPOINT {name}"))?)
+        self.prepare_cached(&format!("SAVEPOINT {name}"))?.execute([])?;
+        Ok(())
     }
 
     fn release(&self, name: &str) -> Result<()> {
-        Ok(self.execute_batch(&format!("RELEASE {name}"))?)
+        self.prepare_cached(&format!("RELEASE {name}"))?.execute([])?;
+        Ok(())
     }
 
     fn rollback_to(&self, name: &str) -> Result<()> {

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use rusqlite::OptionalExtension;
 
-use super::{Counts, MetaRows, Table};
+use super::MetaRows;
 use crate::error::{Error, Result};
 
 mod admin;
@@ -25,18 +25,6 @@ mod tables;
 /// Ids as a JSON array, for `json_each` (one statement for a whole set).
 fn json_ids(ids: &[i64]) -> Result<String> {
     serde_json::to_string(ids).map_err(|e| Error::Internal(format!("ids as JSON: {e}")))
-}
-
-impl Counts for Connection {
-    fn count_rows(&self, table: Table) -> Result<i64> {
-        let sql = match table {
-            Table::Episodes => "SELECT count(*) FROM episodes",
-            Table::Concepts => "SELECT count(*) FROM concepts",
-            Table::LearningEvents => "SELECT count(*) FROM learning_events",
-            Table::Relationships => "SELECT count(*) FROM concept_relationships",
-        };
-        Ok(self.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
-    }
 }
 
 impl MetaRows for Connection {

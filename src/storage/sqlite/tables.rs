@@ -28,7 +28,9 @@ fn value(cell: &OwnedCell) -> Value {
 
 impl TableRows for Connection {
     fn count_table(&self, table: &str) -> Result<i64> {
-        Ok(self.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+        Ok(self
+            .prepare_cached(&format!("SELECT count(*) FROM {table}"))?
+            .query_row([], |r| r.get(0))?)
     }
 
     fn each_row(
