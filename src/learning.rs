@@ -1,10 +1,11 @@
 //! Meta-memory: learning events and the strategies that worked.
 
 use crate::error::Result;
-pub use crate::records::{LearningEvent, NewLearningEvent, StrategyStats};
+pub use crate::records::{LearningEvent, NewLearningEvent, StrategyStats, StrategySummary, Suggestion};
 use crate::storage::Table;
 use crate::store::Store;
-use crate::validate;
+pub use crate::strategies::{StrategyOrder, StrategyQuery, SuggestMethod, SuggestOptions};
+use crate::{strategies, validate};
 
 impl Store {
     /// Stores a learning event and returns its id. `parameters` must be a
@@ -58,6 +59,25 @@ impl Store {
     pub fn get_best_strategies(&self, task_type: &str, limit: i64) -> Result<Vec<StrategyStats>> {
         let limit = validate::limit(limit)?;
         self.read(|conn| conn.best_strategies(task_type, limit))
+    }
+
+    /// Every strategy of a task with its count, mean, standard deviation,
+    /// standard error, 95% confidence interval of the mean (Student's t)
+    /// and first and last use, ranked and filtered as `query` says. One
+    /// pass over the covering index; an unknown task gives an empty list.
+    pub fn strategy_stats(&self, task_type: &str, query: &StrategyQuery) -> Result<Vec<StrategySummary>> {
+        let query = query.validated()?;
+        let moments = self.read(|conn| conn.strategy_moments(task_type, query.since))?;
+        Ok(strategies::summarize(moments, &query))
+    }
+
+    /// The strategy to try next for a task, by UCB1 or Thompson sampling
+    /// over its events (see [`SuggestOptions`]). `NotFound` when the task
+    /// has no events and no candidates were given.
+    pub fn suggest_strategy(&self, task_type: &str, options: &SuggestOptions<'_>) -> Result<Suggestion> {
+        options.check()?;
+        let moments = self.read(|conn| conn.strategy_moments(task_type, options.since))?;
+        strategies::suggest(task_type, &moments, options)
     }
 
     /// How many learning events are stored.

@@ -8,9 +8,9 @@
 //!
 //! Modules, bottom to top (a module reads only from modules below it):
 //! `status`, `error`; the ground floor `clock`, `files`, `meta`,
-//! `validate`, `options`, `experience`; `migrations`; `writer`, `store`
+//! `validate`, `options`, `experience`, `estimates`; `migrations`; `writer`, `store`
 //! (connections and transactions); the domains `episodes`, `concepts`,
-//! `learning`, `graph`, `search`, `maintenance`, `backup`, `transfer`;
+//! `strategies`, `learning`, `graph`, `search`, `maintenance`, `backup`, `transfer`;
 //! and `ffi` on top.
 #![warn(missing_docs)]
 
@@ -20,6 +20,7 @@ mod clock;
 mod concepts;
 mod episodes;
 mod error;
+mod estimates;
 pub mod experience;
 pub mod ffi;
 mod files;
@@ -34,6 +35,7 @@ mod search;
 mod status;
 mod storage;
 mod store;
+mod strategies;
 mod transfer;
 mod validate;
 mod writer;
@@ -44,7 +46,10 @@ pub use concepts::{Concept, NameMatch};
 pub use episodes::{Episode, NewEpisode};
 pub use error::{Error, Result};
 pub use graph::{EdgeFilter, Reached, Relationship, StrongestPath};
-pub use learning::{LearningEvent, NewLearningEvent, StrategyStats};
+pub use learning::{
+    LearningEvent, NewLearningEvent, StrategyOrder, StrategyQuery, StrategyStats, StrategySummary,
+    SuggestMethod, SuggestOptions, Suggestion,
+};
 pub use maintenance::{SqlValue, Stats};
 pub use options::{Options, Synchronous};
 pub use search::{Metric, Neighbor, SearchFilter, MAX_K};

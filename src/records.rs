@@ -102,6 +102,62 @@ pub struct StrategyStats {
     pub usage_count: i64,
 }
 
+/// What an engine reads for one strategy of a task, in one pass over its
+/// events: the raw material of [`StrategySummary`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct StrategyMoments {
+    pub strategy: String,
+    pub count: i64,
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+    pub first_used: f64,
+    pub last_used: f64,
+}
+
+/// One row of [`Store::strategy_stats`]: a strategy's performance deltas
+/// with their uncertainty.
+///
+/// With one event there is no spread to estimate: `std_dev` and
+/// `std_error` are NaN and the interval is (−∞, +∞).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrategySummary {
+    /// The strategy.
+    pub strategy: String,
+    /// How many events used it (in the window, if one was given).
+    pub count: i64,
+    /// Mean performance delta.
+    pub mean: f64,
+    /// Sample standard deviation of the deltas (n − 1 in the denominator).
+    pub std_dev: f64,
+    /// Standard error of the mean: `std_dev / √count`.
+    pub std_error: f64,
+    /// Lower end of the 95% confidence interval of the mean (Student's t).
+    pub ci_low: f64,
+    /// Upper end of that interval.
+    pub ci_high: f64,
+    /// Timestamp of its first event (in the window).
+    pub first_used: f64,
+    /// Timestamp of its last event.
+    pub last_used: f64,
+}
+
+/// The strategy [`Store::suggest_strategy`] picked, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    /// The strategy to try next.
+    pub strategy: String,
+    /// What it won on: its upper confidence bound (UCB1; +∞ for a
+    /// strategy never tried) or its posterior draw (Thompson).
+    pub score: f64,
+    /// How many events used it so far (0 for a candidate never tried).
+    pub count: i64,
+    /// Its mean delta so far (NaN when never tried).
+    pub mean: f64,
+    /// Its position in the candidate list, or −1 when no list was given.
+    pub candidate_index: i64,
+}
+
 /// A learning event to store: the arguments of
 /// [`Store::store_learning_event`], for [`Store::store_learning_events`].
 #[derive(Debug, Clone, Copy, PartialEq)]

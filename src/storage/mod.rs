@@ -33,7 +33,7 @@ use crate::error::{invalid, Result};
 use crate::meta;
 use crate::records::{
     Concept, Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, SqlValue, Stats,
-    StrategyStats,
+    StrategyMoments, StrategyStats,
 };
 
 pub(crate) mod sqlite;
@@ -154,6 +154,10 @@ pub(crate) trait LearningRows {
     ) -> Result<Vec<LearningEvent>>;
     /// A task's strategies by mean delta, best first (ties: by name).
     fn best_strategies(&self, task: &str, limit: i64) -> Result<Vec<StrategyStats>>;
+    /// Per strategy of a task (by name), the count, mean, sum of squared
+    /// deviations and first and last timestamp of its events at or after
+    /// `since`, computed accurately in one pass by the engine.
+    fn strategy_moments(&self, task: &str, since: Option<f64>) -> Result<Vec<StrategyMoments>>;
 }
 
 /// Relationship writes and reads.

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::files;
 
 /// The schema version this library writes.
-pub const LATEST_VERSION: i64 = 5;
+pub const LATEST_VERSION: i64 = 6;
 
 /// The table that records applied migrations.
 pub const VERSION_TABLE: &str = "gm_schema_version";
@@ -55,6 +55,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 5,
         description: "the concept change log also sees rows replaced by REPLACE and ids changed by UPDATE",
         sql: V5_SQL,
+    },
+    Migration {
+        version: 6,
+        description: "strategy statistics and time windows from the covering index of learning events",
+        sql: V6_SQL,
     },
 ];
 
@@ -187,6 +192,16 @@ CREATE TRIGGER gm_concepts_renaming BEFORE UPDATE OF id, name ON concepts
         SELECT id FROM concepts WHERE (id = new.id OR name = new.name) AND id <> old.id; END;
 CREATE TRIGGER gm_concepts_updated AFTER UPDATE OF id, embedding, name ON concepts
     BEGIN INSERT INTO gm_concept_changes(concept_id) SELECT old.id UNION SELECT new.id; END;
+";
+
+/// `strategy_stats` reads each strategy's deltas and first and last use,
+/// optionally after a time: with the timestamp in the covering index it
+/// never touches the table, as `get_best_strategies` does not. The index
+/// replaces v2's, which is its prefix, so inserts keep one index update.
+const V6_SQL: &str = "
+CREATE INDEX IF NOT EXISTS idx_learning_events_task_strategy_time
+    ON learning_events(task_type, strategy_used, performance_delta, timestamp);
+DROP INDEX IF EXISTS idx_learning_events_task_strategy;
 ";
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
