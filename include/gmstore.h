@@ -75,6 +75,31 @@
 #define GM_MAX_HOPS 64
 
 /**
+ * `gm_strategy_query.order`: highest mean first (the seed's order).
+ */
+#define GM_STRATEGY_ORDER_MEAN 0
+
+/**
+ * `gm_strategy_query.order`: highest lower 95% confidence bound first.
+ */
+#define GM_STRATEGY_ORDER_LOWER_BOUND 1
+
+/**
+ * `gm_suggest_options.method`: UCB1 (deterministic).
+ */
+#define GM_SUGGEST_UCB1 0
+
+/**
+ * `gm_suggest_options.method`: Thompson sampling, seeded by `seed`.
+ */
+#define GM_SUGGEST_THOMPSON 1
+
+/**
+ * Most candidates `gm_suggest_strategy` accepts.
+ */
+#define GM_MAX_CANDIDATES 1000000
+
+/**
  * `gm_value.kind`: SQL NULL.
  */
 #define GM_VALUE_NULL 0
@@ -803,6 +828,201 @@ typedef struct gm_strategy_list {
 } gm_strategy_list;
 
 /**
+ * Which events `gm_strategy_stats` reads and how it ranks them. Plain
+ * data owned by the caller; a zeroed struct (or NULL) means every event,
+ * by mean, every strategy, no limit.
+ */
+typedef struct gm_strategy_query {
+  /**
+   * Only events with a timestamp at or after this; used when `has_since`
+   * is 1. Must be finite.
+   */
+  double since;
+  /**
+   * Leave out strategies used fewer times than this (0 or 1: none left
+   * out). Must not be negative.
+   */
+  int64_t min_count;
+  /**
+   * At most this many rows; 0 for no limit. Must not be negative.
+   */
+  int64_t limit;
+  /**
+   * 1 to apply `since`, 0 for every event.
+   */
+  uint8_t has_since;
+  /**
+   * `GM_STRATEGY_ORDER_MEAN` (0) or `GM_STRATEGY_ORDER_LOWER_BOUND`.
+   * Ties rank by mean, then by name.
+   */
+  uint8_t order;
+  /**
+   * Reserved; must be 0.
+   */
+  uint8_t reserved[6];
+} gm_strategy_query;
+
+/**
+ * One strategy's statistics. With one event (`count` 1), `std_dev` and
+ * `std_error` are NaN and the interval is (-INFINITY, INFINITY). The
+ * string lives as long as the list that holds it.
+ */
+typedef struct gm_strategy_summary {
+  /**
+   * How many events used it (in the window).
+   */
+  int64_t count;
+  /**
+   * Mean performance delta.
+   */
+  double mean;
+  /**
+   * Sample standard deviation (n - 1 in the denominator).
+   */
+  double std_dev;
+  /**
+   * Standard error of the mean.
+   */
+  double std_error;
+  /**
+   * Lower end of the 95% confidence interval of the mean (Student's t).
+   */
+  double ci_low;
+  /**
+   * Upper end of that interval.
+   */
+  double ci_high;
+  /**
+   * Timestamp of its first event (in the window).
+   */
+  double first_used;
+  /**
+   * Timestamp of its last event.
+   */
+  double last_used;
+  /**
+   * NUL-terminated UTF-8.
+   */
+  const char *strategy;
+  /**
+   * Byte length of `strategy`, without the NUL.
+   */
+  size_t strategy_len;
+} gm_strategy_summary;
+
+/**
+ * A list of strategy summaries, owned by the caller, freed with
+ * `gm_strategy_summary_list_free`. Strings lie in `[arena, arena + arena_len)`.
+ */
+typedef struct gm_strategy_summary_list {
+  /**
+   * The records, `len` of them.
+   */
+  const struct gm_strategy_summary *items;
+  /**
+   * How many records `items` holds.
+   */
+  size_t len;
+  /**
+   * The block every string of the records lies in.
+   */
+  const uint8_t *arena;
+  /**
+   * Bytes in `arena`.
+   */
+  size_t arena_len;
+} gm_strategy_summary_list;
+
+/**
+ * How `gm_suggest_strategy` chooses. Plain data owned by the caller; a
+ * zeroed struct (or NULL) means UCB1 with the defaults below.
+ */
+typedef struct gm_suggest_options {
+  /**
+   * Seeds Thompson sampling: the same seed over the same events gives
+   * the same suggestion, in every gmstore version.
+   */
+  uint64_t seed;
+  /**
+   * Prior mean delta of a strategy; used when `has_prior_mean` is 1,
+   * otherwise the mean of every event of the task (0 if none). Finite.
+   */
+  double prior_mean;
+  /**
+   * Prior standard deviation; used when `has_prior_std` is 1, otherwise
+   * the spread of every event of the task (1 if fewer than two).
+   * Finite and positive.
+   */
+  double prior_std;
+  /**
+   * UCB1's exploration weight; used when `has_exploration` is 1,
+   * otherwise 1. Finite, not negative.
+   */
+  double exploration;
+  /**
+   * Only events at or after this timestamp count; used when
+   * `has_since` is 1. Finite.
+   */
+  double since;
+  /**
+   * `GM_SUGGEST_UCB1` (0) or `GM_SUGGEST_THOMPSON`.
+   */
+  uint8_t method;
+  /**
+   * 1 to use `prior_mean`.
+   */
+  uint8_t has_prior_mean;
+  /**
+   * 1 to use `prior_std`.
+   */
+  uint8_t has_prior_std;
+  /**
+   * 1 to use `exploration`.
+   */
+  uint8_t has_exploration;
+  /**
+   * 1 to use `since`.
+   */
+  uint8_t has_since;
+  /**
+   * Reserved; must be 0.
+   */
+  uint8_t reserved[3];
+} gm_suggest_options;
+
+/**
+ * The strategy to try next. Freed with `gm_suggestion_free`; the string
+ * lives as long as the suggestion.
+ */
+typedef struct gm_suggestion {
+  /**
+   * What it won on: its upper confidence bound (UCB1; INFINITY for a
+   * candidate never tried) or its posterior draw (Thompson).
+   */
+  double score;
+  /**
+   * Its mean delta so far; NaN when never tried.
+   */
+  double mean;
+  /**
+   * How many events used it so far.
+   */
+  int64_t count;
+  /**
+   * Its index in the caller's candidate list, or -1 without one.
+   */
+  int64_t candidate_index;
+  /**
+   * NUL-terminated UTF-8.
+   */
+  const char *strategy;
+  /**
+   * Byte length of `strategy`, without the NUL.
+   */
+  size_t strategy_len;
+} gm_suggestion;
+
+/**
  * A bound parameter for `gm_execute`. Plain data owned by the caller; the
  * field that `kind` names is read, the others are ignored.
  */
@@ -1529,6 +1749,37 @@ gm_status gm_get_best_strategies(struct gm_store *store,
                                  struct gm_strategy_list **out_list);
 
 /**
+ * Writes every strategy of `task_type` with its count, mean, standard
+ * deviation, standard error, 95% confidence interval of the mean and
+ * first and last use to `*out_list` (free with
+ * `gm_strategy_summary_list_free`), ranked and filtered by `query` (NULL
+ * for the defaults). An unknown task gives an empty list. Errors:
+ * `GM_ERR_INVALID_ARGUMENT` naming the `query.` field. Thread-safe.
+ */
+gm_status gm_strategy_stats(struct gm_store *store,
+                            const char *task_type,
+                            const struct gm_strategy_query *query,
+                            struct gm_strategy_summary_list **out_list);
+
+/**
+ * Writes the strategy to try next for `task_type` to `*out_suggestion`
+ * (free with `gm_suggestion_free`), chosen by `options` (NULL: UCB1 with
+ * the defaults) among `candidates` (`candidate_count` NUL-terminated
+ * names, read during the call; candidates never tried get the prior), or
+ * among the strategies already tried when `candidates` is NULL and
+ * `candidate_count` 0. Errors: `GM_ERR_INVALID_ARGUMENT` for an empty or
+ * repeated candidate, an empty list (non-NULL with count 0) or a
+ * non-finite prior, naming the field; `GM_ERR_NOT_FOUND` when the task
+ * has no events and no candidates were given. Thread-safe.
+ */
+gm_status gm_suggest_strategy(struct gm_store *store,
+                              const char *task_type,
+                              const char *const *candidates,
+                              size_t candidate_count,
+                              const struct gm_suggest_options *options,
+                              struct gm_suggestion **out_suggestion);
+
+/**
  * Writes the number of stored learning events to `*out_count`.
  * Thread-safe.
  */
@@ -1543,6 +1794,16 @@ void gm_learning_event_list_free(struct gm_learning_event_list *list);
  * Frees a strategy list with every pointer in it. NULL is a no-op.
  */
 void gm_strategy_list_free(struct gm_strategy_list *list);
+
+/**
+ * Frees a strategy summary list with every pointer in it. NULL is a no-op.
+ */
+void gm_strategy_summary_list_free(struct gm_strategy_summary_list *list);
+
+/**
+ * Frees a suggestion with its string. NULL is a no-op.
+ */
+void gm_suggestion_free(struct gm_suggestion *suggestion);
 
 /**
  * Executes one SQL statement with `count` bound parameters (`params` may

@@ -222,6 +222,69 @@ static void test_relationships(void) {
     gm_relationship_list_free(NULL);
 }
 
+/* Strategy statistics and suggestions: the C view of the same numbers. */
+static void test_strategy_stats(void) {
+    const double deltas[5] = {1.0, 2.0, 3.0, 4.0, 10.0};
+    const char *names[5] = {"four", "four", "four", "four", "once"};
+    for (int i = 0; i < 5; i++) {
+        int64_t id = 0;
+        double ts = 50.0 + i;
+        CHECK_OK(gm_store_learning_event(S, "bandit_c", deltas[i], names[i], NULL, &ts, &id));
+    }
+    gm_strategy_summary_list *l = NULL;
+    CHECK_OK(gm_strategy_stats(S, "bandit_c", NULL, &l));
+    CHECK(l != NULL && l->len == 2);
+    if (l != NULL && l->len == 2) {
+        const gm_strategy_summary *once = &l->items[0], *four = &l->items[1];
+        CHECK(strcmp(once->strategy, "once") == 0 && once->count == 1 && once->mean == 10.0);
+        CHECK(isnan(once->std_dev) && isinf(once->ci_low) && once->ci_low < 0 && isinf(once->ci_high));
+        /* mean 2.5, sd sqrt(5/3), t(0.975, 3) = 3.182446305284263 */
+        double se = sqrt(5.0 / 3.0) / 2.0;
+        CHECK(four->count == 4 && four->mean == 2.5 && fabs(four->std_error - se) < 1e-15);
+        CHECK(fabs(four->ci_low - (2.5 - 3.182446305284263 * se)) < 1e-12);
+        CHECK(four->first_used == 50.0 && four->last_used == 53.0 && four->strategy_len == 4);
+    }
+    gm_strategy_summary_list_free(l);
+
+    /* Lower-bound order and a window: the single use drops to last, then out. */
+    gm_strategy_query q;
+    memset(&q, 0, sizeof q);
+    q.order = GM_STRATEGY_ORDER_LOWER_BOUND;
+    CHECK_OK(gm_strategy_stats(S, "bandit_c", &q, &l));
+    CHECK(l != NULL && l->len == 2 && strcmp(l->items[0].strategy, "four") == 0);
+    gm_strategy_summary_list_free(l);
+    q.has_since = 1;
+    q.since = 52.0;
+    q.min_count = 2;
+    CHECK_OK(gm_strategy_stats(S, "bandit_c", &q, &l));
+    CHECK(l != NULL && l->len == 1 && l->items[0].count == 2 && l->items[0].mean == 3.5);
+    gm_strategy_summary_list_free(l);
+    CHECK_OK(gm_strategy_stats(S, "no such task", NULL, &l));
+    CHECK(l != NULL && l->len == 0);
+    gm_strategy_summary_list_free(l);
+
+    /* UCB1 tries a candidate never tried first; Thompson repeats with its seed. */
+    const char *candidates[3] = {"four", "fresh", "once"};
+    gm_suggestion *pick = NULL;
+    CHECK_OK(gm_suggest_strategy(S, "bandit_c", candidates, 3, NULL, &pick));
+    CHECK(pick != NULL && strcmp(pick->strategy, "fresh") == 0 && pick->candidate_index == 1 &&
+          pick->count == 0 && isinf(pick->score) && isnan(pick->mean));
+    gm_suggestion_free(pick);
+    gm_suggest_options o;
+    memset(&o, 0, sizeof o);
+    o.method = GM_SUGGEST_THOMPSON;
+    o.seed = 42;
+    gm_suggestion *first = NULL, *again = NULL;
+    CHECK_OK(gm_suggest_strategy(S, "bandit_c", NULL, 0, &o, &first));
+    CHECK_OK(gm_suggest_strategy(S, "bandit_c", NULL, 0, &o, &again));
+    CHECK(first && again && strcmp(first->strategy, again->strategy) == 0 && first->score == again->score &&
+          first->candidate_index == -1);
+    gm_suggestion_free(first);
+    gm_suggestion_free(again);
+    gm_suggestion_free(NULL);
+    gm_strategy_summary_list_free(NULL);
+}
+
 static void test_learning(void) {
     const char *strategies[3] = {"adam", "sgd", "adam"};
     const double deltas[3] = {0.15, 0.05, 0.25};
@@ -356,8 +419,8 @@ static void test_stats_and_errors(void) {
     gm_stats *st = NULL;
     CHECK_OK(gm_get_stats(S, &st));
     CHECK(st != NULL && st->episodes_count == 7 && st->concepts_count == 2);
-    CHECK(st != NULL && st->learning_events_count == 6 && st->relationships_count == 2);
-    CHECK(st != NULL && st->schema_version == 5 && st->page_size == 16384 && st->embedding_dim == 4);
+    CHECK(st != NULL && st->learning_events_count == 11 && st->relationships_count == 2);
+    CHECK(st != NULL && st->schema_version == 6 && st->page_size == 16384 && st->embedding_dim == 4);
     CHECK(st != NULL && st->db_size_bytes > 0 && st->db_size_mb > 0.0);
     gm_stats_free(st);
     gm_stats_free(NULL);
@@ -570,6 +633,38 @@ static gm_status b109(void) { return gm_get_episode_into(S, 123456789, (uint8_t 
 static gm_status b110(void) { return gm_get_episode_into(S, 1, (uint8_t *)into_buf, sizeof into_buf, NULL); }
 static gm_status b111(void) { gm_path *p = NULL; return gm_strongest_path(S, concept_a, 987654, NULL, 0.0, &p); }
 
+static gm_strategy_summary_list *sl_out;
+static gm_suggestion *sg_out;
+static gm_status b112(void) { gm_strategy_query q = {NAN, 0, 0, 1, 0, {0}}; return gm_strategy_stats(S, "t", &q, &sl_out); }
+static gm_status b113(void) { gm_strategy_query q = {0, -2, 0, 0, 0, {0}}; return gm_strategy_stats(S, "t", &q, &sl_out); }
+static gm_status b114(void) { gm_strategy_query q = {0, 0, 0, 0, 7, {0}}; return gm_strategy_stats(S, "t", &q, &sl_out); }
+static gm_status b115(void) { return gm_strategy_stats(S, "t", NULL, NULL); }
+static gm_status b116(void) { return gm_suggest_strategy(S, "nope", NULL, 0, NULL, &sg_out); }
+static gm_status b117(void) { const char *none[1] = {NULL}; return gm_suggest_strategy(S, "t", none, 0, NULL, &sg_out); }
+static gm_status b118(void) {
+    gm_suggest_options o;
+    memset(&o, 0, sizeof o);
+    o.prior_mean = NAN;
+    o.has_prior_mean = 1;
+    return gm_suggest_strategy(S, "t", NULL, 0, &o, &sg_out);
+}
+static gm_status b119(void) { return gm_suggest_strategy(S, "t", NULL, 2, NULL, &sg_out); }
+static gm_status b120(void) { const char *c[2] = {"a", BAD_UTF8}; return gm_suggest_strategy(S, "t", c, 2, NULL, &sg_out); }
+static gm_status b121(void) { const char *c[2] = {"a", "a"}; return gm_suggest_strategy(S, "t", c, 2, NULL, &sg_out); }
+static gm_status b122(void) {
+    gm_suggest_options o;
+    memset(&o, 0, sizeof o);
+    o.method = 9;
+    return gm_suggest_strategy(S, "t", NULL, 0, &o, &sg_out);
+}
+static gm_status b123(void) {
+    gm_suggest_options o;
+    memset(&o, 0, sizeof o);
+    o.has_prior_std = 1;
+    return gm_suggest_strategy(S, "t", NULL, 0, &o, &sg_out);
+}
+static gm_status b124(void) { const char *c[1] = {"a"}; return gm_suggest_strategy(S, "t", c, 1, NULL, NULL); }
+
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
     {"gm_store_episode: NULL episode", b02, GM_ERR_INVALID_ARGUMENT, "episode: must not be NULL"},
@@ -682,6 +777,19 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_get_episode_into: missing id", b109, GM_ERR_NOT_FOUND, "no episode with id 123456789"},
     {"gm_get_episode_into: NULL out_size", b110, GM_ERR_INVALID_ARGUMENT, "out_size: must not be NULL"},
     {"gm_strongest_path: unknown to_id", b111, GM_ERR_NOT_FOUND, "to_id: no concept with id 987654"},
+    {"gm_strategy_stats: NaN since", b112, GM_ERR_INVALID_ARGUMENT, "query.since: must be a finite number"},
+    {"gm_strategy_stats: negative min_count", b113, GM_ERR_INVALID_ARGUMENT, "query.min_count: must not be negative"},
+    {"gm_strategy_stats: unknown order", b114, GM_ERR_INVALID_ARGUMENT, "query.order: unknown order 7"},
+    {"gm_strategy_stats: NULL out_list", b115, GM_ERR_INVALID_ARGUMENT, "out_list: must not be NULL"},
+    {"gm_suggest_strategy: unknown task, no candidates", b116, GM_ERR_NOT_FOUND, "task_type 'nope' has no learning events"},
+    {"gm_suggest_strategy: empty candidate list", b117, GM_ERR_INVALID_ARGUMENT, "candidates: the list is empty"},
+    {"gm_suggest_strategy: NaN prior", b118, GM_ERR_INVALID_ARGUMENT, "options.prior_mean: must be a finite number"},
+    {"gm_suggest_strategy: NULL candidates, count 2", b119, GM_ERR_INVALID_ARGUMENT, "candidates: is NULL but candidate_count is 2"},
+    {"gm_suggest_strategy: candidate not UTF-8", b120, GM_ERR_INVALID_ARGUMENT, "candidates[1]: not valid UTF-8"},
+    {"gm_suggest_strategy: repeated candidate", b121, GM_ERR_INVALID_ARGUMENT, "candidates[1]: 'a' is listed twice"},
+    {"gm_suggest_strategy: unknown method", b122, GM_ERR_INVALID_ARGUMENT, "options.method: unknown method 9"},
+    {"gm_suggest_strategy: zero prior_std", b123, GM_ERR_INVALID_ARGUMENT, "options.prior_std: must be positive"},
+    {"gm_suggest_strategy: NULL out_suggestion", b124, GM_ERR_INVALID_ARGUMENT, "out_suggestion: must not be NULL"},
 };
 
 static void test_bad_inputs(void) {
@@ -1323,6 +1431,7 @@ int main(void) {
     test_concepts();
     test_relationships();
     test_learning();
+    test_strategy_stats();
     test_transactions();
     test_transaction_rolled_back_by_sqlite();
     test_stats_and_errors();
