@@ -150,11 +150,12 @@ PY   := $(VENV)/bin/python
 $(PY):
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "numpy>=1.22" "pytest>=7" "matplotlib>=3.7"
+	$(PY) -m pip install -q "numpy>=1.22" "pytest>=7" "matplotlib>=3.7" "scipy>=1.9"
 
 # Installs the package the way a user does (one pip command, the library
 # inside the package), then tests the installed copy, not the source tree.
 test-python: build $(OUT)/simulator $(PY)
+	$(PY) -c "import scipy" 2>/dev/null || $(PY) -m pip install -q "scipy>=1.9"  # the reference of test_strategies
 	$(PY) -m pip install -q --force-reinstall --no-deps ./python
 	cd $(OUT) && GMSTORE_TEST_INSTALLED=1 $(CURDIR)/$(PY) -m pytest -q -p no:cacheprovider $(CURDIR)/python/tests
 	$(PY) examples/python/seed_examples.py > $(OUT)/seed_examples.out

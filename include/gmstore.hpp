@@ -48,6 +48,7 @@ template <typename T, void (*Free)(T *)> struct Deleter {
 using EpisodePtr = std::unique_ptr<gm_episode, detail::Deleter<gm_episode, gm_episode_free>>;
 using ConceptPtr = std::unique_ptr<gm_concept, detail::Deleter<gm_concept, gm_concept_free>>;
 using StatsPtr = std::unique_ptr<gm_stats, detail::Deleter<gm_stats, gm_stats_free>>;
+using SuggestionPtr = std::unique_ptr<gm_suggestion, detail::Deleter<gm_suggestion, gm_suggestion_free>>;
 
 /// An owned list result, iterable as its item structs.
 template <typename List, typename Item, void (*Free)(List *)> class ListOf {
@@ -69,6 +70,7 @@ using Concepts = ListOf<gm_concept_list, gm_concept, gm_concept_list_free>;
 using Relationships = ListOf<gm_relationship_list, gm_relationship, gm_relationship_list_free>;
 using LearningEvents = ListOf<gm_learning_event_list, gm_learning_event, gm_learning_event_list_free>;
 using Strategies = ListOf<gm_strategy_list, gm_strategy, gm_strategy_list_free>;
+using StrategySummaries = ListOf<gm_strategy_summary_list, gm_strategy_summary, gm_strategy_summary_list_free>;
 
 /// Options with the library's defaults; change fields before opening.
 inline gm_options default_options() {
@@ -207,6 +209,23 @@ class Store {
         gm_strategy_list *l = nullptr;
         check(gm_get_best_strategies(handle_, task.c_str(), limit, &l));
         return Strategies(l);
+    }
+
+    /// Per-strategy statistics with 95% intervals; `query` nullptr for the defaults.
+    StrategySummaries strategy_stats(const std::string &task, const gm_strategy_query *query = nullptr) {
+        gm_strategy_summary_list *l = nullptr;
+        check(gm_strategy_stats(handle_, task.c_str(), query, &l));
+        return StrategySummaries(l);
+    }
+    /// The strategy to try next; an empty `candidates` means the strategies already tried.
+    SuggestionPtr suggest_strategy(const std::string &task, const std::vector<std::string> &candidates = {},
+                                   const gm_suggest_options *options = nullptr) {
+        std::vector<const char *> names;
+        for (const auto &c : candidates) names.push_back(c.c_str());
+        gm_suggestion *s = nullptr;
+        check(gm_suggest_strategy(handle_, task.c_str(), names.empty() ? nullptr : names.data(), names.size(),
+                                  options, &s));
+        return SuggestionPtr(s);
     }
 
     StatsPtr stats() {

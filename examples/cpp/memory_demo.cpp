@@ -44,12 +44,17 @@ int main(int argc, char **argv) {
         const auto spawn = store.get_concept_by_name("enemy_spawn");
         const auto best = store.best_strategies("combat", 3);
         const auto edges = store.relationships(a);
+        const auto summaries = store.strategy_stats("combat");
+        const auto next = store.suggest_strategy("combat", {"flanking", "rushing", "stealth"});
 
         std::printf("episodes in arena_level_3: %zu (expected 1)\n", episodes.size());
         std::printf("episode %lld holds %zu bytes\n", static_cast<long long>(stored->id), stored->experience_len);
         std::printf("%s accessed %lld time(s), %zu-d\n", spawn->name, static_cast<long long>(spawn->access_count),
                     spawn->embedding_len);
         for (const auto &s : best) std::printf("strategy %s: %+.2f\n", s.strategy, s.avg_delta);
+        for (const auto &s : summaries)
+            std::printf("strategy %s: %lld use(s), mean %+.2f\n", s.strategy, static_cast<long long>(s.count), s.mean);
+        std::printf("try next: %s (never tried, so UCB1 explores it)\n", next->strategy);
         for (const auto &e : edges) std::printf("edge -%s-> %lld\n", e.relationship_type, static_cast<long long>(e.target_id));
 
         // An experience as tensors, encoded by the library during the
@@ -76,7 +81,8 @@ int main(int argc, char **argv) {
                     buffer.size() * sizeof(std::max_align_t));
 
         const bool ok = tensors_ok && episodes.size() == 1 && best.size() == 2 && std::string(best[0].strategy) == "flanking" &&
-                        edges.size() == 1 && !store.get_episode(999999);
+                        edges.size() == 1 && !store.get_episode(999999) && summaries.size() == 2 &&
+                        std::string(next->strategy) == "stealth" && next->candidate_index == 2;
         try {
             store.add_relationship(a, 424242, "near", 0.5);
             return 1;

@@ -7,7 +7,8 @@ is stored in a safe tensor format shared with C (never pickle).
 from ._native import GmStoreLibraryNotFound, library_path
 from .errors import InvalidArgumentError, InvalidTypeError, SQLiteStorageError
 from .experience import decode_experience, encode_experience
-from .storage import Concept, Embedding, Episode, ExecuteResult, LearningEvent, SQLiteStorage
+from .storage import (Concept, Embedding, Episode, ExecuteResult, LearningEvent, SQLiteStorage, StrategySummary,
+                      Suggestion)
 
 
 def version() -> str:
@@ -22,5 +23,5 @@ __version__ = "0.1.0"
 __all__ = [
     "SQLiteStorage", "SQLiteStorageError", "InvalidArgumentError", "InvalidTypeError", "Embedding", "Episode", "Concept", "LearningEvent",
     "ExecuteResult", "encode_experience", "decode_experience", "GmStoreLibraryNotFound", "library_path",
-    "version",
+    "version", "StrategySummary", "Suggestion",
 ]

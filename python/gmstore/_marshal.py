@@ -103,6 +103,22 @@ def _opt_number(value: Any, field_name: str):
     return None if value is None else ctypes.byref(ctypes.c_double(_number(value, field_name)))
 
 
+def _integer(value: Any, field_name: str, lowest: int = -2 ** 63, highest: int = 2 ** 63 - 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"{field_name}: must be an int, got {value!r}")
+    if not lowest <= int(value) <= highest:
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
+                                   f"{field_name}: {value} is outside [{lowest}, {highest}]")
+    return int(value)
+
+
+def _choice(value: Any, choices: Dict[str, int], field_name: str) -> int:
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
+                                   f"{field_name}: {value!r} is not one of {sorted(choices)}")
+    return choices[value]
+
+
 def _limit(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT, f"limit: must be an int, got {value!r}")

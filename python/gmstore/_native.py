@@ -38,6 +38,8 @@ GM_DTYPE_U64, GM_DTYPE_I64, GM_DTYPE_F64 = 11, 12, 13
 GM_VALUE_NULL, GM_VALUE_INTEGER, GM_VALUE_REAL, GM_VALUE_TEXT, GM_VALUE_BLOB = 0, 1, 2, 3, 4
 GM_SYNC_DEFAULT, GM_SYNC_NORMAL, GM_SYNC_FULL = 0, 1, 2
 GM_MATCH_LIKE, GM_MATCH_LITERAL = 0, 1
+GM_STRATEGY_ORDER_MEAN, GM_STRATEGY_ORDER_LOWER_BOUND = 0, 1
+GM_SUGGEST_UCB1, GM_SUGGEST_THOMPSON = 0, 1
 
 
 class GmStoreLibraryNotFound(OSError):
@@ -151,6 +153,32 @@ class Strategy(Structure):
 
 class StrategyList(Structure):
     _fields_ = [("items", POINTER(Strategy)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class StrategyQuery(Structure):
+    _fields_ = [("since", c_double), ("min_count", c_int64), ("limit", c_int64), ("has_since", c_uint8),
+                ("order", c_uint8), ("reserved", c_uint8 * 6)]
+
+
+class StrategySummary(Structure):
+    _fields_ = [("count", c_int64), ("mean", c_double), ("std_dev", c_double), ("std_error", c_double),
+                ("ci_low", c_double), ("ci_high", c_double), ("first_used", c_double), ("last_used", c_double),
+                ("strategy", c_void_p), ("strategy_len", c_size_t)]
+
+
+class StrategySummaryList(Structure):
+    _fields_ = [("items", POINTER(StrategySummary)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
+
+
+class SuggestOptions(Structure):
+    _fields_ = [("seed", c_uint64), ("prior_mean", c_double), ("prior_std", c_double), ("exploration", c_double),
+                ("since", c_double), ("method", c_uint8), ("has_prior_mean", c_uint8), ("has_prior_std", c_uint8),
+                ("has_exploration", c_uint8), ("has_since", c_uint8), ("reserved", c_uint8 * 3)]
+
+
+class Suggestion(Structure):
+    _fields_ = [("score", c_double), ("mean", c_double), ("count", c_int64), ("candidate_index", c_int64),
+                ("strategy", c_void_p), ("strategy_len", c_size_t)]
 
 
 class Value(Structure):
@@ -268,6 +296,11 @@ _SIGNATURES = {
     "gm_count_learning_events": (_status, [_store, POINTER(c_int64)]),
     "gm_learning_event_list_free": (None, [POINTER(LearningEventList)]),
     "gm_strategy_list_free": (None, [POINTER(StrategyList)]),
+    "gm_strategy_stats": (_status, [_store, c_char_p, POINTER(StrategyQuery), POINTER(POINTER(StrategySummaryList))]),
+    "gm_strategy_summary_list_free": (None, [POINTER(StrategySummaryList)]),
+    "gm_suggest_strategy": (_status, [_store, c_char_p, POINTER(c_char_p), c_size_t, POINTER(SuggestOptions),
+                                      POINTER(POINTER(Suggestion))]),
+    "gm_suggestion_free": (None, [POINTER(Suggestion)]),
     "gm_begin": (_status, [_store]),
     "gm_commit": (_status, [_store]),
     "gm_rollback": (_status, [_store]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import secrets
 import struct
 import threading
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ import numpy as np
 
 from . import _native as n
 from ._marshal import (InputColumns, ListResult, SlowPath, _BatchColumns, _json_object, _json_object_text, _limit, _number,
-                       _opt_number, _text)
+                       _opt_number, _text, _choice, _integer)
 from .errors import InvalidArgumentError, SQLiteStorageError, invalid, raise_for
 from .experience import (NOT_AN_EXPERIENCE, decode_experience, decode_gmstore_experience, describe_experience,
                          encode_experience, tensor_array, TensorColumns, UniformBatch)
@@ -94,6 +95,36 @@ class LearningEvent:
     strategy_used: str = ""
     timestamp: float = 0.0
     parameters: Dict[str, Any] = None
+
+
+@dataclass
+class StrategySummary:
+    """One strategy of a task with the uncertainty of its mean delta. With
+    one use, ``std_dev`` and ``std_error`` are NaN and the 95% interval is
+    (-inf, inf)."""
+
+    strategy: str
+    count: int
+    mean: float
+    std_dev: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+    first_used: float
+    last_used: float
+
+
+@dataclass
+class Suggestion:
+    """The strategy to try next: ``score`` is its upper confidence bound
+    (UCB1; inf when never tried) or its posterior draw (Thompson);
+    ``candidate_index`` its position in the candidates given, else None."""
+
+    strategy: str
+    score: float
+    count: int
+    mean: float
+    candidate_index: Optional[int]
 
 
 @dataclass
@@ -535,6 +566,72 @@ class SQLiteStorage:
             return list(zip(r.texts("strategy"), r.column("avg_delta"), r.column("usage_count")))
         finally:
             self._lib.gm_strategy_list_free(out)
+
+    _ORDERS = {"mean": n.GM_STRATEGY_ORDER_MEAN, "lower_bound": n.GM_STRATEGY_ORDER_LOWER_BOUND}
+    _METHODS = {"ucb1": n.GM_SUGGEST_UCB1, "thompson": n.GM_SUGGEST_THOMPSON}
+
+    def strategy_stats(self, task_type: str, since: Optional[float] = None, order: str = "mean",
+                       min_count: int = 1, limit: Optional[int] = None) -> List[StrategySummary]:
+        """Per strategy of ``task_type``: count, mean, standard deviation,
+        standard error, 95% confidence interval of the mean (Student's t)
+        and first and last use, over events at or after ``since`` (all when
+        None). ``order`` is "mean" (get_best_strategies' order) or
+        "lower_bound" (the interval's lower end); strategies used fewer
+        than ``min_count`` times are left out; at most ``limit`` rows."""
+        q = n.StrategyQuery()
+        q.order = _choice(order, self._ORDERS, "order")
+        if since is not None:
+            q.since, q.has_since = _number(since, "since"), 1
+        q.min_count = _integer(min_count, "min_count")
+        q.limit = 0 if limit is None else _limit(limit)
+        if q.limit == 0 and limit is not None:
+            return []
+        out = ctypes.POINTER(n.StrategySummaryList)()
+        raise_for(self._lib.gm_strategy_stats(self._h, _text(task_type, "task_type"), ctypes.byref(q),
+                                              ctypes.byref(out)))
+        try:
+            r = ListResult(out, n.StrategySummary)
+            return list(map(StrategySummary, r.texts("strategy"), r.column("count"), r.column("mean"),
+                            r.column("std_dev"), r.column("std_error"), r.column("ci_low"), r.column("ci_high"),
+                            r.column("first_used"), r.column("last_used")))
+        finally:
+            self._lib.gm_strategy_summary_list_free(out)
+
+    def suggest_strategy(self, task_type: str, method: str = "ucb1", candidates: Optional[Sequence[str]] = None,
+                         seed: Optional[int] = None, prior_mean: Optional[float] = None,
+                         prior_std: Optional[float] = None, exploration: float = 1.0,
+                         since: Optional[float] = None) -> Suggestion:
+        """The strategy to try next for ``task_type``: "ucb1" (deterministic)
+        or "thompson" (a draw from each strategy's Gaussian posterior,
+        reproducible with ``seed``; a fresh random seed when None). Chooses
+        among ``candidates`` (names never tried get the prior) or, when
+        None, among the strategies already tried. The prior defaults to the
+        mean and spread of every event of the task."""
+        o = n.SuggestOptions()
+        o.method = _choice(method, self._METHODS, "method")
+        o.seed = secrets.randbits(64) if seed is None else _integer(seed, "seed", 0, 2 ** 64 - 1)
+        o.exploration, o.has_exploration = _number(exploration, "exploration"), 1
+        for field, value in (("prior_mean", prior_mean), ("prior_std", prior_std), ("since", since)):
+            if value is not None:
+                setattr(o, field, _number(value, field))
+                setattr(o, "has_" + field, 1)
+        names, count = None, 0
+        if candidates is not None:
+            if isinstance(candidates, (str, bytes)):
+                raise invalid("candidates: must be a list of names, not a single string", type_error=True)
+            encoded = [_text(c, f"candidates[{i}]") for i, c in enumerate(candidates)]
+            count = len(encoded)
+            names = (ctypes.c_char_p * max(count, 1))(*encoded)
+        out = ctypes.POINTER(n.Suggestion)()
+        raise_for(self._lib.gm_suggest_strategy(self._h, _text(task_type, "task_type"), names, count,
+                                                ctypes.byref(o), ctypes.byref(out)))
+        try:
+            s = out.contents
+            name = ctypes.string_at(s.strategy, s.strategy_len).decode("utf-8")
+            index = None if s.candidate_index < 0 else s.candidate_index
+            return Suggestion(name, s.score, s.count, s.mean, index)
+        finally:
+            self._lib.gm_suggestion_free(out)
 
     # ---- transactions ------------------------------------------------------
 

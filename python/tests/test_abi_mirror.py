@@ -27,7 +27,9 @@ STRUCTS = {
     n.TensorEpisodeInput: "gm_tensor_episode_input", n.Buffer: "gm_buffer", n.TensorInfo: "gm_tensor_info",
     n.Experience: "gm_experience", n.SearchFilter: "gm_search_filter", n.Neighbor: "gm_neighbor",
     n.NeighborList: "gm_neighbor_list", n.Reached: "gm_reached", n.ReachedList: "gm_reached_list",
-    n.PathResult: "gm_path",
+    n.PathResult: "gm_path", n.StrategyQuery: "gm_strategy_query", n.StrategySummary: "gm_strategy_summary",
+    n.StrategySummaryList: "gm_strategy_summary_list", n.SuggestOptions: "gm_suggest_options",
+    n.Suggestion: "gm_suggestion",
 }
 # hand-packed formats -> (C typedef, its fields in the format's order)
 PACKED = {
@@ -96,4 +98,12 @@ def test_function_table_matches_the_exports():
 def test_status_codes_are_names():
     header = HEADER.read_text()
     for name, value in re.findall(r"#define (GM_ERR_\w+|GM_OK) (\d+)", header):
+        assert getattr(n, name) == int(value), name
+
+
+def test_enumerated_constants_match_the_header():
+    header = HEADER.read_text()
+    found = re.findall(r"#define (GM_(?:DTYPE|VALUE|SYNC|MATCH|STRATEGY_ORDER|SUGGEST)_\w+) (\d+)", header)
+    assert len(found) >= 26
+    for name, value in found:
         assert getattr(n, name) == int(value), name

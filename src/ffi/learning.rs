@@ -11,8 +11,8 @@ use crate::error::{invalid, Result};
 use crate::status::*;
 use crate::validate::MAX_LIMIT;
 use crate::{
-    LearningEvent, NewLearningEvent, StrategyOrder, StrategyQuery, StrategyStats, StrategySummary, SuggestMethod,
-    SuggestOptions, Suggestion,
+    LearningEvent, NewLearningEvent, StrategyOrder, StrategyQuery, StrategyStats, StrategySummary,
+    SuggestMethod, SuggestOptions, Suggestion,
 };
 
 /// `gm_strategy_query.order`: highest mean first (the seed's order).
@@ -310,9 +310,15 @@ unsafe fn strategy_query(query: *const gm_strategy_query) -> Result<StrategyQuer
     .map_err(|e| e.within("query"))
 }
 
-unsafe fn suggest_options<'a>(options: *const gm_suggest_options, candidates: Option<&'a [&'a str]>) -> Result<SuggestOptions<'a>> {
+unsafe fn suggest_options<'a>(
+    options: *const gm_suggest_options,
+    candidates: Option<&'a [&'a str]>,
+) -> Result<SuggestOptions<'a>> {
     let Some(o) = options.as_ref() else {
-        return Ok(SuggestOptions { candidates, ..Default::default() });
+        return Ok(SuggestOptions {
+            candidates,
+            ..Default::default()
+        });
     };
     if o.reserved != [0; 3] {
         return Err(invalid("options.reserved", "must be 0"));
@@ -335,15 +341,24 @@ unsafe fn suggest_options<'a>(options: *const gm_suggest_options, candidates: Op
     // Checked here without the candidates so messages name `options.`;
     // the store checks the candidates, which are a parameter of their own.
     options.check().map_err(|e| e.within("options"))?;
-    Ok(SuggestOptions { candidates, ..options })
+    Ok(SuggestOptions {
+        candidates,
+        ..options
+    })
 }
 
 /// The candidate names: `None` for NULL (the strategies already tried),
 /// each checked as `candidates[i]`.
-unsafe fn candidate_names<'a>(candidates: *const *const c_char, count: usize) -> Result<Option<Vec<&'a str>>> {
+unsafe fn candidate_names<'a>(
+    candidates: *const *const c_char,
+    count: usize,
+) -> Result<Option<Vec<&'a str>>> {
     if candidates.is_null() {
         if count != 0 {
-            return Err(invalid("candidates", format!("is NULL but candidate_count is {count}")));
+            return Err(invalid(
+                "candidates",
+                format!("is NULL but candidate_count is {count}"),
+            ));
         }
         return Ok(None);
     }
