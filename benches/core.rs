@@ -27,9 +27,12 @@ use gmstore::ffi::episodes::{
     gm_store_episode, gm_store_episodes,
 };
 use gmstore::ffi::handle::{gm_close, gm_open, gm_store};
-use gmstore::ffi::learning::{gm_get_best_strategies, gm_store_learning_event, gm_strategy_list_free};
+use gmstore::ffi::learning::{
+    gm_get_best_strategies, gm_store_learning_event, gm_strategy_list_free, gm_strategy_stats,
+    gm_strategy_summary_list_free,
+};
 use gmstore::ffi::transactions::{gm_begin, gm_commit};
-use gmstore::{NewEpisode, Options, Store};
+use gmstore::{NewEpisode, NewLearningEvent, Options, Store, StrategyQuery};
 use rusqlite::{params, Connection};
 
 const SMALL_EPISODE: usize = 64;
@@ -734,6 +737,57 @@ fn emit_json(rows: &[Row], runs: usize) {
     }
 }
 
+/// `strategy_stats` against `get_best_strategies` over one task of 100,000
+/// events and 10 strategies: both scan the same covering index, so the
+/// ratio is the cost of the uncertainty (moments, first and last use, the
+/// t quantile). Interleaved; returns (Rust stats, Rust best, C stats, C best).
+fn strategy_stats_vs_best(b: &mut Bench, queries: usize) -> [Duration; 4] {
+    let path = b.fresh("gm_strategy_stats");
+    let store = gm_db(&path);
+    let names: Vec<String> = (0..10).map(|s| format!("strategy_{s}")).collect();
+    let events: Vec<NewLearningEvent<'_>> = (0..100_000usize)
+        .map(|i| NewLearningEvent {
+            task_type: "task",
+            performance_delta: 1e6 + ((i * 7919) % 1000) as f64 / 1000.0,
+            strategy_used: &names[(i * 31) % 10],
+            parameters: None,
+            timestamp: Some(i as f64),
+        })
+        .collect();
+    store.store_learning_events(&events).unwrap();
+    let query = StrategyQuery::default();
+    let mut times = [Duration::ZERO; 4];
+    for _ in 0..queries {
+        times[0] += timed(|| assert_eq!(store.strategy_stats("task", &query).unwrap().len(), 10));
+        times[1] += timed(|| assert_eq!(store.get_best_strategies("task", 10).unwrap().len(), 10));
+    }
+    drop(store);
+    let handle = abi_open(&path);
+    let task = c"task";
+    for _ in 0..queries {
+        times[2] += timed(|| {
+            let mut list = std::ptr::null_mut();
+            assert_eq!(
+                unsafe { gm_strategy_stats(handle, task.as_ptr(), std::ptr::null(), &mut list) },
+                0
+            );
+            assert_eq!(unsafe { (*list).len }, 10);
+            unsafe { gm_strategy_summary_list_free(list) };
+        });
+        times[3] += timed(|| {
+            let mut list = std::ptr::null_mut();
+            assert_eq!(
+                unsafe { gm_get_best_strategies(handle, task.as_ptr(), 10, &mut list) },
+                0
+            );
+            assert_eq!(unsafe { (*list).len }, 10);
+            unsafe { gm_strategy_list_free(list) };
+        });
+    }
+    unsafe { gm_close(handle) };
+    times
+}
+
 fn row(name: &'static str, baseline: &'static str, target: Option<(f64, &'static str)>) -> Row {
     Row {
         name,
@@ -810,6 +864,16 @@ fn main() {
             None,
         ),
         row(
+            "strategy stats x20 (one task, 100k events), Rust API",
+            "get_best_strategies, Rust API",
+            Some((1.2, "<=")),
+        ),
+        row(
+            "strategy stats x20 (one task, 100k events), C ABI",
+            "gm_get_best_strategies",
+            Some((1.2, "<=")),
+        ),
+        row(
             "concept by name (counted, written) x50,000, Rust API",
             "the same concepts by id, Rust API",
             Some((2.0, "<=")),
@@ -854,8 +918,11 @@ fn main() {
         record(20, g, r);
         let (g, r) = neighbourhood(&mut b, 10, 8);
         record(21, g, r);
+        let [rust_stats, rust_best, abi_stats, abi_best] = strategy_stats_vs_best(&mut b, 20);
+        record(22, rust_stats, rust_best);
+        record(23, abi_stats, abi_best);
         let (g, r) = concept_by_name(&mut b, 50_000);
-        record(22, g, r);
+        record(24, g, r);
     }
     emit_json(&rows, runs);
     println!(

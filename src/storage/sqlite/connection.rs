@@ -60,7 +60,7 @@ pub(crate) fn open_connection(options: &Options, reader: bool) -> Result<Connect
     }
     conn.busy_timeout(options.connection_timeout)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    super::learning::register_functions(&conn)?;
+    super::functions::register(&conn)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     // Savepoint sub-journals and sorts stay in memory, off the disk.
     conn.pragma_update(None, "temp_store", "MEMORY")?;

@@ -1,66 +1,27 @@
 //! Learning events and strategy statistics, on SQLite.
 
-use rusqlite::functions::{Aggregate, Context, FunctionFlags};
-use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, Row};
 
 use crate::error::Result;
-use crate::estimates::Moments;
 use crate::records::{LearningEvent, NewLearningEvent, StrategyMoments, StrategyStats};
 use crate::storage::LearningRows;
 
-/// `gm_moments(x)`: the count, mean and sum of squared deviations of a
-/// group in one pass, as 24 bytes (i64, f64, f64, little-endian). SQLite
-/// has no variance, and `avg(x*x) - avg(x)^2` cancels catastrophically.
-struct MomentsAggregate;
-
-impl Aggregate<Moments, Vec<u8>> for MomentsAggregate {
-    fn init(&self, _: &mut Context<'_>) -> rusqlite::Result<Moments> {
-        Ok(Moments::default())
-    }
-
-    fn step(&self, ctx: &mut Context<'_>, acc: &mut Moments) -> rusqlite::Result<()> {
-        match ctx.get_raw(0) {
-            ValueRef::Real(x) => acc.push(x),
-            ValueRef::Integer(i) => acc.push(i as f64),
-            other => {
-                return Err(rusqlite::Error::UserFunctionError(
-                    format!("a performance_delta holds {:?}, not a number", other.data_type()).into(),
-                ))
-            }
-        }
-        Ok(())
-    }
-
-    fn finalize(&self, _: &mut Context<'_>, acc: Option<Moments>) -> rusqlite::Result<Vec<u8>> {
-        let acc = acc.unwrap_or_default();
-        let (mean, m2) = acc.mean_and_m2();
-        let mut bytes = Vec::with_capacity(24);
-        bytes.extend_from_slice(&acc.count().to_le_bytes());
-        bytes.extend_from_slice(&mean.to_le_bytes());
-        bytes.extend_from_slice(&m2.to_le_bytes());
-        Ok(bytes)
-    }
-}
-
-/// Registers the functions gmstore's own queries call (per connection:
-/// other programs opening the file neither see nor need them).
-pub(crate) fn register_functions(conn: &Connection) -> Result<()> {
-    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
-    conn.create_aggregate_function("gm_moments", 1, flags, MomentsAggregate)?;
-    Ok(())
-}
-
 fn moments_from_row(row: &Row<'_>) -> rusqlite::Result<StrategyMoments> {
-    let blob: Vec<u8> = row.get(1)?;
-    let word = |i: usize| <[u8; 8]>::try_from(&blob[i * 8..i * 8 + 8]).unwrap_or_default();
+    // The layout gm_strategy_moments writes (see `functions`).
+    let blob = row.get_ref(1)?.as_blob()?;
+    let word = |i: usize| {
+        blob.get(i * 8..i * 8 + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .unwrap_or_default()
+    };
+    let real = |i: usize| f64::from_le_bytes(word(i));
     Ok(StrategyMoments {
         strategy: row.get(0)?,
         count: i64::from_le_bytes(word(0)),
-        mean: f64::from_le_bytes(word(1)),
-        m2: f64::from_le_bytes(word(2)),
-        first_used: row.get(2)?,
-        last_used: row.get(3)?,
+        mean: real(1),
+        m2: real(2),
+        first_used: real(3),
+        last_used: real(4),
     })
 }
 
@@ -125,7 +86,7 @@ impl LearningRows for Connection {
 
     fn strategy_moments(&self, task: &str, since: Option<f64>) -> Result<Vec<StrategyMoments>> {
         let mut stmt = self.prepare_cached(
-            "SELECT strategy_used, gm_moments(performance_delta), min(timestamp), max(timestamp) \
+            "SELECT strategy_used, gm_strategy_moments(performance_delta, timestamp) \
              FROM learning_events WHERE task_type = ?1 AND (?2 IS NULL OR timestamp >= ?2) \
              GROUP BY strategy_used ORDER BY strategy_used",
         )?;

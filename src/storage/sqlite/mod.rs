@@ -17,6 +17,7 @@ pub(crate) mod connection;
 mod episodes;
 pub(crate) mod errors;
 mod feed;
+mod functions;
 mod graph;
 mod learning;
 mod snapshots;
