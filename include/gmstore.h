@@ -28,22 +28,6 @@
 #define GM_MAX_BATCH 10000000
 
 /**
- * `gm_options.synchronous`: NORMAL under WAL, FULL otherwise.
- */
-#define GM_SYNC_DEFAULT 0
-
-/**
- * `gm_options.synchronous`: survives process crashes; the last commits may
- * be lost on power failure.
- */
-#define GM_SYNC_NORMAL 1
-
-/**
- * `gm_options.synchronous`: every commit is fsynced; survives power loss.
- */
-#define GM_SYNC_FULL 2
-
-/**
  * Major version of this header; `gm_version()` reports the library's.
  */
 #define GM_VERSION_MAJOR 0
@@ -59,40 +43,9 @@
 #define GM_VERSION_PATCH 0
 
 /**
- * `name_match`: the text is a SQL LIKE pattern (`%` any run, `_` any one
- * character), as in the seed's `search_concepts`.
- */
-#define GM_MATCH_LIKE 0
-
-/**
- * `name_match`: the text is plain; `%`, `_` and `\` match only themselves.
- */
-#define GM_MATCH_LITERAL 1
-
-/**
  * Most hops `gm_concept_neighborhood` accepts.
  */
 #define GM_MAX_HOPS 64
-
-/**
- * `gm_strategy_query.order`: highest mean first (the seed's order).
- */
-#define GM_STRATEGY_ORDER_MEAN 0
-
-/**
- * `gm_strategy_query.order`: highest lower 95% confidence bound first.
- */
-#define GM_STRATEGY_ORDER_LOWER_BOUND 1
-
-/**
- * `gm_suggest_options.method`: UCB1 (deterministic).
- */
-#define GM_SUGGEST_UCB1 0
-
-/**
- * `gm_suggest_options.method`: Thompson sampling, seeded by `seed`.
- */
-#define GM_SUGGEST_THOMPSON 1
 
 /**
  * Most candidates `gm_suggest_strategy` accepts.
@@ -100,99 +53,9 @@
 #define GM_MAX_CANDIDATES 1000000
 
 /**
- * `gm_value.kind`: SQL NULL.
- */
-#define GM_VALUE_NULL 0
-
-/**
- * `gm_value.kind`: a 64-bit integer in `int_value`.
- */
-#define GM_VALUE_INTEGER 1
-
-/**
- * `gm_value.kind`: a finite double in `real_value`.
- */
-#define GM_VALUE_REAL 2
-
-/**
- * `gm_value.kind`: UTF-8 text of `len` bytes at `data` (no NUL needed).
- */
-#define GM_VALUE_TEXT 3
-
-/**
- * `gm_value.kind`: a blob of `len` bytes at `data`.
- */
-#define GM_VALUE_BLOB 4
-
-/**
  * Largest parameter count for `gm_execute` (SQLite's own limit).
  */
 #define GM_MAX_SQL_PARAMS 32766
-
-/**
- * `gm_tensor.dtype`: 1-byte booleans.
- */
-#define GM_DTYPE_BOOL 1
-
-/**
- * `gm_tensor.dtype`: uint8.
- */
-#define GM_DTYPE_U8 2
-
-/**
- * `gm_tensor.dtype`: int8.
- */
-#define GM_DTYPE_I8 3
-
-/**
- * `gm_tensor.dtype`: uint16.
- */
-#define GM_DTYPE_U16 4
-
-/**
- * `gm_tensor.dtype`: int16.
- */
-#define GM_DTYPE_I16 5
-
-/**
- * `gm_tensor.dtype`: IEEE float16.
- */
-#define GM_DTYPE_F16 6
-
-/**
- * `gm_tensor.dtype`: bfloat16.
- */
-#define GM_DTYPE_BF16 7
-
-/**
- * `gm_tensor.dtype`: uint32.
- */
-#define GM_DTYPE_U32 8
-
-/**
- * `gm_tensor.dtype`: int32.
- */
-#define GM_DTYPE_I32 9
-
-/**
- * `gm_tensor.dtype`: float32.
- */
-#define GM_DTYPE_F32 10
-
-/**
- * `gm_tensor.dtype`: uint64.
- */
-#define GM_DTYPE_U64 11
-
-/**
- * `gm_tensor.dtype`: int64.
- */
-#define GM_DTYPE_I64 12
-
-/**
- * `gm_tensor.dtype`: float64.
- */
-#define GM_DTYPE_F64 13
 
 /**
  * Most dimensions a tensor may have.
@@ -205,21 +68,6 @@
 #define GM_MAX_TENSORS 1000000
 
 /**
- * `metric`: cosine similarity, best first.
- */
-#define GM_METRIC_COSINE 0
-
-/**
- * `metric`: dot product, best first.
- */
-#define GM_METRIC_DOT 1
-
-/**
- * `metric`: Euclidean distance, nearest (smallest) first.
- */
-#define GM_METRIC_L2 2
-
-/**
  * Most queries one batch call accepts.
  */
 #define GM_MAX_QUERIES 1000000
@@ -228,6 +76,324 @@
  * Largest `k` a k-NN call accepts.
  */
 #define GM_MAX_K 100000
+
+/**
+ * Every status a `gm_*` call returns, as an enum for bindings that cannot
+ * see macros (C#, LuaJIT). Functions return the fixed-width `gm_status`.
+ */
+enum gm_status_code
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Success.
+   */
+  GM_OK = 0,
+  /**
+   * The requested episode, concept or other row does not exist.
+   */
+  GM_ERR_NOT_FOUND = 1,
+  /**
+   * An argument is NULL, not UTF-8, not finite, out of range, or otherwise
+   * invalid; the message names it.
+   */
+  GM_ERR_INVALID_ARGUMENT = 2,
+  /**
+   * A database constraint was violated.
+   */
+  GM_ERR_CONSTRAINT = 3,
+  /**
+   * The database stayed locked beyond `connection_timeout`.
+   */
+  GM_ERR_BUSY = 4,
+  /**
+   * The operating system reported an I/O error (including a missing file
+   * or a permission problem).
+   */
+  GM_ERR_IO = 5,
+  /**
+   * The database file is damaged.
+   */
+  GM_ERR_CORRUPT = 6,
+  /**
+   * The file is not a SQLite database, or not a gmstore one.
+   */
+  GM_ERR_NOT_A_DATABASE = 7,
+  /**
+   * The file was written by a newer gmstore; it was left untouched.
+   */
+  GM_ERR_SCHEMA_TOO_NEW = 8,
+  /**
+   * A write was attempted on a read-only store or file.
+   */
+  GM_ERR_READ_ONLY = 9,
+  /**
+   * The disk, or the database's size limit, is full.
+   */
+  GM_ERR_FULL = 10,
+  /**
+   * A bug inside gmstore (including a caught panic); please report it.
+   */
+  GM_ERR_INTERNAL = 11,
+  /**
+   * A call in the wrong state: commit without a transaction, a closed or
+   * unknown store handle.
+   */
+  GM_ERR_MISUSE = 12,
+  /**
+   * The caller's buffer is too small; the needed size was written.
+   */
+  GM_ERR_BUFFER_TOO_SMALL = 13,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_status_code gm_status_code;
+#else
+typedef uint32_t gm_status_code;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Element types of `gm_tensor.dtype`.
+ */
+enum gm_dtype
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `gm_tensor.dtype`: 1-byte booleans.
+   */
+  GM_DTYPE_BOOL = 1,
+  /**
+   * `gm_tensor.dtype`: uint8.
+   */
+  GM_DTYPE_U8 = 2,
+  /**
+   * `gm_tensor.dtype`: int8.
+   */
+  GM_DTYPE_I8 = 3,
+  /**
+   * `gm_tensor.dtype`: uint16.
+   */
+  GM_DTYPE_U16 = 4,
+  /**
+   * `gm_tensor.dtype`: int16.
+   */
+  GM_DTYPE_I16 = 5,
+  /**
+   * `gm_tensor.dtype`: IEEE float16.
+   */
+  GM_DTYPE_F16 = 6,
+  /**
+   * `gm_tensor.dtype`: bfloat16.
+   */
+  GM_DTYPE_BF16 = 7,
+  /**
+   * `gm_tensor.dtype`: uint32.
+   */
+  GM_DTYPE_U32 = 8,
+  /**
+   * `gm_tensor.dtype`: int32.
+   */
+  GM_DTYPE_I32 = 9,
+  /**
+   * `gm_tensor.dtype`: float32.
+   */
+  GM_DTYPE_F32 = 10,
+  /**
+   * `gm_tensor.dtype`: uint64.
+   */
+  GM_DTYPE_U64 = 11,
+  /**
+   * `gm_tensor.dtype`: int64.
+   */
+  GM_DTYPE_I64 = 12,
+  /**
+   * `gm_tensor.dtype`: float64.
+   */
+  GM_DTYPE_F64 = 13,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_dtype gm_dtype;
+#else
+typedef uint32_t gm_dtype;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Kinds of `gm_value.kind`.
+ */
+enum gm_value_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `gm_value.kind`: SQL NULL.
+   */
+  GM_VALUE_NULL = 0,
+  /**
+   * `gm_value.kind`: a 64-bit integer in `int_value`.
+   */
+  GM_VALUE_INTEGER = 1,
+  /**
+   * `gm_value.kind`: a finite double in `real_value`.
+   */
+  GM_VALUE_REAL = 2,
+  /**
+   * `gm_value.kind`: UTF-8 text of `len` bytes at `data` (no NUL needed).
+   */
+  GM_VALUE_TEXT = 3,
+  /**
+   * `gm_value.kind`: a blob of `len` bytes at `data`.
+   */
+  GM_VALUE_BLOB = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_value_kind gm_value_kind;
+#else
+typedef uint32_t gm_value_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Values of `gm_options.synchronous`.
+ */
+enum gm_sync
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `gm_options.synchronous`: NORMAL under WAL, FULL otherwise.
+   */
+  GM_SYNC_DEFAULT = 0,
+  /**
+   * `gm_options.synchronous`: survives process crashes; the last commits may
+   * be lost on power failure.
+   */
+  GM_SYNC_NORMAL = 1,
+  /**
+   * `gm_options.synchronous`: every commit is fsynced; survives power loss.
+   */
+  GM_SYNC_FULL = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_sync gm_sync;
+#else
+typedef uint8_t gm_sync;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * How a name pattern is read (`name_match`).
+ */
+enum gm_name_match
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `name_match`: the text is a SQL LIKE pattern (`%` any run, `_` any one
+   * character), as in the seed's `search_concepts`.
+   */
+  GM_MATCH_LIKE = 0,
+  /**
+   * `name_match`: the text is plain; `%`, `_` and `\` match only themselves.
+   */
+  GM_MATCH_LITERAL = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_name_match gm_name_match;
+#else
+typedef uint32_t gm_name_match;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * k-NN metrics (`metric`).
+ */
+enum gm_metric
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `metric`: cosine similarity, best first.
+   */
+  GM_METRIC_COSINE = 0,
+  /**
+   * `metric`: dot product, best first.
+   */
+  GM_METRIC_DOT = 1,
+  /**
+   * `metric`: Euclidean distance, nearest (smallest) first.
+   */
+  GM_METRIC_L2 = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_metric gm_metric;
+#else
+typedef uint32_t gm_metric;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Rankings of `gm_strategy_query.order`.
+ */
+enum gm_strategy_order
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `gm_strategy_query.order`: highest mean first (the seed's order).
+   */
+  GM_STRATEGY_ORDER_MEAN = 0,
+  /**
+   * `gm_strategy_query.order`: highest lower 95% confidence bound first.
+   */
+  GM_STRATEGY_ORDER_LOWER_BOUND = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_strategy_order gm_strategy_order;
+#else
+typedef uint8_t gm_strategy_order;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Rules of `gm_suggest_options.method`.
+ */
+enum gm_suggest_method
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint8_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * `gm_suggest_options.method`: UCB1 (deterministic).
+   */
+  GM_SUGGEST_UCB1 = 0,
+  /**
+   * `gm_suggest_options.method`: Thompson sampling, seeded by `seed`.
+   */
+  GM_SUGGEST_THOMPSON = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_suggest_method gm_suggest_method;
+#else
+typedef uint8_t gm_suggest_method;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
 
 /**
  * An open store. Opaque: create with `gm_open`, release with `gm_close`.
@@ -1269,79 +1435,6 @@ typedef struct gm_neighbor_list {
    */
   size_t arena_len;
 } gm_neighbor_list;
-
-/**
- * Success.
- */
-#define GM_OK 0
-
-/**
- * The requested episode, concept or other row does not exist.
- */
-#define GM_ERR_NOT_FOUND 1
-
-/**
- * An argument is NULL, not UTF-8, not finite, out of range, or otherwise
- * invalid; the message names it.
- */
-#define GM_ERR_INVALID_ARGUMENT 2
-
-/**
- * A database constraint was violated.
- */
-#define GM_ERR_CONSTRAINT 3
-
-/**
- * The database stayed locked beyond `connection_timeout`.
- */
-#define GM_ERR_BUSY 4
-
-/**
- * The operating system reported an I/O error (including a missing file
- * or a permission problem).
- */
-#define GM_ERR_IO 5
-
-/**
- * The database file is damaged.
- */
-#define GM_ERR_CORRUPT 6
-
-/**
- * The file is not a SQLite database, or not a gmstore one.
- */
-#define GM_ERR_NOT_A_DATABASE 7
-
-/**
- * The file was written by a newer gmstore; it was left untouched.
- */
-#define GM_ERR_SCHEMA_TOO_NEW 8
-
-/**
- * A write was attempted on a read-only store or file.
- */
-#define GM_ERR_READ_ONLY 9
-
-/**
- * The disk, or the database's size limit, is full.
- */
-#define GM_ERR_FULL 10
-
-/**
- * A bug inside gmstore (including a caught panic); please report it.
- */
-#define GM_ERR_INTERNAL 11
-
-/**
- * A call in the wrong state: commit without a transaction, a closed or
- * unknown store handle.
- */
-#define GM_ERR_MISUSE 12
-
-/**
- * The caller's buffer is too small; the needed size was written.
- */
-#define GM_ERR_BUFFER_TOO_SMALL 13
 
 #ifdef __cplusplus
 extern "C" {

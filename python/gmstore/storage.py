@@ -388,7 +388,7 @@ class SQLiteStorage:
 
     # ---- semantic search -----------------------------------------------------
 
-    _METRICS = {"cosine": 0, "dot": 1, "l2": 2}
+    _METRICS = {"cosine": n.GM_METRIC_COSINE, "dot": n.GM_METRIC_DOT, "l2": n.GM_METRIC_L2}
 
     def _search_args(self, metric: str, name_pattern: Optional[str], min_access_count: Optional[int],
                      name_literal: bool):

@@ -164,11 +164,22 @@ pub unsafe extern "C" fn gm_get_concept_by_name(
     })
 }
 
-/// `name_match`: the text is a SQL LIKE pattern (`%` any run, `_` any one
-/// character), as in the seed's `search_concepts`.
-pub const GM_MATCH_LIKE: u32 = 0;
-/// `name_match`: the text is plain; `%`, `_` and `\` match only themselves.
-pub const GM_MATCH_LITERAL: u32 = 1;
+/// How a name pattern is read (`name_match`).
+#[repr(u32)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_name_match {
+    /// `name_match`: the text is a SQL LIKE pattern (`%` any run, `_` any one
+    /// character), as in the seed's `search_concepts`.
+    GM_MATCH_LIKE = 0,
+    /// `name_match`: the text is plain; `%`, `_` and `\` match only themselves.
+    GM_MATCH_LITERAL = 1,
+}
+
+/// [`gm_name_match::GM_MATCH_LIKE`] as the number the C ABI passes.
+pub const GM_MATCH_LIKE: u32 = gm_name_match::GM_MATCH_LIKE as u32;
+/// [`gm_name_match::GM_MATCH_LITERAL`] as the number the C ABI passes.
+pub const GM_MATCH_LITERAL: u32 = gm_name_match::GM_MATCH_LITERAL as u32;
 
 pub(crate) fn name_match(code: u32, field: &str) -> Result<NameMatch> {
     match code {

@@ -10,32 +10,65 @@ use crate::experience::{self, DType, Tensor};
 use crate::status::*;
 use crate::validate::MAX_BLOB_LEN;
 
-/// `gm_tensor.dtype`: 1-byte booleans.
-pub const GM_DTYPE_BOOL: u32 = 1;
-/// `gm_tensor.dtype`: uint8.
-pub const GM_DTYPE_U8: u32 = 2;
-/// `gm_tensor.dtype`: int8.
-pub const GM_DTYPE_I8: u32 = 3;
-/// `gm_tensor.dtype`: uint16.
-pub const GM_DTYPE_U16: u32 = 4;
-/// `gm_tensor.dtype`: int16.
-pub const GM_DTYPE_I16: u32 = 5;
-/// `gm_tensor.dtype`: IEEE float16.
-pub const GM_DTYPE_F16: u32 = 6;
-/// `gm_tensor.dtype`: bfloat16.
-pub const GM_DTYPE_BF16: u32 = 7;
-/// `gm_tensor.dtype`: uint32.
-pub const GM_DTYPE_U32: u32 = 8;
-/// `gm_tensor.dtype`: int32.
-pub const GM_DTYPE_I32: u32 = 9;
-/// `gm_tensor.dtype`: float32.
-pub const GM_DTYPE_F32: u32 = 10;
-/// `gm_tensor.dtype`: uint64.
-pub const GM_DTYPE_U64: u32 = 11;
-/// `gm_tensor.dtype`: int64.
-pub const GM_DTYPE_I64: u32 = 12;
-/// `gm_tensor.dtype`: float64.
-pub const GM_DTYPE_F64: u32 = 13;
+/// Element types of `gm_tensor.dtype`.
+#[repr(u32)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_dtype {
+    /// `gm_tensor.dtype`: 1-byte booleans.
+    GM_DTYPE_BOOL = 1,
+    /// `gm_tensor.dtype`: uint8.
+    GM_DTYPE_U8 = 2,
+    /// `gm_tensor.dtype`: int8.
+    GM_DTYPE_I8 = 3,
+    /// `gm_tensor.dtype`: uint16.
+    GM_DTYPE_U16 = 4,
+    /// `gm_tensor.dtype`: int16.
+    GM_DTYPE_I16 = 5,
+    /// `gm_tensor.dtype`: IEEE float16.
+    GM_DTYPE_F16 = 6,
+    /// `gm_tensor.dtype`: bfloat16.
+    GM_DTYPE_BF16 = 7,
+    /// `gm_tensor.dtype`: uint32.
+    GM_DTYPE_U32 = 8,
+    /// `gm_tensor.dtype`: int32.
+    GM_DTYPE_I32 = 9,
+    /// `gm_tensor.dtype`: float32.
+    GM_DTYPE_F32 = 10,
+    /// `gm_tensor.dtype`: uint64.
+    GM_DTYPE_U64 = 11,
+    /// `gm_tensor.dtype`: int64.
+    GM_DTYPE_I64 = 12,
+    /// `gm_tensor.dtype`: float64.
+    GM_DTYPE_F64 = 13,
+}
+
+/// [`gm_dtype::GM_DTYPE_BOOL`] as the number the C ABI passes.
+pub const GM_DTYPE_BOOL: u32 = gm_dtype::GM_DTYPE_BOOL as u32;
+/// [`gm_dtype::GM_DTYPE_U8`] as the number the C ABI passes.
+pub const GM_DTYPE_U8: u32 = gm_dtype::GM_DTYPE_U8 as u32;
+/// [`gm_dtype::GM_DTYPE_I8`] as the number the C ABI passes.
+pub const GM_DTYPE_I8: u32 = gm_dtype::GM_DTYPE_I8 as u32;
+/// [`gm_dtype::GM_DTYPE_U16`] as the number the C ABI passes.
+pub const GM_DTYPE_U16: u32 = gm_dtype::GM_DTYPE_U16 as u32;
+/// [`gm_dtype::GM_DTYPE_I16`] as the number the C ABI passes.
+pub const GM_DTYPE_I16: u32 = gm_dtype::GM_DTYPE_I16 as u32;
+/// [`gm_dtype::GM_DTYPE_F16`] as the number the C ABI passes.
+pub const GM_DTYPE_F16: u32 = gm_dtype::GM_DTYPE_F16 as u32;
+/// [`gm_dtype::GM_DTYPE_BF16`] as the number the C ABI passes.
+pub const GM_DTYPE_BF16: u32 = gm_dtype::GM_DTYPE_BF16 as u32;
+/// [`gm_dtype::GM_DTYPE_U32`] as the number the C ABI passes.
+pub const GM_DTYPE_U32: u32 = gm_dtype::GM_DTYPE_U32 as u32;
+/// [`gm_dtype::GM_DTYPE_I32`] as the number the C ABI passes.
+pub const GM_DTYPE_I32: u32 = gm_dtype::GM_DTYPE_I32 as u32;
+/// [`gm_dtype::GM_DTYPE_F32`] as the number the C ABI passes.
+pub const GM_DTYPE_F32: u32 = gm_dtype::GM_DTYPE_F32 as u32;
+/// [`gm_dtype::GM_DTYPE_U64`] as the number the C ABI passes.
+pub const GM_DTYPE_U64: u32 = gm_dtype::GM_DTYPE_U64 as u32;
+/// [`gm_dtype::GM_DTYPE_I64`] as the number the C ABI passes.
+pub const GM_DTYPE_I64: u32 = gm_dtype::GM_DTYPE_I64 as u32;
+/// [`gm_dtype::GM_DTYPE_F64`] as the number the C ABI passes.
+pub const GM_DTYPE_F64: u32 = gm_dtype::GM_DTYPE_F64 as u32;
 /// Most dimensions a tensor may have.
 pub const GM_MAX_TENSOR_DIMS: u32 = 32;
 /// Most tensors one experience may hold.

@@ -27,13 +27,26 @@ pub struct gm_store {
     _opaque: [u8; 0],
 }
 
-/// `gm_options.synchronous`: NORMAL under WAL, FULL otherwise.
-pub const GM_SYNC_DEFAULT: u8 = 0;
-/// `gm_options.synchronous`: survives process crashes; the last commits may
-/// be lost on power failure.
-pub const GM_SYNC_NORMAL: u8 = 1;
-/// `gm_options.synchronous`: every commit is fsynced; survives power loss.
-pub const GM_SYNC_FULL: u8 = 2;
+/// Values of `gm_options.synchronous`.
+#[repr(u8)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_sync {
+    /// `gm_options.synchronous`: NORMAL under WAL, FULL otherwise.
+    GM_SYNC_DEFAULT = 0,
+    /// `gm_options.synchronous`: survives process crashes; the last commits may
+    /// be lost on power failure.
+    GM_SYNC_NORMAL = 1,
+    /// `gm_options.synchronous`: every commit is fsynced; survives power loss.
+    GM_SYNC_FULL = 2,
+}
+
+/// [`gm_sync::GM_SYNC_DEFAULT`] as the number the C ABI passes.
+pub const GM_SYNC_DEFAULT: u8 = gm_sync::GM_SYNC_DEFAULT as u8;
+/// [`gm_sync::GM_SYNC_NORMAL`] as the number the C ABI passes.
+pub const GM_SYNC_NORMAL: u8 = gm_sync::GM_SYNC_NORMAL as u8;
+/// [`gm_sync::GM_SYNC_FULL`] as the number the C ABI passes.
+pub const GM_SYNC_FULL: u8 = gm_sync::GM_SYNC_FULL as u8;
 
 /// Major version of this header; `gm_version()` reports the library's.
 pub const GM_VERSION_MAJOR: u32 = 0;

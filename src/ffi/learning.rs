@@ -15,14 +15,36 @@ use crate::{
     SuggestMethod, SuggestOptions, Suggestion,
 };
 
-/// `gm_strategy_query.order`: highest mean first (the seed's order).
-pub const GM_STRATEGY_ORDER_MEAN: u8 = 0;
-/// `gm_strategy_query.order`: highest lower 95% confidence bound first.
-pub const GM_STRATEGY_ORDER_LOWER_BOUND: u8 = 1;
-/// `gm_suggest_options.method`: UCB1 (deterministic).
-pub const GM_SUGGEST_UCB1: u8 = 0;
-/// `gm_suggest_options.method`: Thompson sampling, seeded by `seed`.
-pub const GM_SUGGEST_THOMPSON: u8 = 1;
+/// Rankings of `gm_strategy_query.order`.
+#[repr(u8)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_strategy_order {
+    /// `gm_strategy_query.order`: highest mean first (the seed's order).
+    GM_STRATEGY_ORDER_MEAN = 0,
+    /// `gm_strategy_query.order`: highest lower 95% confidence bound first.
+    GM_STRATEGY_ORDER_LOWER_BOUND = 1,
+}
+
+/// [`gm_strategy_order::GM_STRATEGY_ORDER_MEAN`] as the number the C ABI passes.
+pub const GM_STRATEGY_ORDER_MEAN: u8 = gm_strategy_order::GM_STRATEGY_ORDER_MEAN as u8;
+/// [`gm_strategy_order::GM_STRATEGY_ORDER_LOWER_BOUND`] as the number the C ABI passes.
+pub const GM_STRATEGY_ORDER_LOWER_BOUND: u8 = gm_strategy_order::GM_STRATEGY_ORDER_LOWER_BOUND as u8;
+/// Rules of `gm_suggest_options.method`.
+#[repr(u8)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_suggest_method {
+    /// `gm_suggest_options.method`: UCB1 (deterministic).
+    GM_SUGGEST_UCB1 = 0,
+    /// `gm_suggest_options.method`: Thompson sampling, seeded by `seed`.
+    GM_SUGGEST_THOMPSON = 1,
+}
+
+/// [`gm_suggest_method::GM_SUGGEST_UCB1`] as the number the C ABI passes.
+pub const GM_SUGGEST_UCB1: u8 = gm_suggest_method::GM_SUGGEST_UCB1 as u8;
+/// [`gm_suggest_method::GM_SUGGEST_THOMPSON`] as the number the C ABI passes.
+pub const GM_SUGGEST_THOMPSON: u8 = gm_suggest_method::GM_SUGGEST_THOMPSON as u8;
 /// Most candidates `gm_suggest_strategy` accepts.
 pub const GM_MAX_CANDIDATES: usize = 1_000_000;
 

@@ -10,16 +10,33 @@ use crate::status::*;
 use crate::validate::MAX_BLOB_LEN;
 use crate::SqlValue;
 
-/// `gm_value.kind`: SQL NULL.
-pub const GM_VALUE_NULL: u32 = 0;
-/// `gm_value.kind`: a 64-bit integer in `int_value`.
-pub const GM_VALUE_INTEGER: u32 = 1;
-/// `gm_value.kind`: a finite double in `real_value`.
-pub const GM_VALUE_REAL: u32 = 2;
-/// `gm_value.kind`: UTF-8 text of `len` bytes at `data` (no NUL needed).
-pub const GM_VALUE_TEXT: u32 = 3;
-/// `gm_value.kind`: a blob of `len` bytes at `data`.
-pub const GM_VALUE_BLOB: u32 = 4;
+/// Kinds of `gm_value.kind`.
+#[repr(u32)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_value_kind {
+    /// `gm_value.kind`: SQL NULL.
+    GM_VALUE_NULL = 0,
+    /// `gm_value.kind`: a 64-bit integer in `int_value`.
+    GM_VALUE_INTEGER = 1,
+    /// `gm_value.kind`: a finite double in `real_value`.
+    GM_VALUE_REAL = 2,
+    /// `gm_value.kind`: UTF-8 text of `len` bytes at `data` (no NUL needed).
+    GM_VALUE_TEXT = 3,
+    /// `gm_value.kind`: a blob of `len` bytes at `data`.
+    GM_VALUE_BLOB = 4,
+}
+
+/// [`gm_value_kind::GM_VALUE_NULL`] as the number the C ABI passes.
+pub const GM_VALUE_NULL: u32 = gm_value_kind::GM_VALUE_NULL as u32;
+/// [`gm_value_kind::GM_VALUE_INTEGER`] as the number the C ABI passes.
+pub const GM_VALUE_INTEGER: u32 = gm_value_kind::GM_VALUE_INTEGER as u32;
+/// [`gm_value_kind::GM_VALUE_REAL`] as the number the C ABI passes.
+pub const GM_VALUE_REAL: u32 = gm_value_kind::GM_VALUE_REAL as u32;
+/// [`gm_value_kind::GM_VALUE_TEXT`] as the number the C ABI passes.
+pub const GM_VALUE_TEXT: u32 = gm_value_kind::GM_VALUE_TEXT as u32;
+/// [`gm_value_kind::GM_VALUE_BLOB`] as the number the C ABI passes.
+pub const GM_VALUE_BLOB: u32 = gm_value_kind::GM_VALUE_BLOB as u32;
 
 /// A bound parameter for `gm_execute`. Plain data owned by the caller; the
 /// field that `kind` names is read, the others are ignored.

@@ -11,12 +11,25 @@ use crate::search::{Metric, Neighbor, SearchFilter};
 use crate::status::*;
 use crate::validate::MAX_EMBEDDING_DIM;
 
-/// `metric`: cosine similarity, best first.
-pub const GM_METRIC_COSINE: u32 = 0;
-/// `metric`: dot product, best first.
-pub const GM_METRIC_DOT: u32 = 1;
-/// `metric`: Euclidean distance, nearest (smallest) first.
-pub const GM_METRIC_L2: u32 = 2;
+/// k-NN metrics (`metric`).
+#[repr(u32)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_metric {
+    /// `metric`: cosine similarity, best first.
+    GM_METRIC_COSINE = 0,
+    /// `metric`: dot product, best first.
+    GM_METRIC_DOT = 1,
+    /// `metric`: Euclidean distance, nearest (smallest) first.
+    GM_METRIC_L2 = 2,
+}
+
+/// [`gm_metric::GM_METRIC_COSINE`] as the number the C ABI passes.
+pub const GM_METRIC_COSINE: u32 = gm_metric::GM_METRIC_COSINE as u32;
+/// [`gm_metric::GM_METRIC_DOT`] as the number the C ABI passes.
+pub const GM_METRIC_DOT: u32 = gm_metric::GM_METRIC_DOT as u32;
+/// [`gm_metric::GM_METRIC_L2`] as the number the C ABI passes.
+pub const GM_METRIC_L2: u32 = gm_metric::GM_METRIC_L2 as u32;
 /// Most queries one batch call accepts.
 pub const GM_MAX_QUERIES: usize = 1_000_000;
 /// Largest `k` a k-NN call accepts.
