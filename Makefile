@@ -21,7 +21,7 @@ LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -
 LINK_A     := $(LIBA) -lpthread -ldl -lm
 SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all build header check-header demo test test-long lint test-rust test-c test-cpp test-python test-install install fuzz audit bench clean
+.PHONY: bench-bindings-build all build header check-header demo test test-long lint test-rust test-c test-cpp test-python test-install test-csharp test-lua install fuzz audit bench clean
 
 all: build
 
@@ -31,8 +31,11 @@ build:
 	$(CARGO) build --release --features cli
 	ln -sf libgmstore.so $(RELEASE)/libgmstore.so.0
 
+# The header, then the bindings' generated view of it (LuaJIT cdef, C#
+# structs and P/Invoke declarations).
 header:
 	cbindgen --config cbindgen.toml --crate gmstore --output include/gmstore.h
+	python3 scripts/gen_bindings.py
 
 # Fails when the committed header differs from what the sources generate.
 check-header: | $(OUT)
@@ -40,6 +43,7 @@ check-header: | $(OUT)
 	@cbindgen --version | grep -q " $(CBINDGEN_VERSION)$$" || { echo "cbindgen $(CBINDGEN_VERSION) is required, found: $$(cbindgen --version)"; exit 1; }
 	cbindgen --config cbindgen.toml --crate gmstore --output $(OUT)/gmstore.h
 	diff -u include/gmstore.h $(OUT)/gmstore.h || { echo "include/gmstore.h is stale: run 'make header' and commit"; exit 1; }
+	python3 scripts/gen_bindings.py --check
 
 $(OUT):
 	mkdir -p $(OUT)
@@ -50,7 +54,7 @@ $(OUT)/simulator: examples/c/simulator.c include/gmstore.h build | $(OUT)
 demo: $(OUT)/simulator
 	./$(OUT)/simulator $(DB)
 
-test: lint check-header test-rust test-c test-cpp test-python test-install
+test: lint check-header test-rust test-c test-cpp test-python test-install test-csharp test-lua
 	@echo "make test: all suites passed"
 
 # The full reliability counts: 40 crash trials, a 30-second soak, and
@@ -144,6 +148,35 @@ test-install: build
 	cmake --build $(INSTALL_TEST)/cmake >> $(INSTALL_TEST)/cmake.log
 	$(INSTALL_TEST)/cmake/use_gmstore $(INSTALL_TEST)/cmake/test.db
 
+# C# (Mono, as Unity's scripting runtime): the binding as a library, its
+# tests, the agent-loop example. DllImport finds libgmstore.so through
+# LD_LIBRARY_PATH, as a Unity player finds it in Plugins.
+CS      := target/cs
+MCS     := mcs -langversion:7.2 -warnaserror -optimize+
+RUN_CS  := LD_LIBRARY_PATH=$(CURDIR)/$(RELEASE) mono
+
+$(CS)/Gmstore.dll: bindings/csharp/Gmstore.cs build
+	mkdir -p $(CS)
+	$(MCS) -target:library -out:$@ bindings/csharp/Gmstore.cs
+
+test-csharp: $(CS)/Gmstore.dll
+	$(MCS) -r:$(CS)/Gmstore.dll -out:$(CS)/TestGmstore.exe tests/csharp/TestGmstore.cs
+	$(MCS) -r:$(CS)/Gmstore.dll -out:$(CS)/AgentLoop.exe examples/csharp/AgentLoop.cs
+	rm -rf $(CS)/test && mkdir -p $(CS)/test
+	$(RUN_CS) $(CS)/TestGmstore.exe $(CS)/test
+	$(RUN_CS) $(CS)/AgentLoop.exe $(CS)/test/agent.db
+
+# LuaJIT: the module over the generated cdef, its tests, the LÖVE-style loop.
+test-lua: build
+	rm -rf target/lua && mkdir -p target/lua
+	GMSTORE_LIB=$(CURDIR)/$(LIBSO) luajit tests/lua/test_gmstore.lua target/lua
+	GMSTORE_LIB=$(CURDIR)/$(LIBSO) luajit examples/lua/love_loop.lua target/lua/memory.db
+
+# The per-call benchmark of the bindings against the same loop in C.
+bench-bindings-build: $(CS)/Gmstore.dll | $(OUT)
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude bench/bindings/get_episode.c -o $(OUT)/get_episode_bench $(LINK_SO)
+	$(MCS) -r:$(CS)/Gmstore.dll -out:$(CS)/GetEpisodeBench.exe bench/bindings/GetEpisodeBench.cs
+
 VENV := .venv
 PY   := $(VENV)/bin/python
 
@@ -171,7 +204,7 @@ audit:
 	cargo deny --offline check licenses bans sources
 
 # Every benchmark, then BENCHMARKS.md and docs/*.png (about 10 minutes).
-bench: build $(PY)
+bench: build $(PY) bench-bindings-build
 	$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q "matplotlib>=3.7"
 	PY=$(PY) ./scripts/bench.sh
 

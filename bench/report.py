@@ -33,9 +33,10 @@ SUITE_TITLES = {
     "python": "Python package vs the seed's sqlite3 + pickle code",
     "knn": "k-NN vs numpy",
     "backup": "Backup vs a plain file copy",
+    "bindings": "Game-engine bindings vs C, per call",
 }
 # Suites whose rows hold one timing per run for each side, taken together.
-PAIRED = {"core", "python", "backup"}
+PAIRED = {"core", "python", "backup", "bindings"}
 
 
 @dataclass

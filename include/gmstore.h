@@ -35,7 +35,7 @@
 /**
  * Minor version of this header.
  */
-#define GM_VERSION_MINOR 1
+#define GM_VERSION_MINOR 2
 
 /**
  * Patch version of this header.
@@ -1482,7 +1482,7 @@ void gm_close(struct gm_store *store);
 uint32_t gm_version(void);
 
 /**
- * The library version as a static NUL-terminated string ("0.1.0"). Never
+ * The library version as a static NUL-terminated string ("0.2.0"). Never
  * freed. Thread-safe.
  */
 const char *gm_version_string(void);

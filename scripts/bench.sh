@@ -24,6 +24,7 @@ suite backup env GM_BENCH_RUNS=3 cargo bench --quiet --bench backup
 suite scaling cargo bench --quiet --bench scaling
 suite python "$PY" bench/python_bench.py --runs "$RUNS"
 suite knn "$PY" bench/knn_bench.py --runs "$RUNS"
+suite bindings "$PY" bench/bindings_bench.py --runs "$RUNS"
 
 "$PY" bench/report.py "$GM_BENCH_JSON" --out BENCHMARKS.md \
   --ratio-plot docs/benchmarks.png --scaling-plot docs/scaling.png \

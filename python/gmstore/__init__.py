@@ -18,7 +18,7 @@ def version() -> str:
     return lib().gm_version_string().decode()
 
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "SQLiteStorage", "SQLiteStorageError", "InvalidArgumentError", "InvalidTypeError", "Embedding", "Episode", "Concept", "LearningEvent",

@@ -51,7 +51,7 @@ pub const GM_SYNC_FULL: u8 = gm_sync::GM_SYNC_FULL as u8;
 /// Major version of this header; `gm_version()` reports the library's.
 pub const GM_VERSION_MAJOR: u32 = 0;
 /// Minor version of this header.
-pub const GM_VERSION_MINOR: u32 = 1;
+pub const GM_VERSION_MINOR: u32 = 2;
 /// Patch version of this header.
 pub const GM_VERSION_PATCH: u32 = 0;
 
@@ -261,7 +261,7 @@ pub extern "C" fn gm_version() -> u32 {
     GM_VERSION_MAJOR * 1_000_000 + GM_VERSION_MINOR * 1000 + GM_VERSION_PATCH
 }
 
-/// The library version as a static NUL-terminated string ("0.1.0"). Never
+/// The library version as a static NUL-terminated string ("0.2.0"). Never
 /// freed. Thread-safe.
 #[no_mangle]
 pub extern "C" fn gm_version_string() -> *const c_char {

@@ -1,0 +1,384 @@
+-- gmstore for LuaJIT (LÖVE, Defold, OpenResty, plain luajit).
+--
+--   local gmstore = require("gmstore")          -- gmstore_cdef.lua beside it
+--   local store = gmstore.open("memory.db")
+--   local id = store:store_episode("\0\1\2", 0.85, "level_1")
+--   print(store:get_episode(id).performance_score)
+--
+-- Over the generated declarations in gmstore_cdef.lua (do not edit that
+-- file: `make header` writes it from include/gmstore.h). Every result the
+-- library allocates is handed to ffi.gc at once, so the garbage collector
+-- frees it; the friendly calls copy what they return into Lua values and
+-- free at once. Errors are raised as a table {code=, status=, message=}
+-- whose tostring is "GM_ERR_x: message". Ownership and threads:
+-- docs/ABI.md. gmstore.C is the raw library for anything not wrapped here.
+
+local ffi = require("ffi")
+ffi.cdef(require("gmstore_cdef"))
+
+local function load_library()
+  local path = os.getenv("GMSTORE_LIB")
+  if path then return ffi.load(path) end
+  local ok, lib = pcall(ffi.load, "gmstore")
+  if ok then return lib end
+  return ffi.load("libgmstore.so.0")
+end
+
+local C = load_library()
+local M = { C = C }
+
+local Error = {}
+Error.__index = Error
+Error.__tostring = function(e) return e.status .. ": " .. e.message end
+M.Error = Error
+
+local function raise(code)
+  error(setmetatable({
+    code = tonumber(code),
+    status = ffi.string(C.gm_status_name(code)),
+    message = ffi.string(C.gm_last_error_message()),
+  }, Error), 3)
+end
+
+local function check(code)
+  if code ~= C.GM_OK then raise(code) end
+end
+
+-- One reusable out-parameter of each kind (calls copy out of them at once).
+local out_ptr = ffi.new("void*[1]")
+local out_i64 = ffi.new("int64_t[1]")
+local out_u64 = ffi.new("uint64_t[1]")
+local out_size = ffi.new("size_t[1]")
+
+local function text(s, field)
+  if s == nil then return nil end
+  if type(s) ~= "string" then error(field .. ": must be a string, got " .. type(s), 3) end
+  if s:find("\0", 1, true) then error(field .. ": must not contain NUL bytes", 3) end
+  return s
+end
+
+local function opt_double(v)
+  if v == nil then return nil end
+  return ffi.new("double[1]", v)
+end
+
+local function span(p, n) return ffi.string(p, n) end
+
+-- Takes ownership of a result pointer (written to out_ptr by the call).
+local function take(ctype, free)
+  local p = ffi.cast(ctype, out_ptr[0])
+  if p == nil then return nil end
+  return ffi.gc(p, free)
+end
+
+local function release(p, free)
+  ffi.gc(p, nil)
+  free(p)
+end
+
+local function episode_table(e)
+  return {
+    id = tonumber(e.id), timestamp = e.timestamp, performance_score = e.performance_score,
+    created_at = e.created_at, experience_data = span(e.experience_data, e.experience_len),
+    context_hash = span(e.context_hash, e.context_hash_len), metadata = span(e.metadata, e.metadata_len),
+  }
+end
+
+local function concept_table(c)
+  local embedding = {}
+  for i = 0, tonumber(c.embedding_len) - 1 do embedding[i + 1] = c.embedding[i] end
+  return {
+    id = tonumber(c.id), name = span(c.name, c.name_len), embedding = embedding,
+    creation_time = c.creation_time, access_count = tonumber(c.access_count), last_accessed = c.last_accessed,
+    metadata = span(c.metadata, c.metadata_len),
+  }
+end
+
+-- Copies a gm_*_list into a Lua array with `convert`, then frees it.
+local function list(ctype, free, convert)
+  local l = take(ctype, free)
+  local result = {}
+  for i = 0, tonumber(l.len) - 1 do result[i + 1] = convert(l.items[i]) end
+  release(l, free)
+  return result
+end
+
+local Store = {}
+Store.__index = Store
+
+--- Opens (or creates) a store. `options` may set any gm_options field.
+function M.open(path, options)
+  local opts = nil
+  if options then
+    opts = ffi.new("gm_options[1]")
+    check(C.gm_options_init(opts))
+    for k, v in pairs(options) do opts[0][k] = v end
+  end
+  local handle = ffi.new("gm_store*[1]")
+  check(C.gm_open(text(path, "path"), opts, handle))
+  return setmetatable({ handle = ffi.gc(handle[0], C.gm_close) }, Store)
+end
+
+function M.version() return ffi.string(C.gm_version_string()) end
+function M.sqlite_version() return ffi.string(C.gm_sqlite_version()) end
+
+--- Closes the store now (the garbage collector would otherwise).
+function Store:close()
+  if self.handle ~= nil then
+    release(self.handle, C.gm_close)
+    self.handle = nil
+  end
+end
+
+function Store:h()
+  if self.handle == nil then error("the store is closed", 3) end
+  return self.handle
+end
+
+-- ---- episodes ----
+
+function Store:store_episode(experience, performance_score, context_hash, metadata_json, timestamp)
+  if type(experience) ~= "string" then error("experience_data: must be a string of bytes", 2) end
+  local e = ffi.new("gm_episode_input")
+  e.experience_data = ffi.cast("const uint8_t*", experience)
+  e.experience_len = #experience
+  e.performance_score = performance_score
+  e.context_hash = text(context_hash, "context_hash")
+  e.metadata = text(metadata_json, "metadata")
+  if timestamp then e.timestamp, e.has_timestamp = timestamp, 1 end
+  check(C.gm_store_episode(self:h(), e, out_i64))
+  return tonumber(out_i64[0])
+end
+
+--- The episode as a table, or nil when there is none with this id.
+function Store:get_episode(id)
+  local status = C.gm_get_episode(self:h(), id, ffi.cast("gm_episode**", out_ptr))
+  if status == C.GM_ERR_NOT_FOUND then return nil end
+  check(status)
+  local e = take("gm_episode*", C.gm_episode_free)
+  local t = episode_table(e)
+  release(e, C.gm_episode_free)
+  return t
+end
+
+--- The episode as gm_episode* cdata without copying, freed by the GC.
+function Store:episode_view(id)
+  check(C.gm_get_episode(self:h(), id, ffi.cast("gm_episode**", out_ptr)))
+  return take("gm_episode*", C.gm_episode_free)
+end
+
+function Store:get_episodes_by_context(context_hash, limit, min_score)
+  check(C.gm_get_episodes_by_context(self:h(), text(context_hash, "context_hash"), limit or 100,
+    opt_double(min_score), ffi.cast("gm_episode_list**", out_ptr)))
+  return list("gm_episode_list*", C.gm_episode_list_free, episode_table)
+end
+
+function Store:get_recent_episodes(time_window, limit)
+  check(C.gm_get_recent_episodes(self:h(), time_window or 3600, limit or 100, ffi.cast("gm_episode_list**", out_ptr)))
+  return list("gm_episode_list*", C.gm_episode_list_free, episode_table)
+end
+
+function Store:count_episodes()
+  check(C.gm_count_episodes(self:h(), out_i64))
+  return tonumber(out_i64[0])
+end
+
+-- ---- concepts and the graph ----
+
+function Store:store_concept(name, embedding, metadata_json, creation_time)
+  local v = ffi.new("float[?]", #embedding, embedding)
+  check(C.gm_store_concept(self:h(), text(name, "name"), v, #embedding, text(metadata_json, "metadata"),
+    opt_double(creation_time), out_i64))
+  return tonumber(out_i64[0])
+end
+
+local function one_concept(status)
+  if status == C.GM_ERR_NOT_FOUND then return nil end
+  check(status)
+  local c = take("gm_concept*", C.gm_concept_free)
+  local t = concept_table(c)
+  release(c, C.gm_concept_free)
+  return t
+end
+
+function Store:get_concept(id)
+  return one_concept(C.gm_get_concept(self:h(), id, ffi.cast("gm_concept**", out_ptr)))
+end
+
+function Store:get_concept_by_name(name)
+  return one_concept(C.gm_get_concept_by_name(self:h(), text(name, "name"), ffi.cast("gm_concept**", out_ptr)))
+end
+
+function Store:search_concepts(query, limit)
+  check(C.gm_search_concepts(self:h(), text(query, "query"), limit or 10, ffi.cast("gm_concept_list**", out_ptr)))
+  return list("gm_concept_list*", C.gm_concept_list_free, concept_table)
+end
+
+--- k nearest concepts: { {id=, name=, score=}, ... }, best first.
+function Store:nearest_concepts(query, k, metric)
+  local q = ffi.new("float[?]", #query, query)
+  local code = ({ cosine = C.GM_METRIC_COSINE, dot = C.GM_METRIC_DOT, l2 = C.GM_METRIC_L2 })[metric or "cosine"]
+  if not code then error("metric: must be cosine, dot or l2", 2) end
+  check(C.gm_nearest_concepts(self:h(), q, #query, code, k or 10, nil, ffi.cast("gm_neighbor_list**", out_ptr)))
+  return list("gm_neighbor_list*", C.gm_neighbor_list_free, function(n)
+    return { id = tonumber(n.id), name = span(n.name, n.name_len), score = n.score }
+  end)
+end
+
+function Store:add_relationship(source_id, target_id, relationship_type, strength)
+  check(C.gm_add_relationship(self:h(), source_id, target_id, text(relationship_type, "relationship_type"),
+    strength or 1.0))
+end
+
+function Store:get_relationships(concept_id, relationship_type)
+  check(C.gm_get_relationships(self:h(), concept_id, text(relationship_type, "relationship_type"),
+    ffi.cast("gm_relationship_list**", out_ptr)))
+  return list("gm_relationship_list*", C.gm_relationship_list_free, function(r)
+    return { target_id = tonumber(r.target_id), strength = r.strength,
+             relationship_type = span(r.relationship_type, r.relationship_type_len) }
+  end)
+end
+
+--- The strongest path: ids (a Lua array) and the product of strengths, or nil.
+function Store:strongest_path(from_id, to_id, relationship_type, min_strength)
+  check(C.gm_strongest_path(self:h(), from_id, to_id, text(relationship_type, "relationship_type"),
+    min_strength or 0, ffi.cast("gm_path**", out_ptr)))
+  local p = take("gm_path*", C.gm_path_free)
+  if p == nil then return nil end
+  local ids = {}
+  for i = 0, tonumber(p.len) - 1 do ids[i + 1] = tonumber(p.ids[i]) end
+  local strength = p.strength
+  release(p, C.gm_path_free)
+  return ids, strength
+end
+
+-- ---- learning ----
+
+function Store:store_learning_event(task_type, performance_delta, strategy_used, parameters_json, timestamp)
+  check(C.gm_store_learning_event(self:h(), text(task_type, "task_type"), performance_delta,
+    text(strategy_used, "strategy_used"), text(parameters_json, "parameters"), opt_double(timestamp), out_i64))
+  return tonumber(out_i64[0])
+end
+
+function Store:get_best_strategies(task_type, limit)
+  check(C.gm_get_best_strategies(self:h(), text(task_type, "task_type"), limit or 10,
+    ffi.cast("gm_strategy_list**", out_ptr)))
+  return list("gm_strategy_list*", C.gm_strategy_list_free, function(s)
+    return { strategy = span(s.strategy, s.strategy_len), avg_delta = s.avg_delta, usage_count = tonumber(s.usage_count) }
+  end)
+end
+
+function Store:strategy_stats(task_type, query)
+  local q = nil
+  if query then
+    q = ffi.new("gm_strategy_query")
+    if query.since then q.since, q.has_since = query.since, 1 end
+    q.order = query.order == "lower_bound" and C.GM_STRATEGY_ORDER_LOWER_BOUND or C.GM_STRATEGY_ORDER_MEAN
+    q.min_count, q.limit = query.min_count or 0, query.limit or 0
+  end
+  check(C.gm_strategy_stats(self:h(), text(task_type, "task_type"), q, ffi.cast("gm_strategy_summary_list**", out_ptr)))
+  return list("gm_strategy_summary_list*", C.gm_strategy_summary_list_free, function(s)
+    return { strategy = span(s.strategy, s.strategy_len), count = tonumber(s.count), mean = s.mean,
+             std_dev = s.std_dev, std_error = s.std_error, ci_low = s.ci_low, ci_high = s.ci_high,
+             first_used = s.first_used, last_used = s.last_used }
+  end)
+end
+
+--- The strategy to try next: {strategy=, score=, count=, mean=, candidate_index=}
+--- (a 1-based index into `candidates`, or nil). method: "ucb1" or "thompson".
+function Store:suggest_strategy(task_type, candidates, method, seed)
+  local names, n = nil, 0
+  if candidates then
+    n = #candidates
+    names = ffi.new("const char*[?]", math.max(n, 1))
+    for i, c in ipairs(candidates) do names[i - 1] = text(c, "candidates[" .. (i - 1) .. "]") end
+  end
+  local o = ffi.new("gm_suggest_options")
+  o.method = method == "thompson" and C.GM_SUGGEST_THOMPSON or C.GM_SUGGEST_UCB1
+  o.seed = seed or 0
+  check(C.gm_suggest_strategy(self:h(), text(task_type, "task_type"), names, n, o, ffi.cast("gm_suggestion**", out_ptr)))
+  local s = take("gm_suggestion*", C.gm_suggestion_free)
+  local t = { strategy = span(s.strategy, s.strategy_len), score = s.score, count = tonumber(s.count), mean = s.mean,
+              candidate_index = s.candidate_index >= 0 and tonumber(s.candidate_index) + 1 or nil }
+  release(s, C.gm_suggestion_free)
+  return t
+end
+
+-- ---- SQL, maintenance, transactions ----
+
+--- One SQL statement with bound parameters (numbers, strings, true/false, nil
+--- needs gmstore.NULL); returns the rows changed. Integers pass as int64.
+M.NULL = setmetatable({}, { __tostring = function() return "gmstore.NULL" end })
+function Store:execute(sql, ...)
+  local args = { ... }
+  local values = ffi.new("gm_value[?]", math.max(#args, 1))
+  for i, v in ipairs(args) do
+    local slot = values[i - 1]
+    if v == M.NULL then slot.kind = C.GM_VALUE_NULL
+    elseif type(v) == "number" and v == math.floor(v) and math.abs(v) < 2^53 then
+      slot.kind, slot.int_value = C.GM_VALUE_INTEGER, v
+    elseif type(v) == "number" then slot.kind, slot.real_value = C.GM_VALUE_REAL, v
+    elseif type(v) == "string" then slot.kind, slot.data, slot.len = C.GM_VALUE_TEXT, ffi.cast("const uint8_t*", v), #v
+    else error("params[" .. (i - 1) .. "]: a " .. type(v) .. " cannot be bound", 2) end
+  end
+  check(C.gm_execute(self:h(), text(sql, "sql"), values, #args, out_i64))
+  return tonumber(out_i64[0])
+end
+
+function Store:stats()
+  check(C.gm_get_stats(self:h(), ffi.cast("gm_stats**", out_ptr)))
+  local s = take("gm_stats*", C.gm_stats_free)
+  local t = {}
+  for _, k in ipairs({ "episodes_count", "concepts_count", "learning_events_count", "relationships_count",
+                       "schema_version", "page_size", "page_count", "freelist_count" }) do
+    t[k] = tonumber(s[k])
+  end
+  t.db_size_mb, t.embedding_dim = s.db_size_mb, tonumber(s.embedding_dim)
+  release(s, C.gm_stats_free)
+  return t
+end
+
+local function take_string()
+  local p = ffi.cast("char*", out_ptr[0])
+  if p == nil then return nil end
+  local s = ffi.string(p)
+  C.gm_string_free(p)
+  return s
+end
+
+function Store:create_backup(path)
+  check(C.gm_create_backup(self:h(), text(path, "backup_path"), ffi.cast("char**", out_ptr)))
+  return take_string()
+end
+
+function Store:integrity_check()
+  check(C.gm_integrity_check(self:h(), out_i64, ffi.cast("char**", out_ptr)))
+  return tonumber(out_i64[0]), take_string()
+end
+
+function Store:begin() check(C.gm_begin(self:h())) end
+function Store:commit() check(C.gm_commit(self:h())) end
+function Store:rollback() check(C.gm_rollback(self:h())) end
+
+--- Runs fn(store) in a transaction: commits when it returns, rolls back
+--- and re-raises when it raises. Nests (inner ones are savepoints).
+function Store:transaction(fn)
+  self:begin()
+  local ok, err = pcall(fn, self)
+  if ok then self:commit() else self:rollback(); error(err, 0) end
+end
+
+--- Hands this thread's open transaction to a coroutine scheduler or
+--- another thread: detach returns a token, attach(token) continues it.
+function Store:detach()
+  check(C.gm_transaction_detach(self:h(), out_u64))
+  return out_u64[0]
+end
+function Store:attach(token) check(C.gm_transaction_attach(self:h(), token)) end
+
+function Store:embedding_dim()
+  check(C.gm_embedding_dim(self:h(), out_size))
+  return tonumber(out_size[0])
+end
+
+return M

@@ -1,0 +1,135 @@
+-- The LuaJIT binding's tests, run by `make test-lua`:
+--   luajit tests/lua/test_gmstore.lua <scratch dir>
+package.path = "bindings/lua/?.lua;" .. package.path
+local ffi = require("ffi")
+local gmstore = require("gmstore")
+
+local passed, failed = 0, 0
+local function check(ok, what)
+  if ok then passed = passed + 1 else failed = failed + 1; io.stderr:write("FAILED: " .. what .. "\n") end
+end
+
+local function raises(fn)
+  local ok, err = pcall(fn)
+  if ok then return nil end
+  return err
+end
+
+local dir = assert(arg[1], "usage: test_gmstore.lua DIR")
+local path = dir .. "/lua.db"
+os.remove(path)
+local store = gmstore.open(path)
+
+-- every struct's size as the C compiler makes it
+local structs = {}
+for name in require("gmstore_cdef"):gmatch("typedef struct (gm_[%w_]+) {") do structs[#structs + 1] = name end
+local src = io.open(dir .. "/sizes.c", "w")
+src:write('#include <stdio.h>\n#include "gmstore.h"\nint main(void) {\n')
+for _, name in ipairs(structs) do src:write(('printf("%%zu\\n", sizeof(%s));\n'):format(name)) end
+src:write("return 0; }\n")
+src:close()
+assert(os.execute("cc -Wall -Werror -Iinclude " .. dir .. "/sizes.c -o " .. dir .. "/sizes") == 0)
+local sizes_ok, i = #structs >= 30, 0
+for line in io.popen(dir .. "/sizes"):lines() do
+  i = i + 1
+  if tonumber(line) ~= ffi.sizeof(structs[i]) then sizes_ok = false; io.stderr:write(structs[i] .. " differs\n") end
+end
+check(sizes_ok and i == #structs, "struct sizes match the C compiler (" .. #structs .. " structs)")
+check(gmstore.version() == "0.2.0" and gmstore.C.gm_version() == 2000, "version")
+check(gmstore.C.GM_ERR_INVALID_ARGUMENT == 2 and gmstore.C.GM_DTYPE_F32 == 10, "enum constants visible")
+
+-- episodes: bytes with NULs survive, UTF-8 both ways
+local data = "\0\1\2\255\0"
+local id = store:store_episode(data, 0.85, "niveau_é_日本", '{"seed": 7}', 1234.5)
+local e = store:get_episode(id)
+check(e.experience_data == data and e.performance_score == 0.85 and e.timestamp == 1234.5 and
+      e.context_hash == "niveau_é_日本" and e.metadata == '{"seed": 7}', "episode round trip")
+check(store:get_episode(987654) == nil, "missing episode is nil")
+local view = store:episode_view(id)
+check(tonumber(view.id) == id and tonumber(view.experience_len) == 5, "episode view (gc-owned cdata)")
+store:store_episode("x", 0.2, "ctx")
+store:store_episode("y", 0.9, "ctx")
+local by_ctx = store:get_episodes_by_context("ctx", 10, 0.5)
+check(#by_ctx == 1 and by_ctx[1].experience_data == "y", "context query with min score")
+check(store:count_episodes() == 3 and #store:get_recent_episodes(1e12, 10) == 3, "counts")
+
+-- concepts, search and the graph: floats bit-exact
+local a = store:store_concept("sword", { 0.1, -2.5, 1e-45, 3.4028234663852886e38 })
+local b = store:store_concept("shield", { 1, 0, 0, 0 })
+local c = store:get_concept_by_name("sword")
+check(c.embedding[1] == tonumber(ffi.new("float", 0.1)) and c.embedding[4] == 3.4028234663852886e38 and
+      c.access_count == 1, "concept floats bit-exact")
+check(store:get_concept(424242) == nil and store:get_concept(a).name == "sword", "concept by id")
+check(#store:search_concepts("sh%", 10) == 1 and store:embedding_dim() == 4, "search and dimension")
+local near = store:nearest_concepts({ 1, 0, 0, 0 }, 1)
+check(near[1].id == b and math.abs(near[1].score - 1) < 1e-9, "nearest concept")
+store:add_relationship(a, b, "defends", 0.5)
+check(store:get_relationships(a)[1].target_id == b, "relationship")
+local ids, strength = store:strongest_path(a, b)
+check(ids[1] == a and ids[2] == b and strength == 0.5, "strongest path")
+check(store:strongest_path(b, a) == nil, "no path is nil")
+
+-- learning
+for _, d in ipairs({ 1.0, 2.0, 3.0, 4.0 }) do store:store_learning_event("task", d, "four", nil, d) end
+store:store_learning_event("task", 10.0, "once")
+check(store:get_best_strategies("task")[1].strategy == "once", "best strategies")
+local stats = store:strategy_stats("task", { order = "lower_bound" })
+check(stats[1].strategy == "four" and stats[1].count == 4 and stats[1].mean == 2.5 and
+      math.abs(stats[1].ci_low - (2.5 - 3.182446305284263 * math.sqrt(5 / 3) / 2)) < 1e-12 and
+      stats[2].std_dev ~= stats[2].std_dev, "strategy stats (lower-bound order, NaN spread for one use)")
+local pick = store:suggest_strategy("task", { "four", "fresh" })
+check(pick.strategy == "fresh" and pick.candidate_index == 2 and pick.score == math.huge, "UCB1 tries the untried")
+check(store:suggest_strategy("task", nil, "thompson", 42).strategy == store:suggest_strategy("task", nil, "thompson", 42).strategy,
+      "Thompson is seeded")
+
+-- SQL, transactions, maintenance
+check(store:execute("UPDATE episodes SET metadata = ? WHERE context_hash = ?", '{"k": 1}', "ctx") == 2, "execute")
+local before = store:count_episodes()
+local err = raises(function()
+  store:transaction(function(s) s:store_episode("z", 0.5, "tx"); error("abort") end)
+end)
+check(err ~= nil and store:count_episodes() == before, "a raising transaction rolls back")
+store:transaction(function(s) s:store_episode("z", 0.5, "tx") end)
+check(store:count_episodes() == before + 1, "a transaction commits")
+store:begin()
+store:store_episode("w", 0.5, "tx")
+local token = store:detach()
+local co = coroutine.wrap(function() store:attach(token); store:commit() end)
+co()
+check(store:count_episodes() == before + 2, "detach and attach")
+local problems, report = store:integrity_check()
+check(problems == 0 and report == "ok", "integrity")
+local backup = store:create_backup(dir .. "/lua_backup.db")
+check(io.open(backup, "rb") ~= nil, "backup")
+check(store:stats().episodes_count == before + 2, "stats")
+
+-- bad input: status and message, nothing stored
+local count = store:count_episodes()
+err = raises(function() store:store_episode("x", 0 / 0, "c") end)
+check(getmetatable(err) == gmstore.Error and err.status == "GM_ERR_INVALID_ARGUMENT" and err.code == 2 and
+      err.message:find("performance_score", 1, true) and tostring(err):find("^GM_ERR_INVALID_ARGUMENT: "),
+      "NaN score refused with status and message")
+err = raises(function() store:store_concept("x", { 1, 2 }) end)
+check(err and err.message:find("dimension", 1, true), "wrong dimension refused")
+err = raises(function() store:add_relationship(a, 424242, "r", 0.5) end)
+check(err and err.status == "GM_ERR_NOT_FOUND", "missing target")
+err = raises(function() store:suggest_strategy("task", {}) end)
+check(err and err.message:find("candidates", 1, true), "empty candidate list refused")
+err = raises(function() store:store_episode("x", 1, "a\0b") end)
+check(type(err) == "string" and err:find("context_hash", 1, true), "NUL inside a string refused")
+err = raises(function() store:commit() end)
+check(err and err.status == "GM_ERR_MISUSE", "commit without a transaction")
+err = raises(function() gmstore.open(dir) end)
+check(err and err.message:find("directory", 1, true), "opening a directory refused")
+check(store:count_episodes() == count, "nothing stored by bad calls")
+
+-- results are freed by the GC: many views, then a full collection
+for i = 1, 20000 do store:episode_view(id) end
+collectgarbage("collect")
+check(store:get_episode(id).experience_data == data, "gc-freed views")
+store:close()
+err = raises(function() store:count_episodes() end)
+check(err ~= nil, "a closed store refuses calls")
+
+print(passed .. " passed, " .. failed .. " failed")
+os.exit(failed == 0 and 0 or 1)
