@@ -12,8 +12,6 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
-
 use crate::error::{Error, Result};
 use crate::files;
 use crate::options::Options;
@@ -21,7 +19,7 @@ use crate::storage::migrations;
 use crate::storage::sqlite::connection::{
     configure_writer, create_file, explain_open_error, open_bulk_reader, open_connection, require_current,
 };
-use crate::storage::{ConceptFeed, Session, Transactions};
+use crate::storage::{ConceptFeed, Session, SessionBox};
 use crate::writer::{lock, Writer};
 
 /// Idle read connections kept for reuse.
@@ -41,7 +39,7 @@ pub struct Store {
 }
 
 struct ReaderPool {
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<SessionBox>>,
 }
 
 /// How a write op wants its work wrapped inside a caller's transaction.
@@ -197,7 +195,7 @@ impl Store {
             idle: Mutex::new(Vec::new()),
         });
         let store = Store {
-            writer: Writer::new(conn, options.connection_timeout),
+            writer: Writer::new(Box::new(conn), options.connection_timeout),
             file_id: (!options.is_memory())
                 .then(|| files::identity(&options.db_path))
                 .flatten(),
@@ -251,8 +249,8 @@ impl Store {
         if in_caller_tx && !conn.in_transaction() {
             return Err(rolled_back_by_sqlite("write"));
         }
-        let tx = OpenTx::begin(&*conn, in_caller_tx, nesting)?;
-        let value = f(&*conn).map_err(|e| {
+        let tx = OpenTx::begin(&**conn, in_caller_tx, nesting)?;
+        let value = f(&**conn).map_err(|e| {
             if in_caller_tx && !conn.in_transaction() {
                 e.map_message(|m| format!("{m}; SQLite rolled back the whole transaction"))
             } else {
@@ -272,17 +270,17 @@ impl Store {
             _ => {
                 let held = self.writer.acquire()?;
                 let conn = held.conn()?;
-                return f(&*conn);
+                return f(&**conn);
             }
         };
         let conn = match lock(&pool.idle)?.pop() {
             Some(conn) => conn,
             None => {
                 self.check_file_identity()?;
-                open_connection(&self.options, true)?
+                Box::new(open_connection(&self.options, true)?)
             }
         };
-        let result = f(&conn);
+        let result = f(&*conn);
         let mut idle = lock(&pool.idle)?;
         if idle.len() < MAX_IDLE_READERS {
             idle.push(conn);
@@ -315,7 +313,7 @@ impl Store {
             ));
         }
         let mut conn = held.conn()?;
-        f(&mut *conn)
+        f(&mut **conn)
     }
 
     /// A new connection that only reads, for long-lived readers (the

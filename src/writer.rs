@@ -17,10 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
 
 use crate::error::{Error, Result};
-use crate::storage::Transactions;
+use crate::storage::SessionBox;
 
 /// A process-unique id of the calling thread. Unlike `thread::current()`
 /// it allocates nothing, so threads that never exit through Rust (a C main
@@ -80,7 +79,7 @@ struct Ownership {
 }
 
 pub(crate) struct Writer {
-    conn: Mutex<Connection>,
+    conn: Mutex<SessionBox>,
     state: Mutex<Ownership>,
     released: Condvar,
     timeout: Duration,
@@ -105,7 +104,7 @@ fn closed_error() -> Error {
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, timeout: Duration) -> Arc<Writer> {
+    pub(crate) fn new(conn: SessionBox, timeout: Duration) -> Arc<Writer> {
         Arc::new(Writer {
             conn: Mutex::new(conn),
             state: Mutex::new(Ownership {
@@ -266,7 +265,7 @@ impl Writer {
 }
 
 impl Held<'_> {
-    pub(crate) fn conn(&self) -> Result<MutexGuard<'_, Connection>> {
+    pub(crate) fn conn(&self) -> Result<MutexGuard<'_, SessionBox>> {
         lock(&self.writer.conn)
     }
 

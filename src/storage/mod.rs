@@ -38,6 +38,10 @@ use crate::records::{
 
 pub(crate) mod sqlite;
 
+/// A connection of whichever engine the store was opened on, as the
+/// writer and the reader pool hold it.
+pub(crate) type SessionBox = Box<dyn Session + Send>;
+
 pub(crate) use sqlite::migrations;
 
 /// Which end of the id order a bulk read starts from.
