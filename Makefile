@@ -21,7 +21,7 @@ LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -
 LINK_A     := $(LIBA) -lpthread -ldl -lm
 SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: bench-bindings-build all build header check-header demo test test-long lint test-rust test-c test-cpp test-python test-install test-csharp test-lua install fuzz audit bench clean
+.PHONY: test-suites bench-bindings-build all build header check-header demo test test-long lint test-rust test-c test-cpp test-python test-install test-csharp test-lua install fuzz audit bench clean
 
 all: build
 
@@ -54,7 +54,12 @@ $(OUT)/simulator: examples/c/simulator.c include/gmstore.h build | $(OUT)
 demo: $(OUT)/simulator
 	./$(OUT)/simulator $(DB)
 
-test: lint check-header test-rust test-c test-cpp test-python test-install test-csharp test-lua
+# Every suite, with a throwaway PostgreSQL cluster for the server engine's
+# tests (scripts/pg_throwaway.sh; a server of your own: set GMSTORE_TEST_PG).
+test:
+	scripts/pg_throwaway.sh $(MAKE) test-suites
+
+test-suites: lint check-header test-rust test-c test-cpp test-python test-install test-csharp test-lua
 	@echo "make test: all suites passed"
 
 # The full reliability counts: 40 crash trials, a 30-second soak, and
@@ -94,6 +99,8 @@ test-rust:
 # C tests: ASan+UBSan against the shared library, then valgrind against
 # the static library, so both artefacts are exercised.
 test-c: build | $(OUT)
+	$(CC) $(CFLAGS_C) $(SANITIZE) tests/c/test_postgres.c -o $(OUT)/test_postgres $(LINK_SO)
+	ASAN_OPTIONS=detect_leaks=1 ./$(OUT)/test_postgres
 	$(CC) $(CFLAGS_C) $(SANITIZE) tests/c/test_gmstore.c -o $(OUT)/test_gmstore_asan $(LINK_SO)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 ./$(OUT)/test_gmstore_asan
 	$(CC) $(CFLAGS_C) tests/c/test_gmstore.c -o $(OUT)/test_gmstore_static $(LINK_A)

@@ -87,7 +87,7 @@ impl Store {
         let partial = with_suffix(&dest, ".partial");
         let _ = fs::remove_file(&partial);
         create_private(&partial, self.options().file_mode)?;
-        let label = self.options().db_path.display().to_string();
+        let label = self.label();
         let result = self.read_snapshot(|conn| conn.copy_to_new_file(&partial, &label, taken_at));
         let schema_version = match result {
             Ok(v) => v,
@@ -142,7 +142,7 @@ impl Store {
     /// Unix time of the newest default backup on disk, so the interval
     /// holds across restarts.
     pub fn last_backup_time(&self) -> Result<Option<f64>> {
-        if self.options().is_memory() {
+        if self.options().is_memory() || self.is_server() {
             return Ok(None);
         }
         Ok(self.list_backups()?.last().map(|(_, t)| *t))

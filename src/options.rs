@@ -87,6 +87,14 @@ impl Options {
         Options::new(MEMORY_PATH)
     }
 
+    /// The server connection string when `db_path` names a PostgreSQL
+    /// store (`postgresql://...` or `host=... dbname=...`), not a file.
+    pub fn server_target(&self) -> Option<&str> {
+        self.db_path
+            .to_str()
+            .filter(|p| crate::storage::pg::is_server_target(p))
+    }
+
     /// Whether this names a private in-memory database.
     pub fn is_memory(&self) -> bool {
         self.db_path.as_os_str() == MEMORY_PATH

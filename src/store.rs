@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::files;
 use crate::options::Options;
 use crate::storage::migrations;
+use crate::storage::pg::{self, PgTarget};
 use crate::storage::sqlite::connection::{
     configure_writer, create_file, explain_open_error, open_bulk_reader, open_connection, require_current,
 };
@@ -28,6 +29,7 @@ const MAX_IDLE_READERS: usize = 16;
 /// A gmstore database. `Send + Sync`: share it between threads freely.
 pub struct Store {
     options: Options,
+    engine: Engine,
     writer: Arc<Writer>,
     readers: Option<ReaderPool>,
     pub(crate) knn: crate::knn::KnnCache,
@@ -36,6 +38,14 @@ pub struct Store {
     /// to a file unlinked or replaced under it, which would lose every later
     /// write at close; each write transaction checks the path still names it.
     file_id: Option<(u64, u64)>,
+}
+
+/// Where the store lives.
+enum Engine {
+    /// A SQLite file (or a private in-memory database).
+    Sqlite,
+    /// A schema on a PostgreSQL server.
+    Server(Box<PgTarget>),
 }
 
 struct ReaderPool {
@@ -149,8 +159,55 @@ impl Store {
     /// applying pending migrations atomically.
     pub fn open(options: Options) -> Result<Store> {
         options.validate()?;
+        if let Some(text) = options.server_target() {
+            // Named by the server's host and database: the string itself
+            // may carry a password.
+            let target = PgTarget::parse(text)?;
+            let label = format!("store '{}' on {}", target.store, target.server);
+            return Self::open_server(options, target).map_err(|e| e.context(&label));
+        }
         let path_label = options.db_path.display().to_string();
         Self::open_inner(options).map_err(|e| e.context(&format!("db_path '{path_label}'")))
+    }
+
+    fn open_server(options: Options, target: PgTarget) -> Result<Store> {
+        let session = pg::open_store(&target, options.read_only)?;
+        let store = Store {
+            writer: Writer::new(Box::new(session), options.connection_timeout),
+            file_id: None,
+            readers: Some(ReaderPool {
+                idle: Mutex::new(Vec::new()),
+            }),
+            options,
+            engine: Engine::Server(Box::new(target)),
+            knn: crate::knn::KnnCache::new(),
+            access_log: Default::default(),
+        };
+        store.apply_embedding_dim_option()?;
+        Ok(store)
+    }
+
+    /// A new session on the store's engine: a read connection, or one
+    /// that may write (for copies that must not hold the writer).
+    fn open_session(&self, reader: bool) -> Result<SessionBox> {
+        match &self.engine {
+            Engine::Sqlite => Ok(Box::new(open_connection(&self.options, reader)?)),
+            Engine::Server(target) => Ok(Box::new(pg::PgSession::connect(target)?)),
+        }
+    }
+
+    /// Whether the store lives on a server rather than in a file.
+    pub fn is_server(&self) -> bool {
+        matches!(self.engine, Engine::Server(_))
+    }
+
+    /// How messages name the store: its path, or its name and server
+    /// (never a password).
+    pub fn label(&self) -> String {
+        match &self.engine {
+            Engine::Sqlite => self.options.db_path.display().to_string(),
+            Engine::Server(t) => format!("store '{}' on {}", t.store, t.server),
+        }
     }
 
     /// Opens a store at `path` with default options.
@@ -201,6 +258,7 @@ impl Store {
                 .flatten(),
             readers,
             options,
+            engine: Engine::Sqlite,
             knn: crate::knn::KnnCache::new(),
             access_log: Default::default(),
         };
@@ -277,7 +335,7 @@ impl Store {
             Some(conn) => conn,
             None => {
                 self.check_file_identity()?;
-                Box::new(open_connection(&self.options, true)?)
+                self.open_session(true)?
             }
         };
         let result = f(&*conn);
@@ -299,7 +357,7 @@ impl Store {
         if self.options.is_memory() {
             return self.read(f);
         }
-        f(&open_connection(&self.options, false)?)
+        f(&*self.open_session(false)?)
     }
 
     /// Runs `f` on the writer connection outside any transaction, for
@@ -321,7 +379,10 @@ impl Store {
     /// A read session of its own for a bulk load (the k-NN cache), which
     /// reads every embedding once.
     pub(crate) fn open_bulk_reader(&self) -> Result<Box<dyn ConceptFeed>> {
-        Ok(Box::new(open_bulk_reader(&self.options)?))
+        match &self.engine {
+            Engine::Sqlite => Ok(Box::new(open_bulk_reader(&self.options)?)),
+            Engine::Server(target) => Ok(Box::new(pg::PgSession::connect(target)?)),
+        }
     }
 
     fn check_file_identity(&self) -> Result<()> {

@@ -152,7 +152,10 @@ class SQLiteStorage:
 
     def __init__(self, db_path: Union[str, Path] = "godly_ai.db", backup_interval: int = 3600,
                  max_backups: int = 10, enable_wal: bool = True, connection_timeout: float = 30.0):
-        self.db_path = Path(db_path) if str(db_path) != ":memory:" else db_path
+        # A file path, ":memory:", or a PostgreSQL connection string (kept as
+        # given: a URL is not a path).
+        is_server = str(db_path).startswith(("postgresql://", "postgres://")) or "dbname=" in str(db_path)
+        self.db_path = db_path if str(db_path) == ":memory:" or is_server else Path(db_path)
         self._lib = n.lib()
         opts = n.Options()
         raise_for(self._lib.gm_options_init(ctypes.byref(opts)))

@@ -36,6 +36,7 @@ use crate::records::{
     StrategyMoments, StrategyStats,
 };
 
+pub(crate) mod pg;
 pub(crate) mod sqlite;
 
 /// A connection of whichever engine the store was opened on, as the
@@ -56,9 +57,14 @@ pub(crate) enum Start {
 /// says nothing about how the content got there). Opaque to callers.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub(crate) struct ContentMark {
-    /// SQLite: the highest `gm_concept_changes.seq` visible.
+    /// SQLite: the highest `gm_concept_changes.seq` visible. PostgreSQL:
+    /// the snapshot's transaction-id watermark (xmin).
     pub(crate) seq: i64,
     pub(crate) incarnation: Option<String>,
+    /// PostgreSQL: the whole snapshot, so two sessions' marks are equal
+    /// only when they see the same commits. None on SQLite, whose `seq`
+    /// already says that.
+    pub(crate) snapshot: Option<String>,
 }
 
 /// What changed since a mark.

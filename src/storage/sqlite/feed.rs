@@ -24,6 +24,7 @@ impl ConceptFeed for Connection {
         Ok(ContentMark {
             seq: max_seq(self)?,
             incarnation: self.meta_get(meta::INCARNATION)?,
+            snapshot: None,
         })
     }
 

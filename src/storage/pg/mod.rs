@@ -1,0 +1,223 @@
+//! The PostgreSQL engine behind the storage seam: the same traits as the
+//! SQLite engine, on one `postgres::Client` per session.
+//!
+//! A store is a PostgreSQL schema (`gm_<store>`, `default` unless the URL
+//! says `store=NAME`), so several stores share one database without seeing
+//! each other's rows, and every statement names its tables unqualified, as
+//! on SQLite. Statements are sent unprepared on the server (`query_typed`
+//! would need types; the simple path here is plain `query` with parameters,
+//! which prepares an unnamed statement), so pgbouncer in transaction mode works.
+
+use std::cell::{Cell as StdCell, RefCell};
+
+use postgres::{Client, NoTls};
+
+use super::MetaRows;
+use crate::error::{Error, Result};
+
+mod migrations;
+mod rows;
+mod target;
+
+pub(crate) use target::{is_server_target, PgTarget};
+
+/// One session on the server.
+pub(crate) struct PgSession {
+    client: RefCell<Client>,
+    in_tx: StdCell<bool>,
+    /// The savepoint that opened the transaction, when one did: SQLite
+    /// starts a transaction at a SAVEPOINT outside one and ends it at its
+    /// RELEASE, and the store relies on that; PostgreSQL needs a BEGIN.
+    outer_savepoint: RefCell<Option<String>>,
+    /// "host/dbname" of the server, for messages (never the password).
+    server: String,
+}
+
+impl PgSession {
+    /// Connects and selects the store's schema (which must exist unless
+    /// `create` is set).
+    pub(crate) fn connect(target: &PgTarget) -> Result<PgSession> {
+        let client = target.config.connect(NoTls).map_err(|e| {
+            Error::Io(format!(
+                "PostgreSQL server {}: cannot connect: {e}",
+                target.server
+            ))
+        })?;
+        let session = PgSession {
+            client: RefCell::new(client),
+            in_tx: StdCell::new(false),
+            outer_savepoint: RefCell::new(None),
+            server: target.server.clone(),
+        };
+        session.batch(&format!("SET search_path TO {}", target.schema_ident()))?;
+        Ok(session)
+    }
+
+    /// The error of a failed statement, naming the server.
+    fn fail(&self, e: postgres::Error) -> Error {
+        from_pg(&self.server, e)
+    }
+
+    fn batch(&self, sql: &str) -> Result<()> {
+        self.client
+            .borrow_mut()
+            .batch_execute(sql)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn execute(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64> {
+        self.client
+            .borrow_mut()
+            .execute(sql, params)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<postgres::Row>> {
+        self.client
+            .borrow_mut()
+            .query(sql, params)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Option<postgres::Row>> {
+        self.client
+            .borrow_mut()
+            .query_opt(sql, params)
+            .map_err(|e| self.fail(e))
+    }
+
+    fn query_one(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<postgres::Row> {
+        self.client
+            .borrow_mut()
+            .query_one(sql, params)
+            .map_err(|e| self.fail(e))
+    }
+}
+
+/// Maps a server error to the store's: constraint violations as such,
+/// lost connections as I/O errors naming the server.
+pub(crate) fn from_pg(server: &str, e: postgres::Error) -> Error {
+    use postgres::error::SqlState;
+    let Some(code) = e.code() else {
+        return Error::Io(format!("PostgreSQL server {server}: {e}"));
+    };
+    let message = e
+        .as_db_error()
+        .map_or_else(|| e.to_string(), |d| d.message().to_string());
+    if *code == SqlState::UNIQUE_VIOLATION
+        || *code == SqlState::FOREIGN_KEY_VIOLATION
+        || *code == SqlState::NOT_NULL_VIOLATION
+        || *code == SqlState::CHECK_VIOLATION
+    {
+        Error::Constraint(format!("PostgreSQL server {server}: {message}"))
+    } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
+        || *code == SqlState::T_R_DEADLOCK_DETECTED
+        || *code == SqlState::LOCK_NOT_AVAILABLE
+        || *code == SqlState::QUERY_CANCELED
+    {
+        Error::Busy(format!("PostgreSQL server {server}: {message}"))
+    } else if code.code().starts_with("08") || code.code().starts_with("57P") {
+        Error::Io(format!("PostgreSQL server {server}: {message}"))
+    } else if code.code().starts_with("53") {
+        Error::Full(format!("PostgreSQL server {server}: {message}"))
+    } else {
+        Error::Internal(format!(
+            "PostgreSQL server {server}: {message} (SQLSTATE {})",
+            code.code()
+        ))
+    }
+}
+
+impl MetaRows for PgSession {
+    fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .query_opt("SELECT value FROM gm_meta WHERE key = $1", &[&key])?
+            .map(|r| r.get(0)))
+    }
+
+    fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO gm_meta(key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+}
+
+impl super::Transactions for PgSession {
+    fn begin_read(&self) -> Result<()> {
+        // One snapshot for every read until end_read, as SQLite's BEGIN.
+        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        self.in_tx.set(true);
+        Ok(())
+    }
+
+    fn end_read(&self) -> Result<()> {
+        self.in_tx.set(false);
+        self.batch("COMMIT")
+    }
+
+    fn begin_write(&self) -> Result<()> {
+        self.batch("BEGIN")?;
+        self.in_tx.set(true);
+        Ok(())
+    }
+
+    fn commit_write(&self) -> Result<()> {
+        let result = self.batch("COMMIT");
+        self.in_tx.set(false);
+        result
+    }
+
+    fn rollback_write(&self) -> Result<()> {
+        self.in_tx.set(false);
+        *self.outer_savepoint.borrow_mut() = None;
+        self.batch("ROLLBACK")
+    }
+
+    fn savepoint(&self, name: &str) -> Result<()> {
+        if !self.in_tx.get() {
+            self.batch("BEGIN")?;
+            self.in_tx.set(true);
+            *self.outer_savepoint.borrow_mut() = Some(name.to_string());
+        }
+        self.batch(&format!("SAVEPOINT {name}"))
+    }
+
+    fn release(&self, name: &str) -> Result<()> {
+        if self.outer_savepoint.borrow().as_deref() == Some(name) {
+            *self.outer_savepoint.borrow_mut() = None;
+            return self.commit_write();
+        }
+        self.batch(&format!("RELEASE SAVEPOINT {name}"))
+    }
+
+    fn rollback_to(&self, name: &str) -> Result<()> {
+        if self.outer_savepoint.borrow().as_deref() == Some(name) {
+            *self.outer_savepoint.borrow_mut() = None;
+            return self.rollback_write();
+        }
+        self.batch(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"))
+    }
+
+    fn in_transaction(&self) -> bool {
+        // A lost connection ends the transaction on the server's side.
+        self.in_tx.get() && !self.client.borrow().is_closed()
+    }
+}
+
+/// Opens the store named by `target`, creating its schema or migrating it
+/// under an advisory lock, and returns the writer's session.
+pub(crate) fn open_store(target: &PgTarget, read_only: bool) -> Result<PgSession> {
+    let session = PgSession::connect(target)?;
+    migrations::prepare(&session, target, read_only)?;
+    Ok(session)
+}

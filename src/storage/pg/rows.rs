@@ -1,0 +1,581 @@
+//! Every row-level statement of the seam, on PostgreSQL: the same queries
+//! as the SQLite engine's, in PostgreSQL's dialect (`$n` parameters,
+//! `ANY($1)` for id sets, typed NULL tests).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::Row;
+
+use super::PgSession;
+use crate::error::{Error, Result};
+use crate::records::{
+    Concept, Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, SqlValue, Stats,
+    StrategyMoments, StrategyStats,
+};
+use crate::storage::{
+    Admin, Cell, Changes, ConceptFeed, ConceptRows, ContentMark, EpisodeRows, GraphRows, LearningRows,
+    MetaRows, OwnedCell, RelationshipRows, Snapshots, Start, TableRows,
+};
+use crate::{meta, validate};
+
+const EPISODE_COLUMNS: &str =
+    "id, timestamp, experience_data, performance_score, context_hash, metadata, created_at";
+const CONCEPT_COLUMNS: &str = "id, name, embedding, creation_time, access_count, last_accessed, metadata";
+
+fn episode(r: &Row) -> Episode {
+    Episode {
+        id: r.get(0),
+        timestamp: r.get(1),
+        experience_data: r.get(2),
+        performance_score: r.get(3),
+        context_hash: r.get(4),
+        metadata: r.get::<_, Option<String>>(5).unwrap_or_else(|| "{}".into()),
+        created_at: r.get::<_, Option<f64>>(6).unwrap_or(0.0),
+    }
+}
+
+fn concept(r: &Row) -> Result<Concept> {
+    let id: i64 = r.get(0);
+    let blob: Vec<u8> = r.get(2);
+    Ok(Concept {
+        id,
+        name: r.get(1),
+        embedding: validate::blob_to_embedding(&blob).map_err(|e| e.context(&format!("concept {id}")))?,
+        creation_time: r.get(3),
+        access_count: r.get::<_, Option<i64>>(4).unwrap_or(0),
+        last_accessed: r.get::<_, Option<f64>>(5).unwrap_or(0.0),
+        metadata: r.get::<_, Option<String>>(6).unwrap_or_else(|| "{}".into()),
+    })
+}
+
+impl EpisodeRows for PgSession {
+    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<i64> {
+        Ok(self
+            .query_one(
+                "INSERT INTO episodes (timestamp, experience_data, performance_score, context_hash, metadata) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[&e.timestamp, &e.experience_data, &e.performance_score, &e.context_hash, &e.metadata],
+            )?
+            .get(0))
+    }
+
+    fn episode(&self, id: i64) -> Result<Option<Episode>> {
+        let sql = format!("SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = $1");
+        Ok(self.query_opt(&sql, &[&id])?.as_ref().map(episode))
+    }
+
+    fn episodes_by_context(&self, context: &str, min_score: Option<f64>, limit: i64) -> Result<Vec<Episode>> {
+        let sql = format!(
+            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE context_hash = $1 \
+             AND ($2::float8 IS NULL OR performance_score >= $2) ORDER BY timestamp DESC, id DESC LIMIT $3"
+        );
+        Ok(self
+            .query(&sql, &[&context, &min_score, &limit])?
+            .iter()
+            .map(episode)
+            .collect())
+    }
+
+    fn recent_episodes(&self, since: f64, limit: i64) -> Result<Vec<Episode>> {
+        let sql = format!(
+            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE timestamp >= $1 ORDER BY timestamp DESC, id DESC LIMIT $2"
+        );
+        Ok(self.query(&sql, &[&since, &limit])?.iter().map(episode).collect())
+    }
+}
+
+impl LearningRows for PgSession {
+    fn insert_learning_event(&self, e: &NewLearningEvent<'_>) -> Result<i64> {
+        Ok(self
+            .query_one(
+                "INSERT INTO learning_events (task_type, performance_delta, strategy_used, timestamp, parameters) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[&e.task_type, &e.performance_delta, &e.strategy_used, &e.timestamp, &e.parameters],
+            )?
+            .get(0))
+    }
+
+    fn learning_events_by_task(
+        &self,
+        task: &str,
+        min_delta: Option<f64>,
+        limit: i64,
+    ) -> Result<Vec<LearningEvent>> {
+        let rows = self.query(
+            "SELECT id, task_type, performance_delta, strategy_used, timestamp, parameters FROM learning_events \
+             WHERE task_type = $1 AND ($2::float8 IS NULL OR performance_delta >= $2) \
+             ORDER BY timestamp DESC, id DESC LIMIT $3",
+            &[&task, &min_delta, &limit],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| LearningEvent {
+                id: r.get(0),
+                task_type: r.get(1),
+                performance_delta: r.get(2),
+                strategy_used: r.get(3),
+                timestamp: r.get(4),
+                parameters: r.get::<_, Option<String>>(5).unwrap_or_else(|| "{}".into()),
+            })
+            .collect())
+    }
+
+    fn best_strategies(&self, task: &str, limit: i64) -> Result<Vec<StrategyStats>> {
+        let rows = self.query(
+            "SELECT strategy_used, avg(performance_delta) AS avg_delta, count(*) FROM learning_events \
+             WHERE task_type = $1 GROUP BY strategy_used ORDER BY avg_delta DESC, strategy_used ASC LIMIT $2",
+            &[&task, &limit],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| StrategyStats {
+                strategy: r.get(0),
+                avg_delta: r.get(1),
+                usage_count: r.get(2),
+            })
+            .collect())
+    }
+
+    fn strategy_moments(&self, task: &str, since: Option<f64>) -> Result<Vec<StrategyMoments>> {
+        // PostgreSQL's var_samp on float8 uses the Youngs-Cramer update, which
+        // does not cancel on large, close values as a naive sum of squares does.
+        let rows = self.query(
+            "SELECT strategy_used, count(*), avg(performance_delta), \
+             coalesce(var_samp(performance_delta) * (count(*) - 1), 0), min(timestamp), max(timestamp) \
+             FROM learning_events WHERE task_type = $1 AND ($2::float8 IS NULL OR timestamp >= $2) \
+             GROUP BY strategy_used ORDER BY strategy_used COLLATE \"C\"",
+            &[&task, &since],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| StrategyMoments {
+                strategy: r.get(0),
+                count: r.get(1),
+                mean: r.get(2),
+                m2: r.get(3),
+                first_used: r.get(4),
+                last_used: r.get(5),
+            })
+            .collect())
+    }
+}
+
+impl RelationshipRows for PgSession {
+    fn upsert_relationship(&self, source: i64, target: i64, kind: &str, strength: f64) -> Result<()> {
+        self.execute(
+            "INSERT INTO concept_relationships (source_concept_id, target_concept_id, relationship_type, strength) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (source_concept_id, target_concept_id, relationship_type) \
+             DO UPDATE SET strength = excluded.strength",
+            &[&source, &target, &kind, &strength],
+        )?;
+        Ok(())
+    }
+
+    fn relationships_of(&self, concept_id: i64, kind: Option<&str>) -> Result<Vec<Relationship>> {
+        let rows = self.query(
+            "SELECT target_concept_id, relationship_type, coalesce(strength, 1.0) FROM concept_relationships \
+             WHERE source_concept_id = $1 AND ($2::text IS NULL OR relationship_type = $2) \
+             ORDER BY strength DESC, target_concept_id ASC",
+            &[&concept_id, &kind],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| Relationship {
+                target_id: r.get(0),
+                relationship_type: r.get(1),
+                strength: r.get(2),
+            })
+            .collect())
+    }
+}
+
+impl GraphRows for PgSession {
+    fn concept_exists(&self, id: i64) -> Result<bool> {
+        Ok(self
+            .query_opt("SELECT 1 FROM concepts WHERE id = $1", &[&id])?
+            .is_some())
+    }
+
+    fn out_edges(&self, from: i64, kind: Option<&str>, min_strength: f64) -> Result<Vec<(i64, f64)>> {
+        let rows = self.query(
+            "SELECT target_concept_id, coalesce(strength, 1.0) FROM concept_relationships \
+             WHERE source_concept_id = $1 AND ($2::text IS NULL OR relationship_type = $2) \
+             AND coalesce(strength, 1.0) >= $3",
+            &[&from, &kind, &min_strength],
+        )?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    fn frontier_targets(&self, frontier: &[i64], kind: Option<&str>, min_strength: f64) -> Result<Vec<i64>> {
+        let rows = self.query(
+            "SELECT DISTINCT target_concept_id FROM concept_relationships \
+             WHERE source_concept_id = ANY($1) AND ($2::text IS NULL OR relationship_type = $2) \
+             AND coalesce(strength, 1.0) >= $3",
+            &[&frontier, &kind, &min_strength],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn names_by_id(&self, ids: &[i64]) -> Result<HashMap<i64, String>> {
+        let rows = self.query("SELECT id, name FROM concepts WHERE id = ANY($1)", &[&ids])?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+impl ConceptRows for PgSession {
+    fn upsert_concept(
+        &self,
+        name: &str,
+        blob: &[u8],
+        creation_time: Option<f64>,
+        metadata: Option<&str>,
+        now: f64,
+    ) -> Result<i64> {
+        Ok(self
+            .query_one(
+                "INSERT INTO concepts (name, embedding, creation_time, metadata) \
+                 VALUES ($1, $2, coalesce($3::float8, $5::float8), coalesce($4::text, '{}')) \
+                 ON CONFLICT (name) DO UPDATE SET embedding = excluded.embedding, \
+                 creation_time = coalesce($3::float8, concepts.creation_time), \
+                 metadata = coalesce($4::text, concepts.metadata) \
+                 RETURNING id",
+                &[&name, &blob, &creation_time, &metadata, &now],
+            )?
+            .get(0))
+    }
+
+    fn concept(&self, id: i64) -> Result<Option<Concept>> {
+        let sql = format!("SELECT {CONCEPT_COLUMNS} FROM concepts WHERE id = $1");
+        self.query_opt(&sql, &[&id])?.as_ref().map(concept).transpose()
+    }
+
+    fn concepts_by_id(&self, ids: &[i64]) -> Result<Vec<Concept>> {
+        let sql = format!("SELECT {CONCEPT_COLUMNS} FROM concepts WHERE id = ANY($1)");
+        let mut by_id: HashMap<i64, Concept> = HashMap::new();
+        for row in self.query(&sql, &[&ids])? {
+            let c = concept(&row)?;
+            by_id.insert(c.id, c);
+        }
+        ids.iter()
+            .map(|id| {
+                by_id
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| Error::NotFound(format!("no concept with id {id}")))
+            })
+            .collect()
+    }
+
+    fn concept_by_name(&self, name: &str) -> Result<Option<Concept>> {
+        let sql = format!("SELECT {CONCEPT_COLUMNS} FROM concepts WHERE name = $1");
+        self.query_opt(&sql, &[&name])?.as_ref().map(concept).transpose()
+    }
+
+    fn concept_by_name_counted(&self, name: &str, now: f64) -> Result<Option<Concept>> {
+        let sql = format!(
+            "UPDATE concepts SET access_count = coalesce(access_count, 0) + 1, last_accessed = $2 \
+             WHERE name = $1 RETURNING {CONCEPT_COLUMNS}"
+        );
+        self.query_opt(&sql, &[&name, &now])?
+            .as_ref()
+            .map(concept)
+            .transpose()
+    }
+
+    fn add_accesses(&self, id: i64, count: i64, last: f64) -> Result<()> {
+        self.execute(
+            "UPDATE concepts SET access_count = coalesce(access_count, 0) + $2, \
+             last_accessed = greatest(coalesce(last_accessed, 0), $3) WHERE id = $1",
+            &[&id, &count, &last],
+        )?;
+        Ok(())
+    }
+
+    fn concept_ids_by_access(&self, like_pattern: &str, limit: i64) -> Result<Vec<i64>> {
+        let rows = self.query(
+            "SELECT id FROM concepts WHERE $1 = '' OR name LIKE '%' || $1 || '%' ESCAPE '\\' \
+             ORDER BY access_count DESC, id ASC LIMIT $2",
+            &[&like_pattern, &limit],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+/// The transaction-id watermark of this session's snapshot: every
+/// transaction below it has ended, so no change log entry below it can
+/// still appear. Sequence numbers cannot serve: they are taken before
+/// commit, so a reader that saw seq 2 committed may later see seq 1 commit.
+fn watermark(session: &PgSession) -> Result<(i64, String)> {
+    let row = session.query_one(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_current_snapshot()::text",
+        &[],
+    )?;
+    Ok((row.get(0), row.get(1)))
+}
+
+impl ConceptFeed for PgSession {
+    fn commit_probe(&self) -> Result<i64> {
+        // The server offers no cheap "did anyone commit" counter; the
+        // change-log query after it is one indexed read.
+        static PROBE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+        Ok(PROBE.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
+    fn content_mark(&self) -> Result<ContentMark> {
+        let (seq, snapshot) = watermark(self)?;
+        Ok(ContentMark {
+            seq,
+            incarnation: self.meta_get(meta::INCARNATION)?,
+            snapshot: Some(snapshot),
+        })
+    }
+
+    fn changes_since(&self, mark: &ContentMark) -> Result<Changes> {
+        let now = self.content_mark()?;
+        if now.incarnation != mark.incarnation {
+            return Ok(Changes::Unknown);
+        }
+        // Every entry this snapshot sees at or above the old watermark:
+        // those of transactions that committed after it (even ones above
+        // the new watermark, so a writer reads its own writes at once; they
+        // are applied again later, which is harmless). The new watermark is
+        // this snapshot's xmin: nothing below it can still appear.
+        let rows = self.query(
+            "SELECT DISTINCT concept_id FROM gm_concept_changes WHERE txid >= $1::text::xid8",
+            &[&mark.seq.to_string()],
+        )?;
+        Ok(Changes::Since(rows.iter().map(|r| r.get(0)).collect(), now))
+    }
+
+    fn concept_count(&self) -> Result<usize> {
+        let n: i64 = self.query_one("SELECT count(*) FROM concepts", &[])?.get(0);
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    fn embedding(&self, id: i64) -> Result<Option<Vec<f32>>> {
+        let row = self.query_opt("SELECT embedding FROM concepts WHERE id = $1", &[&id])?;
+        row.map(|r| {
+            validate::blob_to_embedding(&r.get::<_, Vec<u8>>(0))
+                .map_err(|e| e.context(&format!("concept {id}")))
+        })
+        .transpose()
+    }
+
+    fn each_embedding(
+        &self,
+        start: Start,
+        limit: usize,
+        f: &mut dyn FnMut(i64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let sql = match start {
+            Start::LowestId => "SELECT id, embedding FROM concepts ORDER BY id LIMIT $1",
+            Start::HighestId => "SELECT id, embedding FROM concepts ORDER BY id DESC LIMIT $1",
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        for row in self.query(sql, &[&limit])? {
+            let blob: &[u8] = row.get(1);
+            f(row.get(0), blob)?;
+        }
+        Ok(())
+    }
+
+    fn ids_matching(&self, like_pattern: Option<&str>, min_access_count: Option<i64>) -> Result<Vec<i64>> {
+        let rows = self.query(
+            "SELECT id FROM concepts WHERE ($1::text IS NULL OR name LIKE '%' || $1 || '%' ESCAPE '\\') \
+             AND ($2::int8 IS NULL OR coalesce(access_count, 0) >= $2)",
+            &[&like_pattern, &min_access_count],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn names(&self, ids: &[i64]) -> Result<Vec<String>> {
+        let names = self.names_by_id(ids)?;
+        ids.iter()
+            .map(|id| {
+                names
+                    .get(id)
+                    .cloned()
+                    .ok_or_else(|| Error::NotFound(format!("no concept with id {id}")))
+            })
+            .collect()
+    }
+}
+
+/// A caller's parameter, converted to whatever type the server inferred
+/// for its placeholder (an integer bound where a float8 is expected, as
+/// SQLite would accept).
+#[derive(Debug)]
+struct Flexible<'a>(&'a SqlValue<'a>);
+
+impl ToSql for Flexible<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match (self.0, ty) {
+            (SqlValue::Null, _) => Ok(IsNull::Yes),
+            (SqlValue::Integer(i), &Type::INT2) => i16::try_from(*i)?.to_sql(ty, out),
+            (SqlValue::Integer(i), &Type::INT4) => i32::try_from(*i)?.to_sql(ty, out),
+            (SqlValue::Integer(i), &Type::FLOAT8) => (*i as f64).to_sql(ty, out),
+            (SqlValue::Integer(i), &Type::BOOL) => (*i != 0).to_sql(ty, out),
+            (SqlValue::Integer(i), &Type::TEXT) => i.to_string().to_sql(ty, out),
+            (SqlValue::Integer(i), _) => i.to_sql(ty, out),
+            (SqlValue::Real(x), &Type::FLOAT4) => (*x as f32).to_sql(ty, out),
+            (SqlValue::Real(x), &Type::TEXT) => x.to_string().to_sql(ty, out),
+            (SqlValue::Real(x), _) => x.to_sql(ty, out),
+            (SqlValue::Text(t), &Type::BYTEA) => t.as_bytes().to_sql(ty, out),
+            (SqlValue::Text(t), _) => t.to_sql(ty, out),
+            (SqlValue::Blob(b), _) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// `?` placeholders (the seed's sqlite3 style) as `$1, $2, ...`, outside
+/// quotes; statements already in `$n` style pass unchanged.
+fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let (mut n, mut quote) = (0, None);
+    for c in sql.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), _) if q == c => quote = None,
+            (None, '?') => {
+                n += 1;
+                out.push_str(&format!("${n}"));
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Admin for PgSession {
+    fn execute_raw(&self, sql: &str, params: &[SqlValue<'_>]) -> Result<usize> {
+        let first = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        if matches!(
+            first.as_str(),
+            "BEGIN"
+                | "COMMIT"
+                | "ROLLBACK"
+                | "SAVEPOINT"
+                | "RELEASE"
+                | "SET"
+                | "RESET"
+                | "START"
+                | "END"
+                | "ABORT"
+        ) {
+            return Err(crate::error::invalid(
+                "sql",
+                format!("{first} is not allowed: use the store's transactions"),
+            ));
+        }
+        let values: Vec<Flexible<'_>> = params.iter().map(Flexible).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        let changed = self.execute(&numbered_placeholders(sql), &refs)?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+
+    fn stats_snapshot(&self) -> Result<Stats> {
+        let row = self.query_one(
+            "SELECT (SELECT count(*) FROM episodes), (SELECT count(*) FROM concepts), \
+             (SELECT count(*) FROM learning_events), (SELECT count(*) FROM concept_relationships), \
+             (SELECT coalesce(max(version), 0) FROM gm_schema_version), \
+             (SELECT value FROM gm_meta WHERE key = $1), \
+             (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+              WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'i', 't'))",
+            &[&meta::EMBEDDING_DIM],
+        )?;
+        Ok(Stats {
+            episodes_count: row.get(0),
+            concepts_count: row.get(1),
+            learning_events_count: row.get(2),
+            relationships_count: row.get(3),
+            schema_version: row.get(4),
+            embedding_dim: row.get::<_, Option<String>>(5).and_then(|t| t.parse().ok()),
+            db_size_bytes: u64::try_from(row.get::<_, i64>(6)).unwrap_or(0),
+            page_size: 0,
+            page_count: 0,
+            freelist_count: 0,
+            last_backup_time: None,
+        })
+    }
+
+    fn integrity_problems(&self) -> Result<Vec<String>> {
+        // The server keeps its own pages sound; what a store can check is
+        // its own invariants: every embedding a whole number of floats.
+        let rows = self.query(
+            "SELECT 'concept ' || id || ': embedding of ' || octet_length(embedding) || ' bytes' \
+             FROM concepts WHERE octet_length(embedding) % 4 <> 0 OR octet_length(embedding) = 0",
+            &[],
+        )?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        super::migrations::version(self)
+    }
+}
+
+impl TableRows for PgSession {
+    fn count_table(&self, table: &str) -> Result<i64> {
+        Ok(self
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+            .get(0))
+    }
+
+    fn each_row(
+        &self,
+        table: &str,
+        _columns: &[&str],
+        _f: &mut dyn FnMut(&[Cell<'_>]) -> Result<()>,
+    ) -> Result<()> {
+        Err(not_yet(&format!("exporting table {table}")))
+    }
+
+    fn insert_row(&self, table: &str, _columns: &[&str], _values: &[OwnedCell]) -> Result<()> {
+        Err(not_yet(&format!("importing into table {table}")))
+    }
+}
+
+fn not_yet(what: &str) -> Error {
+    Error::Unsupported(format!(
+        "{what} is not available on the PostgreSQL engine yet (see issue 16 in the notes); \
+         it works on SQLite stores"
+    ))
+}
+
+impl Snapshots for PgSession {
+    fn copy_to_new_file(&self, _dest: &Path, _label: &str, _taken_at: f64) -> Result<i64> {
+        Err(not_yet("a backup"))
+    }
+
+    fn replace_content_from(&mut self, _backup: &Path) -> Result<()> {
+        Err(not_yet("a restore"))
+    }
+
+    fn compact(&self, _checkpoint: bool) -> Result<()> {
+        // The server's autovacuum reclaims space; nothing for a client to do.
+        Ok(())
+    }
+
+    fn compact_into(&self, _dest: &Path) -> Result<()> {
+        Err(not_yet("VACUUM INTO a file"))
+    }
+
+    fn checkpoint_log(&self) -> Result<i64> {
+        // The server checkpoints its own write-ahead log.
+        Ok(0)
+    }
+}

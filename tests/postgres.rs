@@ -1,0 +1,399 @@
+//! The PostgreSQL engine against a real server: `make test` runs these
+//! under scripts/pg_throwaway.sh, which sets GMSTORE_TEST_PG. Without it
+//! they fail, never skip: CI must provide the server.
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gmstore::{
+    EdgeFilter, Error, Metric, NewEpisode, NewLearningEvent, Options, SearchFilter, SqlValue, Store,
+    StrategyQuery,
+};
+
+fn server() -> String {
+    std::env::var("GMSTORE_TEST_PG").expect(
+        "GMSTORE_TEST_PG must name a PostgreSQL server (make test starts one: scripts/pg_throwaway.sh)",
+    )
+}
+
+/// A store name no other test (or earlier run) uses.
+fn unique_store(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "t_{tag}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn target(store: &str) -> String {
+    format!("{} store={store}", server())
+}
+
+fn open_pg(store: &str) -> Store {
+    Store::open(Options::new(target(store))).expect("open a server store")
+}
+
+fn raw_client() -> postgres::Client {
+    postgres::Client::connect(&server(), postgres::NoTls).expect("connect")
+}
+
+/// Every observable result of a scripted session, as text: the same script
+/// must give the same text on both engines.
+fn exercise(store: &Store) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut log = |s: String| seen.push(s);
+    let ids: Vec<i64> = (0..6)
+        .map(|i| {
+            let data = [i as u8, 0, 255];
+            let mut e = NewEpisode::new(&data, 0.1 * i as f64, if i % 2 == 0 { "even" } else { "odd" });
+            e.timestamp = Some(1000.0 + i as f64);
+            e.metadata = Some(r#"{"i": 1}"#);
+            store.store_episode(&e).unwrap()
+        })
+        .collect();
+    log(format!("episode ids {ids:?}"));
+    let e = store.retrieve_episode(ids[3]).unwrap().unwrap();
+    log(format!(
+        "{:?} {} {} {} {}",
+        e.experience_data, e.performance_score, e.context_hash, e.metadata, e.timestamp
+    ));
+    log(format!(
+        "missing {:?}",
+        store.retrieve_episode(424242).unwrap().map(|e| e.id)
+    ));
+    let ctx: Vec<i64> = store
+        .get_episodes_by_context("even", 10, Some(0.15))
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    log(format!("by context {ctx:?}"));
+    log(format!("count {}", store.count_episodes().unwrap()));
+
+    let a = store
+        .store_concept("sword", &[1.0, 0.0, 0.0, 0.5], Some(r#"{"k": "w"}"#), Some(5.0))
+        .unwrap();
+    let b = store
+        .store_concept("shield", &[0.9, 0.1, 0.0, 0.4], None, Some(6.0))
+        .unwrap();
+    let c = store
+        .store_concept("potion_100%", &[0.0, 1.0, 0.0, 0.0], None, Some(7.0))
+        .unwrap();
+    let again = store
+        .store_concept("sword", &[1.0, 0.0, 0.0, 0.6], None, None)
+        .unwrap();
+    log(format!("concepts {a} {b} {c} upsert keeps id {}", again == a));
+    let got = store.retrieve_concept_by_name("sword").unwrap().unwrap();
+    log(format!(
+        "{} {:?} {} {} {}",
+        got.name, got.embedding, got.creation_time, got.access_count, got.metadata
+    ));
+    let names: Vec<String> = store
+        .search_concepts("o", 10)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    log(format!("search {names:?}"));
+    let near = store
+        .nearest_concepts(&[1.0, 0.0, 0.0, 0.5], 2, Metric::Cosine, &SearchFilter::default())
+        .unwrap();
+    log(format!(
+        "nearest {:?}",
+        near.iter().map(|n| (n.id, n.name.clone())).collect::<Vec<_>>()
+    ));
+    let err = store.store_concept("bad", &[1.0, 2.0], None, None).unwrap_err();
+    log(format!(
+        "dimension error {}",
+        err.to_string()
+            .contains("dimension 2 does not match the store's 4")
+    ));
+
+    store.add_concept_relationship(a, b, "defends", 0.5).unwrap();
+    store.add_concept_relationship(b, c, "needs", 0.8).unwrap();
+    store.add_concept_relationship(a, c, "needs", 0.3).unwrap();
+    let hood = store.concept_neighborhood(a, 2, &EdgeFilter::default()).unwrap();
+    let mut hood: Vec<(i64, u32)> = hood.iter().map(|r| (r.id, r.hops)).collect();
+    hood.sort();
+    log(format!("neighbourhood {hood:?}"));
+    let path = store
+        .strongest_path(a, c, &EdgeFilter::default())
+        .unwrap()
+        .unwrap();
+    log(format!("path {:?} {}", path.ids, path.strength));
+    let rels: Vec<(i64, String, f64)> = store
+        .get_concept_relationships(a, None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.target_id, r.relationship_type, r.strength))
+        .collect();
+    log(format!("relationships {rels:?}"));
+    let err = store.add_concept_relationship(a, 424242, "x", 0.5).unwrap_err();
+    log(format!("missing target {}", matches!(err, Error::NotFound(_))));
+
+    for (i, (task, delta, strategy)) in [
+        ("t", 1.0, "a"),
+        ("t", 2.0, "a"),
+        ("t", 3.0, "b"),
+        ("t", 1e6 + 0.25, "c"),
+        ("t", 1e6 - 0.25, "c"),
+        ("u", 9.0, "z"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        store
+            .store_learning_event(task, *delta, strategy, None, Some(i as f64))
+            .unwrap();
+    }
+    let mut batch = [
+        NewLearningEvent::new("t", 0.5, "b"),
+        NewLearningEvent::new("t", 0.7, "d"),
+    ];
+    batch[0].timestamp = Some(10.0);
+    batch[1].timestamp = Some(11.0);
+    log(format!(
+        "batch ids ascending {}",
+        store
+            .store_learning_events(&batch)
+            .map(|ids| ids[1] == ids[0] + 1)
+            .unwrap()
+    ));
+    let best = store.get_best_strategies("t", 10).unwrap();
+    log(format!(
+        "best {:?}",
+        best.iter()
+            .map(|s| (s.strategy.clone(), s.avg_delta, s.usage_count))
+            .collect::<Vec<_>>()
+    ));
+    for s in store.strategy_stats("t", &StrategyQuery::default()).unwrap() {
+        log(format!(
+            "stats {} {} {} {:.12e} {:.12e} {} {}",
+            s.strategy, s.count, s.mean, s.std_dev, s.ci_low, s.first_used, s.last_used
+        ));
+    }
+    let events = store.get_learning_events_by_task("t", 3, Some(0.9)).unwrap();
+    log(format!(
+        "events {:?}",
+        events
+            .iter()
+            .map(|e| (e.strategy_used.clone(), e.performance_delta))
+            .collect::<Vec<_>>()
+    ));
+
+    // transactions: the thread that begins owns them; nested begins are savepoints
+    store.begin().unwrap();
+    store.store_episode(&NewEpisode::new(b"tx", 0.5, "tx")).unwrap();
+    store.begin().unwrap();
+    store
+        .store_episode(&NewEpisode::new(b"inner", 0.5, "tx"))
+        .unwrap();
+    store.rollback().unwrap();
+    store.commit().unwrap();
+    log(format!(
+        "after nested rollback {}",
+        store.get_episodes_by_context("tx", 10, None).unwrap().len()
+    ));
+    log(format!(
+        "commit without tx {}",
+        matches!(store.commit(), Err(Error::Misuse(_)))
+    ));
+    let changed = store
+        .execute(
+            "UPDATE episodes SET metadata = ? WHERE context_hash = ? AND performance_score > ?",
+            &[
+                SqlValue::Text(r#"{"x": 2}"#),
+                SqlValue::Text("odd"),
+                SqlValue::Integer(0),
+            ],
+        )
+        .unwrap();
+    log(format!("execute changed {changed}"));
+    let s = store.get_database_stats().unwrap();
+    log(format!(
+        "stats e{} c{} l{} r{} v{} d{:?}",
+        s.episodes_count,
+        s.concepts_count,
+        s.learning_events_count,
+        s.relationships_count,
+        s.schema_version,
+        s.embedding_dim
+    ));
+    log(format!("integrity {:?}", store.integrity_check().unwrap()));
+    seen
+}
+
+#[test]
+fn every_operation_gives_the_same_results_on_both_engines() {
+    let sqlite = common::temp_store();
+    let name = unique_store("same");
+    let pg = open_pg(&name);
+    let on_sqlite = exercise(&sqlite.store);
+    let on_pg = exercise(&pg);
+    for (s, p) in on_sqlite.iter().zip(&on_pg) {
+        assert_eq!(s, p, "SQLite and PostgreSQL differ");
+    }
+    assert_eq!(on_sqlite.len(), on_pg.len());
+    assert!(pg.is_server() && !sqlite.store.is_server());
+    assert!(pg.label().contains(&name) && !pg.label().contains("password"));
+}
+
+#[test]
+fn stores_sharing_a_database_do_not_see_each_others_rows() {
+    let (a, b) = (open_pg(&unique_store("iso")), open_pg(&unique_store("iso")));
+    a.store_episode(&NewEpisode::new(b"a", 0.5, "ctx")).unwrap();
+    assert_eq!((a.count_episodes().unwrap(), b.count_episodes().unwrap()), (1, 0));
+    assert!(b.get_episodes_by_context("ctx", 10, None).unwrap().is_empty());
+}
+
+#[test]
+fn a_fleet_opening_one_new_store_at_once_migrates_it_once() {
+    let name = unique_store("fleet");
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let name = name.clone();
+            std::thread::spawn(move || open_pg(&name).schema_version().unwrap())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), gmstore::LATEST_VERSION);
+    }
+    let mut client = raw_client();
+    let rows = client
+        .query(
+            &format!("SELECT version, checksum FROM \"gm_{name}\".gm_schema_version"),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one migration row, applied once");
+    assert_eq!(rows[0].get::<_, String>(1).len(), 16, "recorded with a checksum");
+}
+
+#[test]
+fn a_newer_schema_or_a_changed_migration_is_refused_untouched() {
+    let name = unique_store("newer");
+    open_pg(&name)
+        .store_episode(&NewEpisode::new(b"kept", 0.5, "c"))
+        .unwrap();
+    let mut client = raw_client();
+    client
+        .batch_execute(&format!(
+            "INSERT INTO \"gm_{name}\".gm_schema_version(version, description, checksum) VALUES (99, 'future', 'x')"
+        ))
+        .unwrap();
+    let err = Store::open(Options::new(target(&name))).err().unwrap();
+    assert!(
+        matches!(err, Error::SchemaTooNew(_)) && err.to_string().contains("99"),
+        "{err}"
+    );
+    client
+        .batch_execute(&format!(
+            "DELETE FROM \"gm_{name}\".gm_schema_version WHERE version = 99"
+        ))
+        .unwrap();
+    client
+        .batch_execute(&format!(
+            "UPDATE \"gm_{name}\".gm_schema_version SET checksum = 'tampered'"
+        ))
+        .unwrap();
+    let err = Store::open(Options::new(target(&name))).err().unwrap();
+    assert!(
+        matches!(err, Error::Corrupt(_)) && err.to_string().contains("checksum"),
+        "{err}"
+    );
+    let kept: i64 = client
+        .query_one(&format!("SELECT count(*) FROM \"gm_{name}\".episodes"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, 1);
+}
+
+/// The trap of a plain sequence cursor: transaction A takes seq 1 and stays
+/// open while B takes seq 2 and commits; a reader that moves its cursor to
+/// 2 never sees 1 when A commits. The store's cache follows the
+/// transaction-id watermark and finds both.
+#[test]
+fn the_knn_cache_sees_concepts_committed_out_of_order() {
+    let name = unique_store("order");
+    let store = open_pg(&name);
+    store.store_concept("seed", &[0.0, 0.0, 1.0], None, None).unwrap();
+    let probe = |q: [f32; 3]| -> Vec<String> {
+        store
+            .nearest_concepts(&q, 3, Metric::Cosine, &SearchFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|n| n.name)
+            .collect()
+    };
+    assert_eq!(probe([0.0, 0.0, 1.0]), ["seed"]);
+    let schema = format!("\"gm_{name}\"");
+    let mut a = raw_client();
+    a.batch_execute(&format!(
+        "SET search_path TO {schema}; BEGIN; \
+         INSERT INTO concepts(name, embedding, creation_time) VALUES ('early', '\\x0000803f0000000000000000', 0)"
+    ))
+    .unwrap();
+    let a_seq: i64 = a
+        .query_one("SELECT max(seq) FROM gm_concept_changes", &[])
+        .unwrap()
+        .get(0);
+    // B commits after A took its sequence number.
+    store.store_concept("late", &[0.0, 1.0, 0.0], None, None).unwrap();
+    assert!(probe([0.0, 1.0, 0.0]).contains(&"late".to_string()));
+    let mut naive = raw_client();
+    naive
+        .batch_execute(&format!("SET search_path TO {schema}"))
+        .unwrap();
+    let naive_cursor: i64 = naive
+        .query_one("SELECT max(seq) FROM gm_concept_changes", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        naive_cursor > a_seq,
+        "B's entry is visible with a higher seq while A's is not"
+    );
+    a.batch_execute("COMMIT").unwrap();
+    let naive_sees: i64 = naive
+        .query_one(
+            "SELECT count(*) FROM gm_concept_changes WHERE seq > $1",
+            &[&naive_cursor],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(naive_sees, 0, "the naive cursor misses A's commit");
+    assert_eq!(probe([1.0, 0.0, 0.0])[0], "early", "the store's cache does not");
+}
+
+#[test]
+fn unreachable_servers_and_bad_targets_are_clear_errors_without_passwords() {
+    let err = Store::open(Options::new(
+        "postgresql://me:hunter2@127.0.0.1:1/nowhere?connect_timeout=2",
+    ))
+    .err()
+    .unwrap();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Io(_)), "{err:?}");
+    assert!(
+        text.contains("127.0.0.1/nowhere") && !text.contains("hunter2"),
+        "{text}"
+    );
+    let err = Store::open(Options::new(format!("{} store=bad-name", server())))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, Error::InvalidArgument(_)) && err.to_string().contains("store"),
+        "{err}"
+    );
+}
+
+#[test]
+fn operations_not_yet_on_the_server_say_so() {
+    let store = open_pg(&unique_store("unsupported"));
+    let dir = tempfile::tempdir().unwrap();
+    let err = store.create_backup(Some(&dir.path().join("b.db"))).unwrap_err();
+    assert!(
+        matches!(err, Error::Unsupported(_)) && err.to_string().contains("PostgreSQL"),
+        "{err}"
+    );
+}
