@@ -145,11 +145,6 @@ enum gm_status_code
    * The caller's buffer is too small; the needed size was written.
    */
   GM_ERR_BUFFER_TOO_SMALL = 13,
-  /**
-   * The operation is not available on this store's engine (for
-   * example a SQLite-only maintenance call on a PostgreSQL store).
-   */
-  GM_ERR_UNSUPPORTED = 14,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

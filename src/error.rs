@@ -48,10 +48,6 @@ pub enum Error {
     /// A bug in gmstore or SQLite; never the caller's fault.
     #[error("{0}")]
     Internal(String),
-    /// The operation is not available on this store's engine (a
-    /// SQLite-only maintenance call on a server store, say).
-    #[error("{0}")]
-    Unsupported(String),
     /// A caller's buffer cannot hold the result; the message gives the
     /// size needed, which the call also writes to its size out-parameter.
     #[error("{0}")]
@@ -74,7 +70,6 @@ impl Error {
             Error::Full(_) => GM_ERR_FULL,
             Error::Misuse(_) => GM_ERR_MISUSE,
             Error::Internal(_) => GM_ERR_INTERNAL,
-            Error::Unsupported(_) => GM_ERR_UNSUPPORTED,
             Error::BufferTooSmall(_) => GM_ERR_BUFFER_TOO_SMALL,
         }
     }
@@ -104,7 +99,6 @@ impl Error {
             Error::Full(m) => Error::Full(f(m)),
             Error::Misuse(m) => Error::Misuse(f(m)),
             Error::Internal(m) => Error::Internal(f(m)),
-            Error::Unsupported(m) => Error::Unsupported(f(m)),
             Error::BufferTooSmall(m) => Error::BufferTooSmall(f(m)),
         }
     }

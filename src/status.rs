@@ -42,9 +42,6 @@ pub enum gm_status_code {
     GM_ERR_MISUSE = 12,
     /// The caller's buffer is too small; the needed size was written.
     GM_ERR_BUFFER_TOO_SMALL = 13,
-    /// The operation is not available on this store's engine (for
-    /// example a SQLite-only maintenance call on a PostgreSQL store).
-    GM_ERR_UNSUPPORTED = 14,
 }
 
 /// [`gm_status_code::GM_OK`] as the number the C ABI passes.
@@ -75,5 +72,3 @@ pub const GM_ERR_INTERNAL: gm_status = gm_status_code::GM_ERR_INTERNAL as gm_sta
 pub const GM_ERR_MISUSE: gm_status = gm_status_code::GM_ERR_MISUSE as gm_status;
 /// [`gm_status_code::GM_ERR_BUFFER_TOO_SMALL`] as the number the C ABI passes.
 pub const GM_ERR_BUFFER_TOO_SMALL: gm_status = gm_status_code::GM_ERR_BUFFER_TOO_SMALL as gm_status;
-/// [`gm_status_code::GM_ERR_UNSUPPORTED`] as the number the C ABI passes.
-pub const GM_ERR_UNSUPPORTED: gm_status = gm_status_code::GM_ERR_UNSUPPORTED as gm_status;

@@ -17,67 +17,12 @@ use serde_json::{json, Map};
 
 use crate::error::{invalid, Error, Result};
 use crate::storage::migrations;
-use crate::storage::{Cell, OwnedCell, Session};
+use crate::storage::{Cell, OwnedCell, Session, STORE_TABLES as TABLES};
 use crate::store::Store;
 
 /// The export format's name and version.
 pub const EXPORT_FORMAT: &str = "gmstore-export";
 pub const EXPORT_FORMAT_VERSION: i64 = 1;
-
-/// (table, columns in order, which are blobs). Ids are kept, so
-/// relationships stay attached to their concepts.
-const TABLES: [(&str, &[&str], &[&str]); 4] = [
-    (
-        "episodes",
-        &[
-            "id",
-            "timestamp",
-            "experience_data",
-            "performance_score",
-            "context_hash",
-            "metadata",
-            "created_at",
-        ],
-        &["experience_data"],
-    ),
-    (
-        "concepts",
-        &[
-            "id",
-            "name",
-            "embedding",
-            "creation_time",
-            "access_count",
-            "last_accessed",
-            "metadata",
-        ],
-        &["embedding"],
-    ),
-    (
-        "learning_events",
-        &[
-            "id",
-            "task_type",
-            "performance_delta",
-            "strategy_used",
-            "timestamp",
-            "parameters",
-        ],
-        &[],
-    ),
-    (
-        "concept_relationships",
-        &[
-            "id",
-            "source_concept_id",
-            "target_concept_id",
-            "relationship_type",
-            "strength",
-            "created_at",
-        ],
-        &[],
-    ),
-];
 
 fn to_json(value: &Cell<'_>, is_blob: bool) -> serde_json::Value {
     match *value {

@@ -937,7 +937,6 @@ namespace Gmstore
         GM_ERR_INTERNAL = 11,
         GM_ERR_MISUSE = 12,
         GM_ERR_BUFFER_TOO_SMALL = 13,
-        GM_ERR_UNSUPPORTED = 14,
     }
 
     public enum gm_dtype : uint

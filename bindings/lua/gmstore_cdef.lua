@@ -17,7 +17,6 @@ enum gm_status_code
   GM_ERR_INTERNAL = 11,
   GM_ERR_MISUSE = 12,
   GM_ERR_BUFFER_TOO_SMALL = 13,
-  GM_ERR_UNSUPPORTED = 14,
 };
 typedef uint32_t gm_status_code;
 enum gm_dtype

@@ -61,11 +61,12 @@ def test_the_seed_api_gives_the_same_results_on_both_engines(tmp_path, pg_target
         assert on_server.db_path == pg_target
 
 
-def test_unsupported_calls_and_bad_servers_fail_clearly(tmp_path, pg_target):
+def test_backups_of_a_server_store_open_as_files_and_bad_servers_fail_clearly(tmp_path, pg_target):
     with SQLiteStorage(pg_target) as store:
-        with pytest.raises(SQLiteStorageError) as e:
-            store.create_backup(str(tmp_path / "b.db"))
-        assert e.value.code == n.GM_ERR_UNSUPPORTED and "PostgreSQL" in e.value.message
+        eid = store.store_episode({"x": np.arange(3)}, 0.5, "c")
+        backup = store.create_backup(str(tmp_path / "b.db"))
+        with SQLiteStorage(backup) as copy:
+            assert copy.retrieve_episode(eid).experience()["x"].tolist() == [0, 1, 2]
         with pytest.raises(ValueError):
             store.store_episode({"x": 1}, float("nan"), "c")
     with pytest.raises(SQLiteStorageError) as e:

@@ -294,7 +294,6 @@ pub extern "C" fn gm_status_name(status: gm_status) -> *const c_char {
         GM_ERR_INTERNAL => "GM_ERR_INTERNAL\0",
         GM_ERR_MISUSE => "GM_ERR_MISUSE\0",
         GM_ERR_BUFFER_TOO_SMALL => "GM_ERR_BUFFER_TOO_SMALL\0",
-        GM_ERR_UNSUPPORTED => "GM_ERR_UNSUPPORTED\0",
         _ => "GM_ERR_UNKNOWN\0",
     };
     name.as_ptr().cast()

@@ -303,6 +303,61 @@ pub(crate) trait Snapshots {
     fn checkpoint_log(&self) -> Result<i64>;
 }
 
+/// (table, columns in order, which are blobs). Ids are kept, so
+/// relationships stay attached to their concepts.
+pub(crate) const STORE_TABLES: [(&str, &[&str], &[&str]); 4] = [
+    (
+        "episodes",
+        &[
+            "id",
+            "timestamp",
+            "experience_data",
+            "performance_score",
+            "context_hash",
+            "metadata",
+            "created_at",
+        ],
+        &["experience_data"],
+    ),
+    (
+        "concepts",
+        &[
+            "id",
+            "name",
+            "embedding",
+            "creation_time",
+            "access_count",
+            "last_accessed",
+            "metadata",
+        ],
+        &["embedding"],
+    ),
+    (
+        "learning_events",
+        &[
+            "id",
+            "task_type",
+            "performance_delta",
+            "strategy_used",
+            "timestamp",
+            "parameters",
+        ],
+        &[],
+    ),
+    (
+        "concept_relationships",
+        &[
+            "id",
+            "source_concept_id",
+            "target_concept_id",
+            "relationship_type",
+            "strength",
+            "created_at",
+        ],
+        &[],
+    ),
+];
+
 /// One cell of a row, as whole-table copies (export) read it: text as the
 /// bytes stored, which another program may have written as invalid UTF-8.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -16,6 +16,7 @@ use super::MetaRows;
 use crate::error::{Error, Result};
 
 mod migrations;
+mod copies;
 mod rows;
 mod target;
 

@@ -3,7 +3,6 @@
 //! `ANY($1)` for id sets, typed NULL tests).
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::Row;
@@ -15,8 +14,8 @@ use crate::records::{
     StrategyMoments, StrategyStats,
 };
 use crate::storage::{
-    Admin, Cell, Changes, ConceptFeed, ConceptRows, ContentMark, EpisodeRows, GraphRows, LearningRows,
-    MetaRows, OwnedCell, RelationshipRows, Snapshots, Start, TableRows,
+    Admin, Changes, ConceptFeed, ConceptRows, ContentMark, EpisodeRows, GraphRows, LearningRows, MetaRows,
+    RelationshipRows, Start,
 };
 use crate::{meta, validate};
 
@@ -407,7 +406,7 @@ impl ConceptFeed for PgSession {
 /// for its placeholder (an integer bound where a float8 is expected, as
 /// SQLite would accept).
 #[derive(Debug)]
-struct Flexible<'a>(&'a SqlValue<'a>);
+pub(super) struct Flexible<'a>(pub(super) &'a SqlValue<'a>);
 
 impl ToSql for Flexible<'_> {
     fn to_sql(
@@ -525,57 +524,5 @@ impl Admin for PgSession {
 
     fn schema_version(&self) -> Result<i64> {
         super::migrations::version(self)
-    }
-}
-
-impl TableRows for PgSession {
-    fn count_table(&self, table: &str) -> Result<i64> {
-        Ok(self
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
-            .get(0))
-    }
-
-    fn each_row(
-        &self,
-        table: &str,
-        _columns: &[&str],
-        _f: &mut dyn FnMut(&[Cell<'_>]) -> Result<()>,
-    ) -> Result<()> {
-        Err(not_yet(&format!("exporting table {table}")))
-    }
-
-    fn insert_row(&self, table: &str, _columns: &[&str], _values: &[OwnedCell]) -> Result<()> {
-        Err(not_yet(&format!("importing into table {table}")))
-    }
-}
-
-fn not_yet(what: &str) -> Error {
-    Error::Unsupported(format!(
-        "{what} is not available on the PostgreSQL engine yet (see issue 16 in the notes); \
-         it works on SQLite stores"
-    ))
-}
-
-impl Snapshots for PgSession {
-    fn copy_to_new_file(&self, _dest: &Path, _label: &str, _taken_at: f64) -> Result<i64> {
-        Err(not_yet("a backup"))
-    }
-
-    fn replace_content_from(&mut self, _backup: &Path) -> Result<()> {
-        Err(not_yet("a restore"))
-    }
-
-    fn compact(&self, _checkpoint: bool) -> Result<()> {
-        // The server's autovacuum reclaims space; nothing for a client to do.
-        Ok(())
-    }
-
-    fn compact_into(&self, _dest: &Path) -> Result<()> {
-        Err(not_yet("VACUUM INTO a file"))
-    }
-
-    fn checkpoint_log(&self) -> Result<i64> {
-        // The server checkpoints its own write-ahead log.
-        Ok(0)
     }
 }

@@ -1,0 +1,217 @@
+//! Whole-store copies on PostgreSQL: export and import row by row, and
+//! backups, which are always gmstore SQLite files (the SQLite engine opens
+//! them directly), taken from one REPEATABLE READ snapshot.
+
+use std::path::Path;
+
+use postgres::types::{ToSql, Type};
+use rusqlite::{Connection, OpenFlags};
+
+use super::rows::Flexible;
+use super::PgSession;
+use crate::error::{invalid, Error, Result};
+use crate::meta;
+use crate::records::SqlValue;
+use crate::storage::sqlite::backup_file::verify_database;
+use crate::storage::{Cell, MetaRows, OwnedCell, Snapshots, TableRows, Transactions, STORE_TABLES};
+
+fn owned(cell: &Cell<'_>, table: &str) -> Result<OwnedCell> {
+    Ok(match *cell {
+        Cell::Null => OwnedCell::Null,
+        Cell::Integer(i) => OwnedCell::Integer(i),
+        Cell::Real(r) => OwnedCell::Real(r),
+        Cell::Text(t) => OwnedCell::Text(String::from_utf8(t.to_vec()).map_err(|_| {
+            invalid(
+                table,
+                "a text column holds bytes that are not UTF-8, which PostgreSQL cannot store",
+            )
+        })?),
+        Cell::Blob(b) => OwnedCell::Blob(b.to_vec()),
+    })
+}
+
+fn as_value(cell: &OwnedCell) -> SqlValue<'_> {
+    match cell {
+        OwnedCell::Null => SqlValue::Null,
+        OwnedCell::Integer(i) => SqlValue::Integer(*i),
+        OwnedCell::Real(r) => SqlValue::Real(*r),
+        OwnedCell::Text(t) => SqlValue::Text(t),
+        OwnedCell::Blob(b) => SqlValue::Blob(b),
+    }
+}
+
+/// Copies every row of the store's tables, and its settings, from `from`
+/// to `to`, in id order.
+fn copy_tables(
+    from: &dyn TableRows,
+    to: &dyn TableRows,
+    settings: &[(String, String)],
+    to_meta: &dyn MetaRows,
+) -> Result<()> {
+    for (table, columns, _) in STORE_TABLES {
+        from.each_row(table, columns, &mut |cells| {
+            let values = cells
+                .iter()
+                .map(|c| owned(c, table))
+                .collect::<Result<Vec<_>>>()?;
+            to.insert_row(table, columns, &values)
+        })?;
+    }
+    settings.iter().try_for_each(|(k, v)| to_meta.meta_set(k, v))
+}
+
+impl PgSession {
+    fn settings(&self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .query("SELECT key, value FROM gm_meta ORDER BY key", &[])?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    /// After rows were inserted with their ids, the identity sequences
+    /// continue past the highest.
+    fn advance_identities(&self) -> Result<()> {
+        for (table, _, _) in STORE_TABLES {
+            self.batch(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+impl TableRows for PgSession {
+    fn count_table(&self, table: &str) -> Result<i64> {
+        Ok(self
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
+            .get(0))
+    }
+
+    fn each_row(
+        &self,
+        table: &str,
+        columns: &[&str],
+        f: &mut dyn FnMut(&[Cell<'_>]) -> Result<()>,
+    ) -> Result<()> {
+        let rows = self.query(
+            &format!("SELECT {} FROM {table} ORDER BY id", columns.join(", ")),
+            &[],
+        )?;
+        for row in rows {
+            let cells = (0..columns.len())
+                .map(|i| {
+                    let ty = row.columns()[i].type_();
+                    Ok(match *ty {
+                        Type::INT8 => row.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Integer),
+                        Type::FLOAT8 => row.get::<_, Option<f64>>(i).map_or(Cell::Null, Cell::Real),
+                        Type::TEXT => row
+                            .get::<_, Option<&str>>(i)
+                            .map_or(Cell::Null, |t| Cell::Text(t.as_bytes())),
+                        Type::BYTEA => row.get::<_, Option<&[u8]>>(i).map_or(Cell::Null, Cell::Blob),
+                        _ => {
+                            return Err(Error::Internal(format!(
+                                "{table}.{}: unexpected type {ty}",
+                                columns[i]
+                            )))
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            f(&cells)?;
+        }
+        Ok(())
+    }
+
+    fn insert_row(&self, table: &str, columns: &[&str], values: &[OwnedCell]) -> Result<()> {
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let values: Vec<SqlValue<'_>> = values.iter().map(as_value).collect();
+        let flexible: Vec<Flexible<'_>> = values.iter().map(Flexible).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = flexible.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        self.execute(
+            &format!(
+                "INSERT INTO {table} ({}) VALUES ({})",
+                columns.join(", "),
+                placeholders.join(", ")
+            ),
+            &refs,
+        )?;
+        if columns.first() == Some(&"id") {
+            self.batch(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest(max(id), 1)) FROM {table}"
+            ))?;
+        }
+        Ok(())
+    }
+}
+
+impl Snapshots for PgSession {
+    fn copy_to_new_file(&self, dest: &Path, label: &str, taken_at: f64) -> Result<i64> {
+        let out = Connection::open(dest)?;
+        crate::storage::sqlite::migrations::migrate(&out)?;
+        out.execute_batch("BEGIN")?;
+        // One snapshot for every table: a consistent copy while writers go on.
+        self.begin_read()?;
+        let copied = copy_tables(self, &out, &self.settings()?, &out);
+        let _ = self.end_read();
+        copied?;
+        out.meta_set(meta::BACKUP_OF, label)?;
+        out.meta_set(meta::BACKUP_TIME, &taken_at.to_string())?;
+        out.execute_batch("COMMIT")?;
+        out.pragma_update(None, "journal_mode", "DELETE")?;
+        drop(out);
+        verify_database(dest)
+    }
+
+    fn replace_content_from(&mut self, backup: &Path) -> Result<()> {
+        let version = verify_database(backup)?;
+        if version != crate::storage::migrations::LATEST_VERSION {
+            return Err(invalid(
+                "backup",
+                format!(
+                    "schema version {version}: open it once with this gmstore (which migrates it) before \
+                     restoring it into a server store"
+                ),
+            ));
+        }
+        let src = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let settings: Vec<(String, String)> = src
+            .prepare("SELECT key, value FROM gm_meta WHERE key NOT IN (?1, ?2) ORDER BY key")?
+            .query_map([meta::BACKUP_OF, meta::BACKUP_TIME], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        self.begin_write()?;
+        let result = (|| {
+            self.batch(
+                "DELETE FROM concept_relationships; DELETE FROM concepts; DELETE FROM episodes; \
+                        DELETE FROM learning_events; DELETE FROM gm_meta;",
+            )?;
+            copy_tables(&src, self, &settings, self)?;
+            self.advance_identities()
+        })();
+        match result {
+            Ok(()) => self.commit_write(),
+            Err(e) => {
+                let _ = self.rollback_write();
+                Err(e)
+            }
+        }
+    }
+
+    fn compact(&self, _checkpoint: bool) -> Result<()> {
+        // The server's autovacuum reclaims space; nothing for a client to do.
+        Ok(())
+    }
+
+    fn compact_into(&self, dest: &Path) -> Result<()> {
+        // A compacted copy is what a backup of a server store already is.
+        self.copy_to_new_file(dest, "vacuum_into", crate::clock::now())
+            .map(|_| ())
+    }
+
+    fn checkpoint_log(&self) -> Result<i64> {
+        // The server checkpoints its own write-ahead log.
+        Ok(0)
+    }
+}
