@@ -45,10 +45,10 @@ fn create_private(path: &Path, mode: u32) -> Result<()> {
 
 impl Store {
     fn db_path_for_backups(&self) -> Result<&Path> {
-        if self.options().is_memory() {
+        if self.options().is_memory() || self.is_server() {
             return Err(invalid(
                 "backup_path",
-                "an in-memory store has no folder for default backups; pass a path",
+                "an in-memory or server store has no folder for default backups; pass a path",
             ));
         }
         Ok(&self.options().db_path)
@@ -111,6 +111,9 @@ impl Store {
     /// The default backups of this store on disk, oldest first, with the
     /// time in their names. Only files gmstore marked as its backups.
     pub fn list_backups(&self) -> Result<Vec<(PathBuf, f64)>> {
+        if self.is_server() {
+            return Ok(Vec::new());
+        }
         let dir = self.backup_dir()?;
         let prefix = format!("{}_", self.backup_stem()?);
         let Ok(entries) = fs::read_dir(&dir) else {

@@ -324,3 +324,44 @@ fn a_store_in_a_folder_nobody_here_may_write_opens_read_only() {
     assert_eq!(v["episodes_count"].as_i64(), Some(25));
     assert_eq!(listing(), before, "nothing created beside the file");
 }
+
+/// Moving between engines with the CLI: export from a file, import into a
+/// PostgreSQL store (a connection string wherever a path goes), export
+/// again and import back into a file: byte-identical. Needs the server
+/// `make test` starts (GMSTORE_TEST_PG); fails without it.
+#[test]
+fn export_and_import_move_a_store_between_engines_byte_identically() {
+    let server =
+        std::env::var("GMSTORE_TEST_PG").expect("GMSTORE_TEST_PG: make test starts a PostgreSQL server");
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated(dir.path());
+    let url = format!("{server} store=cli_{}", std::process::id());
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let out = gmstore(args);
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+        text(&out).0
+    };
+    run(&["export", &db, "-o", &path("from_file.jsonl")]);
+    assert!(run(&["import", &url, &path("from_file.jsonl")]).contains("imported 29 rows"));
+    run(&["export", &url, "-o", &path("from_server.jsonl")]);
+    run(&["import", &path("back.db"), &path("from_server.jsonl")]);
+    run(&["export", &path("back.db"), "-o", &path("back.jsonl")]);
+    let read = |name: &str| std::fs::read(path(name)).unwrap();
+    assert_eq!(read("from_file.jsonl"), read("from_server.jsonl"));
+    assert_eq!(read("from_file.jsonl"), read("back.jsonl"));
+    let stats: serde_json::Value = serde_json::from_str(&run(&["stats", &url, "--json"])).unwrap();
+    assert_eq!(stats["episodes_count"], 25);
+    run(&["backup", &url, "--to", &path("server_backup.db")]);
+    run(&["check", &path("server_backup.db")]);
+    // A password in the connection string never reaches the output.
+    let out = gmstore(&[
+        "stats",
+        "postgresql://me:hunter2@127.0.0.1:1/nowhere?connect_timeout=2",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(
+        !out.status.success() && !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+}

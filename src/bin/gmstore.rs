@@ -66,27 +66,63 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-/// Opens an existing database; the CLI never creates one by accident.
-fn open_existing(db: &Path) -> Result<Store, String> {
-    if !db.exists() {
+/// Whether `db` names a PostgreSQL store (a URL or `host=... dbname=...`)
+/// rather than a file: every command takes either.
+fn is_server(db: &Path) -> bool {
+    Options::new(db).server_target().is_some()
+}
+
+/// How output names the store: its path, or its connection string with
+/// any password blanked.
+fn shown(db: &Path) -> String {
+    let text = db.display().to_string();
+    if !is_server(db) {
+        return text;
+    }
+    // postgresql://user:secret@host/db -> postgresql://user:***@host/db
+    let text = match (text.find("://"), text.find('@')) {
+        (Some(s), Some(at)) if at > s => match text[s + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &text[..s + 3], &text[at..]),
+            None => text.clone(),
+        },
+        _ => text.clone(),
+    };
+    text.split(' ')
+        .map(|kv| {
+            if kv.starts_with("password=") {
+                "password=***"
+            } else {
+                kv
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn require_existing(db: &Path) -> CliResult {
+    if !is_server(db) && !db.exists() {
         return Err(format!("{}: no such file", db.display()));
     }
+    Ok(())
+}
+
+/// Opens an existing database; the CLI never creates one by accident.
+fn open_existing(db: &Path) -> Result<Store, String> {
+    require_existing(db)?;
     Store::open(Options::new(db)).map_err(err)
 }
 
 /// For commands that only read: the file is never changed, not even made a
 /// gmstore database or migrated.
 fn open_to_read(db: &Path) -> Result<Store, String> {
-    if !db.exists() {
-        return Err(format!("{}: no such file", db.display()));
-    }
+    require_existing(db)?;
     Store::open(Options {
         read_only: true,
         ..Options::new(db)
     })
     .map_err(|e| match e {
         gmstore::Error::ReadOnly(m) if m.contains("needs migrating") => {
-            format!("{m} (run 'gmstore migrate {}')", db.display())
+            format!("{m} (run 'gmstore migrate {}')", shown(db))
         }
         other => other.to_string(),
     })
@@ -127,7 +163,7 @@ fn stats(db: &Path, json: bool) -> CliResult {
     let backups = store.list_backups().map_err(err)?.len();
     if json {
         let value = serde_json::json!({
-            "db_path": db.display().to_string(),
+            "db_path": shown(db),
             "episodes_count": s.episodes_count,
             "concepts_count": s.concepts_count,
             "learning_events_count": s.learning_events_count,
@@ -145,7 +181,7 @@ fn stats(db: &Path, json: bool) -> CliResult {
         println!("{value}");
         return Ok(());
     }
-    println!("database        {}", db.display());
+    println!("database        {}", shown(db));
     println!("episodes        {}", s.episodes_count);
     println!("concepts        {}", s.concepts_count);
     println!("relationships   {}", s.relationships_count);
@@ -192,9 +228,17 @@ fn check(db: &Path, json: bool) -> CliResult {
 }
 
 fn migrate(db: &Path) -> CliResult {
-    if !db.exists() {
-        return Err(format!("{}: no such file", db.display()));
+    if is_server(db) {
+        // A server store migrates when it opens, under an advisory lock.
+        let store = open_existing(db)?;
+        println!(
+            "{}: schema version {}",
+            shown(db),
+            store.schema_version().map_err(err)?
+        );
+        return Ok(());
     }
+    require_existing(db)?;
     let before = gmstore::file_schema_version(db).map_err(|e| format!("{}: {e}", db.display()))?;
     let store = open_existing(db)?;
     let after = store.schema_version().map_err(err)?;
@@ -233,7 +277,7 @@ fn import(db: &Path, input: &Path) -> CliResult {
         return Err(format!("{}: is a directory, not an export file", input.display()));
     }
     let file = File::open(input).map_err(|e| format!("{}: {e}", input.display()))?;
-    let created = !db.exists();
+    let created = !is_server(db) && !db.exists();
     let outcome = import_into(db, input, file);
     if outcome.is_err() && created {
         // A failed import into a new path leaves nothing behind, not an
@@ -257,7 +301,7 @@ fn import_into(db: &Path, input: &Path, file: File) -> CliResult {
         })
         .map_err(|e| format!("{}: {e}", input.display()))?;
     bar.finish_and_clear();
-    println!("imported {rows} rows into {}", db.display());
+    println!("imported {rows} rows into {}", shown(db));
     Ok(())
 }
 
@@ -271,7 +315,7 @@ fn run(cli: Cli) -> CliResult {
         }
         Command::Restore { db, backup } => {
             open_existing(&db)?.restore(&backup).map_err(err)?;
-            println!("restored {} from {}", db.display(), backup.display());
+            println!("restored {} from {}", shown(&db), backup.display());
             Ok(())
         }
         Command::Check { db, json } => check(&db, json),
