@@ -8,7 +8,7 @@
 //! would need types; the simple path here is plain `query` with parameters,
 //! which prepares an unnamed statement), so pgbouncer in transaction mode works.
 
-use std::cell::{Cell as StdCell, RefCell};
+use std::cell::{Cell as StdCell, RefCell, RefMut};
 
 use postgres::{Client, NoTls};
 
@@ -32,26 +32,53 @@ pub(crate) struct PgSession {
     outer_savepoint: RefCell<Option<String>>,
     /// "host/dbname" of the server, for messages (never the password).
     server: String,
+    /// What to reconnect to after the server went away.
+    target: PgTarget,
 }
 
 impl PgSession {
-    /// Connects and selects the store's schema (which must exist unless
-    /// `create` is set).
+    /// Connects and selects the store's schema.
     pub(crate) fn connect(target: &PgTarget) -> Result<PgSession> {
-        let client = target.config.connect(NoTls).map_err(|e| {
+        Ok(PgSession {
+            client: RefCell::new(Self::new_client(target)?),
+            in_tx: StdCell::new(false),
+            outer_savepoint: RefCell::new(None),
+            server: target.server.clone(),
+            target: target.clone(),
+        })
+    }
+
+    fn new_client(target: &PgTarget) -> Result<Client> {
+        let mut client = target.config.connect(NoTls).map_err(|e| {
             Error::Io(format!(
                 "PostgreSQL server {}: cannot connect: {e}",
                 target.server
             ))
         })?;
-        let session = PgSession {
-            client: RefCell::new(client),
-            in_tx: StdCell::new(false),
-            outer_savepoint: RefCell::new(None),
-            server: target.server.clone(),
-        };
-        session.batch(&format!("SET search_path TO {}", target.schema_ident()))?;
-        Ok(session)
+        client
+            .batch_execute(&format!("SET search_path TO {}", target.schema_ident()))
+            .map_err(|e| from_pg(&target.server, e))?;
+        Ok(client)
+    }
+
+    /// The connection, reconnected first when the server closed it (a
+    /// restart, a failover) and no transaction was open on it: a call
+    /// after the one that saw the failure works again. Inside a
+    /// transaction the failure stands: the server already rolled it back.
+    fn client(&self) -> Result<RefMut<'_, Client>> {
+        let mut client = self.client.borrow_mut();
+        if client.is_closed() {
+            if self.in_tx.replace(false) {
+                *self.outer_savepoint.borrow_mut() = None;
+                return Err(Error::Io(format!(
+                    "PostgreSQL server {}: the connection was lost and the server rolled back the open \
+                     transaction; roll back to end it, then start again",
+                    self.server
+                )));
+            }
+            *client = Self::new_client(&self.target)?;
+        }
+        Ok(client)
     }
 
     /// The error of a failed statement, naming the server.
@@ -60,17 +87,11 @@ impl PgSession {
     }
 
     fn batch(&self, sql: &str) -> Result<()> {
-        self.client
-            .borrow_mut()
-            .batch_execute(sql)
-            .map_err(|e| self.fail(e))
+        self.client()?.batch_execute(sql).map_err(|e| self.fail(e))
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64> {
-        self.client
-            .borrow_mut()
-            .execute(sql, params)
-            .map_err(|e| self.fail(e))
+        self.client()?.execute(sql, params).map_err(|e| self.fail(e))
     }
 
     fn query(
@@ -78,10 +99,7 @@ impl PgSession {
         sql: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Vec<postgres::Row>> {
-        self.client
-            .borrow_mut()
-            .query(sql, params)
-            .map_err(|e| self.fail(e))
+        self.client()?.query(sql, params).map_err(|e| self.fail(e))
     }
 
     fn query_opt(
@@ -89,17 +107,11 @@ impl PgSession {
         sql: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
     ) -> Result<Option<postgres::Row>> {
-        self.client
-            .borrow_mut()
-            .query_opt(sql, params)
-            .map_err(|e| self.fail(e))
+        self.client()?.query_opt(sql, params).map_err(|e| self.fail(e))
     }
 
     fn query_one(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<postgres::Row> {
-        self.client
-            .borrow_mut()
-            .query_one(sql, params)
-            .map_err(|e| self.fail(e))
+        self.client()?.query_one(sql, params).map_err(|e| self.fail(e))
     }
 }
 
@@ -181,6 +193,10 @@ impl super::Transactions for PgSession {
     fn rollback_write(&self) -> Result<()> {
         self.in_tx.set(false);
         *self.outer_savepoint.borrow_mut() = None;
+        if self.client.borrow().is_closed() {
+            // The server ended the transaction with the connection.
+            return Ok(());
+        }
         self.batch("ROLLBACK")
     }
 
