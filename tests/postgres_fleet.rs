@@ -140,7 +140,11 @@ fn four_writer_and_two_reader_processes_share_one_store_without_errors() {
         })
         .collect();
     let readers: Vec<_> = (0..2)
-        .map(|_| child("reader", &target, &[duration.clone()]).spawn().unwrap())
+        .map(|_| {
+            child("reader", &target, std::slice::from_ref(&duration))
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let mut total = 0;
     let store = Store::open(Options::new(&target)).unwrap();
