@@ -21,7 +21,7 @@ LINK_SO    := -L$(RELEASE) -lgmstore -Wl,-rpath,$(CURDIR)/$(RELEASE) -lpthread -
 LINK_A     := $(LIBA) -lpthread -ldl -lm
 SANITIZE   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: test-suites bench-bindings-build all build header check-header demo test test-long lint test-rust test-c test-cpp test-python test-install test-csharp test-lua install fuzz audit bench clean
+.PHONY: demo-fleet test-suites bench-bindings-build all build header check-header demo test test-long lint test-rust test-c test-cpp test-python test-install test-csharp test-lua install fuzz audit bench clean
 
 all: build
 
@@ -53,6 +53,14 @@ $(OUT)/simulator: examples/c/simulator.c include/gmstore.h build | $(OUT)
 
 demo: $(OUT)/simulator
 	./$(OUT)/simulator $(DB)
+
+$(OUT)/fleet_report: examples/c/fleet_report.c include/gmstore.h build | $(OUT)
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude $< -o $@ $(LINK_SO)
+
+# A throwaway PostgreSQL server, 4 simulators writing to one store on it at
+# once, the merged report; the server is stopped afterwards.
+demo-fleet: $(OUT)/simulator $(OUT)/fleet_report
+	scripts/pg_throwaway.sh scripts/demo_fleet.sh
 
 # Every suite, with a throwaway PostgreSQL cluster for the server engine's
 # tests (scripts/pg_throwaway.sh; a server of your own: set GMSTORE_TEST_PG).

@@ -44,23 +44,30 @@ fn create_private(path: &Path, mode: u32) -> Result<()> {
 }
 
 impl Store {
-    fn db_path_for_backups(&self) -> Result<&Path> {
-        if self.options().is_memory() || self.is_server() {
+    /// The path default backups are named after: the database file, or
+    /// for a server store `<store name>.db` in the working directory, so
+    /// its backups go to `./backups/<store>_<stamp>.db`.
+    fn db_path_for_backups(&self) -> Result<PathBuf> {
+        if let Some(store) = self.server_store_name() {
+            return Ok(PathBuf::from(format!("{store}.db")));
+        }
+        if self.options().is_memory() {
             return Err(invalid(
                 "backup_path",
-                "an in-memory or server store has no folder for default backups; pass a path",
+                "an in-memory store has no folder for default backups; pass a path",
             ));
         }
-        Ok(&self.options().db_path)
+        Ok(self.options().db_path.clone())
     }
 
-    /// `<db dir>/backups`, where default backups go.
+    /// `<db dir>/backups`, where default backups go (`./backups` for a
+    /// server store).
     pub fn backup_dir(&self) -> Result<PathBuf> {
-        Ok(files::backup_dir(self.db_path_for_backups()?))
+        Ok(files::backup_dir(&self.db_path_for_backups()?))
     }
 
     fn backup_stem(&self) -> Result<String> {
-        Ok(files::backup_stem(self.db_path_for_backups()?))
+        Ok(files::backup_stem(&self.db_path_for_backups()?))
     }
 
     /// Backs the store up, consistently and without blocking writers, to
@@ -111,9 +118,6 @@ impl Store {
     /// The default backups of this store on disk, oldest first, with the
     /// time in their names. Only files gmstore marked as its backups.
     pub fn list_backups(&self) -> Result<Vec<(PathBuf, f64)>> {
-        if self.is_server() {
-            return Ok(Vec::new());
-        }
         let dir = self.backup_dir()?;
         let prefix = format!("{}_", self.backup_stem()?);
         let Ok(entries) = fs::read_dir(&dir) else {
@@ -145,7 +149,7 @@ impl Store {
     /// Unix time of the newest default backup on disk, so the interval
     /// holds across restarts.
     pub fn last_backup_time(&self) -> Result<Option<f64>> {
-        if self.options().is_memory() || self.is_server() {
+        if self.options().is_memory() {
             return Ok(None);
         }
         Ok(self.list_backups()?.last().map(|(_, t)| *t))

