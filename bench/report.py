@@ -34,9 +34,10 @@ SUITE_TITLES = {
     "knn": "k-NN vs numpy",
     "backup": "Backup vs a plain file copy",
     "bindings": "Game-engine bindings vs C, per call",
+    "postgres": "C ABI on PostgreSQL vs the raw postgres crate",
 }
 # Suites whose rows hold one timing per run for each side, taken together.
-PAIRED = {"core", "python", "backup", "bindings"}
+PAIRED = {"core", "python", "backup", "bindings", "postgres"}
 
 
 @dataclass

@@ -28,14 +28,22 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let server = std::env::var("GMSTORE_TEST_PG").expect("GMSTORE_TEST_PG: run under scripts/pg_throwaway.sh");
-    let runs: usize = std::env::var("GM_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let server =
+        std::env::var("GMSTORE_TEST_PG").expect("GMSTORE_TEST_PG: run under scripts/pg_throwaway.sh");
+    let runs: usize = std::env::var("GM_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let store_name = format!("bench_{}", std::process::id());
     let target = CString::new(format!("{server} store={store_name}")).unwrap();
     let mut handle: *mut gm_store = std::ptr::null_mut();
-    assert_eq!(unsafe { gm_open(target.as_ptr(), std::ptr::null(), &mut handle) }, 0);
+    assert_eq!(
+        unsafe { gm_open(target.as_ptr(), std::ptr::null(), &mut handle) },
+        0
+    );
     let mut raw = postgres::Client::connect(&server, postgres::NoTls).unwrap();
-    raw.batch_execute(&format!("SET search_path TO \"gm_{store_name}\"")).unwrap();
+    raw.batch_execute(&format!("SET search_path TO \"gm_{store_name}\""))
+        .unwrap();
     let insert = raw
         .prepare(
             "INSERT INTO episodes (timestamp, experience_data, performance_score, context_hash, metadata) \
@@ -83,7 +91,10 @@ fn main() {
         });
         let base = timed(|| {
             for i in 0..CALLS {
-                let id: i64 = raw.query_one(&insert, &[&(i as f64), &data, &0.5f64, &"bench", &"{}"]).unwrap().get(0);
+                let id: i64 = raw
+                    .query_one(&insert, &[&(i as f64), &data, &0.5f64, &"bench", &"{}"])
+                    .unwrap()
+                    .get(0);
                 assert!(id > 0);
             }
         });
@@ -108,14 +119,25 @@ fn main() {
             for i in 0..CALLS {
                 let (ts, mut id) = (i as f64, 0);
                 assert_eq!(
-                    unsafe { gm_store_learning_event(handle, task.as_ptr(), 0.1, strategy.as_ptr(), std::ptr::null(), &ts, &mut id) },
+                    unsafe {
+                        gm_store_learning_event(
+                            handle,
+                            task.as_ptr(),
+                            0.1,
+                            strategy.as_ptr(),
+                            std::ptr::null(),
+                            &ts,
+                            &mut id,
+                        )
+                    },
                     0
                 );
             }
         });
         let base = timed(|| {
             for i in 0..CALLS {
-                raw.query_one(&event, &[&"task", &0.1f64, &"adam", &(i as f64), &"{}"]).unwrap();
+                raw.query_one(&event, &[&"task", &0.1f64, &"adam", &(i as f64), &"{}"])
+                    .unwrap();
             }
         });
         rows[2].1.push(gm.as_secs_f64());
@@ -127,7 +149,11 @@ fn main() {
     println!("|---|---:|---:|---:|");
     for (name, gm, base) in &rows {
         let ratio = median(gm.iter().zip(base).map(|(g, b)| g / b).collect());
-        println!("| {name} | {:.1} | {:.1} | {ratio:.3} |", median(gm.clone()) * 1e3, median(base.clone()) * 1e3);
+        println!(
+            "| {name} | {:.1} | {:.1} | {ratio:.3} |",
+            median(gm.clone()) * 1e3,
+            median(base.clone()) * 1e3
+        );
         common::append_result(&serde_json::json!({
             "suite": "postgres", "workload": name, "baseline": "raw postgres crate, same statements, prepared",
             "gm_s": gm, "base_s": base, "target": "<= 1.2", "runs": runs,

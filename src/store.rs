@@ -86,6 +86,7 @@ const OP_SAVEPOINT: &str = "gm_op";
 impl<'c> OpenTx<'c> {
     fn begin(conn: &'c dyn Session, in_caller_tx: bool, nesting: Nesting) -> Result<Self> {
         let scope = match (in_caller_tx, nesting) {
+            (false, Nesting::Statement) if conn.statement_is_atomic() => None,
             (false, _) => Some(Scope::Transaction),
             (true, Nesting::Savepoint) => Some(Scope::Savepoint),
             (true, Nesting::Statement) => None,

@@ -283,6 +283,13 @@ pub(crate) trait Transactions {
     /// Whether a transaction is open (an engine may end one on its own
     /// after an I/O error or a full disk).
     fn in_transaction(&self) -> bool;
+    /// Whether one writing statement outside a transaction is atomic and
+    /// durable by itself, so a single write needs no BEGIN/COMMIT around
+    /// it. SQLite says no: its BEGIN IMMEDIATE takes the write lock before
+    /// the reads that precede the write.
+    fn statement_is_atomic(&self) -> bool {
+        false
+    }
 }
 
 /// Whole-store copies. A backup is always a gmstore SQLite file, whatever

@@ -84,8 +84,9 @@ impl PgSession {
 impl TableRows for PgSession {
     fn count_table(&self, table: &str) -> Result<i64> {
         Ok(self
-            .query_one(&format!("SELECT count(*) FROM {table}"), &[])?
-            .get(0))
+            .query_dynamic(&format!("SELECT count(*) FROM {table}"), &[])?
+            .first()
+            .map_or(0, |r| r.get(0)))
     }
 
     fn each_row(
@@ -94,7 +95,7 @@ impl TableRows for PgSession {
         columns: &[&str],
         f: &mut dyn FnMut(&[Cell<'_>]) -> Result<()>,
     ) -> Result<()> {
-        let rows = self.query(
+        let rows = self.query_dynamic(
             &format!("SELECT {} FROM {table} ORDER BY id", columns.join(", ")),
             &[],
         )?;
@@ -128,7 +129,7 @@ impl TableRows for PgSession {
         let values: Vec<SqlValue<'_>> = values.iter().map(as_value).collect();
         let flexible: Vec<Flexible<'_>> = values.iter().map(Flexible).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = flexible.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.execute(
+        self.execute_inferred(
             &format!(
                 "INSERT INTO {table} ({}) VALUES ({})",
                 columns.join(", "),

@@ -9,8 +9,10 @@
 //! which prepares an unnamed statement), so pgbouncer in transaction mode works.
 
 use std::cell::{Cell as StdCell, RefCell, RefMut};
+use std::collections::HashMap;
 
-use postgres::{Client, NoTls};
+use postgres::types::{ToSql, Type};
+use postgres::{Client, NoTls, Statement};
 
 use super::MetaRows;
 use crate::error::{Error, Result};
@@ -34,6 +36,9 @@ pub(crate) struct PgSession {
     server: String,
     /// What to reconnect to after the server went away.
     target: PgTarget,
+    /// The store's own statements, prepared once per connection: each call
+    /// is then one round trip without parsing or planning on the server.
+    statements: RefCell<HashMap<&'static str, Statement>>,
 }
 
 impl PgSession {
@@ -45,6 +50,7 @@ impl PgSession {
             outer_savepoint: RefCell::new(None),
             server: target.server.clone(),
             target: target.clone(),
+            statements: RefCell::new(HashMap::new()),
         })
     }
 
@@ -76,6 +82,8 @@ impl PgSession {
                     self.server
                 )));
             }
+            // Prepared statements died with the old connection.
+            self.statements.borrow_mut().clear();
             *client = Self::new_client(&self.target)?;
         }
         Ok(client)
@@ -90,29 +98,98 @@ impl PgSession {
         self.client()?.batch_execute(sql).map_err(|e| self.fail(e))
     }
 
-    fn execute(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<u64> {
+    /// Runs a statement whose rows (if any) are not needed.
+    fn execute(&self, sql: &'static str, params: &[&dyn Param]) -> Result<()> {
+        self.query(sql, params).map(|_| ())
+    }
+
+    /// Runs one of the store's statements: prepared on first use on this
+    /// connection (with the parameters' types), then one round trip.
+    fn prepared(&self, sql: &'static str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>> {
+        let mut client = self.client()?;
+        let statement = match self.statements.borrow().get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                let types: Vec<Type> = params.iter().map(|p| p.pg_type()).collect();
+                client.prepare_typed(sql, &types).map_err(|e| self.fail(e))?
+            }
+        };
+        self.statements
+            .borrow_mut()
+            .entry(sql)
+            .or_insert_with(|| statement.clone());
+        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_sql()).collect();
+        client.query(&statement, &values).map_err(|e| self.fail(e))
+    }
+
+    /// A statement built at run time: its parameters' types are sent with
+    /// it (an unnamed statement), one round trip, nothing kept.
+    fn query_dynamic(&self, sql: &str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>> {
+        let typed: Vec<(&(dyn ToSql + Sync), Type)> =
+            params.iter().map(|p| (p.as_sql(), p.pg_type())).collect();
+        self.client()?.query_typed(sql, &typed).map_err(|e| self.fail(e))
+    }
+
+    fn query(&self, sql: &'static str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>> {
+        self.prepared(sql, params)
+    }
+
+    fn query_opt(&self, sql: &'static str, params: &[&dyn Param]) -> Result<Option<postgres::Row>> {
+        let mut rows = self.query(sql, params)?;
+        match rows.len() {
+            0 | 1 => Ok(rows.pop()),
+            n => Err(Error::Internal(format!("expected at most one row, got {n}"))),
+        }
+    }
+
+    fn query_one(&self, sql: &'static str, params: &[&dyn Param]) -> Result<postgres::Row> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| Error::Internal("expected one row, got none".into()))
+    }
+
+    /// A statement with parameters of types the server infers (the
+    /// caller's raw SQL); returns the rows changed.
+    fn execute_inferred(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         self.client()?.execute(sql, params).map_err(|e| self.fail(e))
     }
+}
 
-    fn query(
-        &self,
-        sql: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<postgres::Row>> {
-        self.client()?.query(sql, params).map_err(|e| self.fail(e))
-    }
+/// A statement parameter with the PostgreSQL type it is sent as.
+pub(crate) trait Param {
+    fn as_sql(&self) -> &(dyn ToSql + Sync);
+    fn pg_type(&self) -> Type;
+}
 
-    fn query_opt(
-        &self,
-        sql: &str,
-        params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Option<postgres::Row>> {
-        self.client()?.query_opt(sql, params).map_err(|e| self.fail(e))
-    }
+/// The PostgreSQL type of a Rust value, known without the value (so an
+/// absent `Option` has one too).
+pub(crate) trait PgTyped: ToSql + Sync {
+    const TYPE: Type;
+}
 
-    fn query_one(&self, sql: &str, params: &[&(dyn postgres::types::ToSql + Sync)]) -> Result<postgres::Row> {
-        self.client()?.query_one(sql, params).map_err(|e| self.fail(e))
+impl<T: PgTyped> Param for T {
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        self
     }
+    fn pg_type(&self) -> Type {
+        T::TYPE
+    }
+}
+
+macro_rules! pg_typed {
+    ($($t:ty => $ty:ident),* $(,)?) => {$(impl PgTyped for $t { const TYPE: Type = Type::$ty; })*};
+}
+pg_typed!(i64 => INT8, f64 => FLOAT8, bool => BOOL, String => TEXT, Vec<u8> => BYTEA);
+impl PgTyped for &str {
+    const TYPE: Type = Type::TEXT;
+}
+impl PgTyped for &[u8] {
+    const TYPE: Type = Type::BYTEA;
+}
+impl PgTyped for &[i64] {
+    const TYPE: Type = Type::INT8_ARRAY;
+}
+impl<T: PgTyped> PgTyped for Option<T> {
+    const TYPE: Type = T::TYPE;
 }
 
 /// Maps a server error to the store's: constraint violations as such,
@@ -223,6 +300,14 @@ impl super::Transactions for PgSession {
             return self.rollback_write();
         }
         self.batch(&format!("ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}"))
+    }
+
+    fn statement_is_atomic(&self) -> bool {
+        // Autocommit: the server commits each statement on its own, and
+        // every store write that runs bare writes one statement (the reads
+        // before it see only settings that never change once set). Two
+        // round trips fewer per write.
+        true
     }
 
     fn in_transaction(&self) -> bool {

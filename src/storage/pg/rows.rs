@@ -19,9 +19,18 @@ use crate::storage::{
 };
 use crate::{meta, validate};
 
-const EPISODE_COLUMNS: &str =
-    "id, timestamp, experience_data, performance_score, context_hash, metadata, created_at";
-const CONCEPT_COLUMNS: &str = "id, name, embedding, creation_time, access_count, last_accessed, metadata";
+/// The columns the row readers below expect, in order (macros, so each
+/// statement is one compile-time string the session can prepare once).
+macro_rules! episode_columns {
+    () => {
+        "id, timestamp, experience_data, performance_score, context_hash, metadata, created_at"
+    };
+}
+macro_rules! concept_columns {
+    () => {
+        "id, name, embedding, creation_time, access_count, last_accessed, metadata"
+    };
+}
 
 fn episode(r: &Row) -> Episode {
     Episode {
@@ -61,27 +70,31 @@ impl EpisodeRows for PgSession {
     }
 
     fn episode(&self, id: i64) -> Result<Option<Episode>> {
-        let sql = format!("SELECT {EPISODE_COLUMNS} FROM episodes WHERE id = $1");
-        Ok(self.query_opt(&sql, &[&id])?.as_ref().map(episode))
+        let sql = concat!("SELECT ", episode_columns!(), " FROM episodes WHERE id = $1");
+        Ok(self.query_opt(sql, &[&id])?.as_ref().map(episode))
     }
 
     fn episodes_by_context(&self, context: &str, min_score: Option<f64>, limit: i64) -> Result<Vec<Episode>> {
-        let sql = format!(
-            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE context_hash = $1 \
+        let sql = concat!(
+            "SELECT ",
+            episode_columns!(),
+            " FROM episodes WHERE context_hash = $1 \
              AND ($2::float8 IS NULL OR performance_score >= $2) ORDER BY timestamp DESC, id DESC LIMIT $3"
         );
         Ok(self
-            .query(&sql, &[&context, &min_score, &limit])?
+            .query(sql, &[&context, &min_score, &limit])?
             .iter()
             .map(episode)
             .collect())
     }
 
     fn recent_episodes(&self, since: f64, limit: i64) -> Result<Vec<Episode>> {
-        let sql = format!(
-            "SELECT {EPISODE_COLUMNS} FROM episodes WHERE timestamp >= $1 ORDER BY timestamp DESC, id DESC LIMIT $2"
+        let sql = concat!(
+            "SELECT ",
+            episode_columns!(),
+            " FROM episodes WHERE timestamp >= $1 ORDER BY timestamp DESC, id DESC LIMIT $2"
         );
-        Ok(self.query(&sql, &[&since, &limit])?.iter().map(episode).collect())
+        Ok(self.query(sql, &[&since, &limit])?.iter().map(episode).collect())
     }
 }
 
@@ -254,14 +267,14 @@ impl ConceptRows for PgSession {
     }
 
     fn concept(&self, id: i64) -> Result<Option<Concept>> {
-        let sql = format!("SELECT {CONCEPT_COLUMNS} FROM concepts WHERE id = $1");
-        self.query_opt(&sql, &[&id])?.as_ref().map(concept).transpose()
+        let sql = concat!("SELECT ", concept_columns!(), " FROM concepts WHERE id = $1");
+        self.query_opt(sql, &[&id])?.as_ref().map(concept).transpose()
     }
 
     fn concepts_by_id(&self, ids: &[i64]) -> Result<Vec<Concept>> {
-        let sql = format!("SELECT {CONCEPT_COLUMNS} FROM concepts WHERE id = ANY($1)");
+        let sql = concat!("SELECT ", concept_columns!(), " FROM concepts WHERE id = ANY($1)");
         let mut by_id: HashMap<i64, Concept> = HashMap::new();
-        for row in self.query(&sql, &[&ids])? {
+        for row in self.query(sql, &[&ids])? {
             let c = concept(&row)?;
             by_id.insert(c.id, c);
         }
@@ -276,16 +289,17 @@ impl ConceptRows for PgSession {
     }
 
     fn concept_by_name(&self, name: &str) -> Result<Option<Concept>> {
-        let sql = format!("SELECT {CONCEPT_COLUMNS} FROM concepts WHERE name = $1");
-        self.query_opt(&sql, &[&name])?.as_ref().map(concept).transpose()
+        let sql = concat!("SELECT ", concept_columns!(), " FROM concepts WHERE name = $1");
+        self.query_opt(sql, &[&name])?.as_ref().map(concept).transpose()
     }
 
     fn concept_by_name_counted(&self, name: &str, now: f64) -> Result<Option<Concept>> {
-        let sql = format!(
+        let sql = concat!(
             "UPDATE concepts SET access_count = coalesce(access_count, 0) + 1, last_accessed = $2 \
-             WHERE name = $1 RETURNING {CONCEPT_COLUMNS}"
+             WHERE name = $1 RETURNING ",
+            concept_columns!()
         );
-        self.query_opt(&sql, &[&name, &now])?
+        self.query_opt(sql, &[&name, &now])?
             .as_ref()
             .map(concept)
             .transpose()
@@ -490,7 +504,7 @@ impl Admin for PgSession {
         }
         let values: Vec<Flexible<'_>> = params.iter().map(Flexible).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let changed = self.execute(&numbered_placeholders(sql), &refs)?;
+        let changed = self.execute_inferred(&numbered_placeholders(sql), &refs)?;
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
