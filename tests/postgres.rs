@@ -493,3 +493,68 @@ fn a_statement_timeout_from_the_connection_string_cancels_slow_statements_as_bus
         .store_episode(&NewEpisode::new(b"still works", 0.5, "c"))
         .unwrap();
 }
+
+fn tls_server() -> String {
+    std::env::var("GMSTORE_TEST_PG_TLS").expect("GMSTORE_TEST_PG_TLS: make test starts a TLS-enabled server")
+}
+
+/// 1 when the store's connection is encrypted, 0 when not.
+fn encrypted(store: &Store) -> usize {
+    store
+        .execute(
+            "SELECT 1 FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl",
+            &[],
+        )
+        .unwrap()
+}
+
+#[test]
+fn sslmodes_encrypt_and_verify_as_libpq_does() {
+    let ca = std::env::var("GMSTORE_TEST_PG_CA").unwrap();
+    let other = std::env::var("GMSTORE_TEST_PG_OTHER_CA").unwrap();
+    let store = unique_store("tls");
+    let open = |extra: &str| Store::open(Options::new(format!("{} {extra} store={store}", tls_server())));
+    assert_eq!(encrypted(&open("sslmode=require").unwrap()), 1);
+    assert_eq!(
+        encrypted(&open("").unwrap()),
+        1,
+        "prefer is the default, as libpq's"
+    );
+    assert_eq!(encrypted(&open("sslmode=disable").unwrap()), 0);
+    let full = open(&format!("sslmode=verify-full sslrootcert={ca}")).unwrap();
+    assert_eq!(encrypted(&full), 1);
+    full.store_episode(&NewEpisode::new(b"over tls", 0.5, "c"))
+        .unwrap();
+    // A certificate from another CA is refused, naming the server, not the password.
+    let err = open(&format!(
+        "sslmode=verify-full sslrootcert={other} password=hunter2"
+    ))
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, Error::Io(_)) && err.to_string().contains("localhost/postgres"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    // verify-full checks the name (the certificate says localhost); verify-ca does not.
+    let by_ip = tls_server().replace("host=localhost", "host=127.0.0.1");
+    let err = Store::open(Options::new(format!(
+        "{by_ip} sslmode=verify-full sslrootcert={ca} store={store}"
+    )))
+    .err()
+    .unwrap();
+    assert!(matches!(err, Error::Io(_)), "{err}");
+    let ca_only = Store::open(Options::new(format!(
+        "{by_ip} sslmode=verify-ca sslrootcert={ca} store={store}"
+    )))
+    .unwrap();
+    assert_eq!(encrypted(&ca_only), 1);
+    assert_eq!(ca_only.count_episodes().unwrap(), 1);
+    let err = open("sslmode=verify-full").err().unwrap();
+    assert!(
+        matches!(err, Error::InvalidArgument(_)) && err.to_string().contains("sslrootcert"),
+        "{err}"
+    );
+    let err = open("sslmode=sometimes").err().unwrap();
+    assert!(err.to_string().contains("sslmode"), "{err}");
+}

@@ -21,6 +21,7 @@ mod migrations;
 mod copies;
 mod rows;
 mod target;
+mod tls;
 
 pub(crate) use target::{is_server_target, PgTarget};
 
@@ -55,7 +56,24 @@ impl PgSession {
     }
 
     fn new_client(target: &PgTarget) -> Result<Client> {
-        let mut client = target.config.connect(NoTls).map_err(|e| {
+        // The server offers no TLS on Unix sockets, and a socket path is no
+        // name a certificate could carry.
+        let over_tcp = target
+            .config
+            .get_hosts()
+            .iter()
+            .any(|h| matches!(h, postgres::config::Host::Tcp(_)));
+        let connected = match target.tls.connector().filter(|_| over_tcp) {
+            Some(tls) => target.config.connect(tls),
+            // As libpq, sslmode does not apply to Unix sockets.
+            None if !over_tcp => target
+                .config
+                .clone()
+                .ssl_mode(postgres::config::SslMode::Disable)
+                .connect(NoTls),
+            None => target.config.connect(NoTls),
+        };
+        let mut client = connected.map_err(|e| {
             Error::Io(format!(
                 "PostgreSQL server {}: cannot connect: {e}",
                 target.server

@@ -3,13 +3,16 @@
 //! `postgresql://user:secret@host:5432/db?store=fleet_a` and the libpq
 //! keyword form `host=/run/postgresql dbname=db store=fleet_a` both work;
 //! `store` is gmstore's own parameter (the store's name, default
-//! `default`) and is removed before the rest goes to the driver.
+//! `default`); `sslmode` and `sslrootcert` are read here too (the driver
+//! knows neither `verify-full` nor root certificates), and all three are
+//! removed before the rest goes to the driver.
 
 use std::str::FromStr;
 
 use postgres::config::Host;
 use postgres::Config;
 
+use super::tls::{Tls, TlsMode};
 use crate::error::{invalid, Result};
 
 /// A parsed server target.
@@ -20,6 +23,8 @@ pub(crate) struct PgTarget {
     pub(crate) store: String,
     /// "host/dbname", for messages: never the user's password.
     pub(crate) server: String,
+    /// How the connection is encrypted and the server verified.
+    pub(crate) tls: Tls,
 }
 
 /// Whether `path` names a server rather than a file.
@@ -32,8 +37,10 @@ pub(crate) fn is_server_target(path: &str) -> bool {
 
 impl PgTarget {
     pub(crate) fn parse(text: &str) -> Result<PgTarget> {
-        let (rest, store) = take_store(text);
-        let store = store.unwrap_or_else(|| "default".into());
+        let (rest, ours) = take_params(text, &["store", "sslmode", "sslrootcert"]);
+        let get = |key: &str| ours.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let store = get("store").unwrap_or_else(|| "default".into());
+        let tls = Tls::new(TlsMode::parse(get("sslmode").as_deref())?, get("sslrootcert"))?;
         if store.is_empty()
             || store.len() > 48
             || !store.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -44,17 +51,19 @@ impl PgTarget {
             ));
         }
         // The driver's message may quote the input, password included.
-        let config = Config::from_str(&rest).map_err(|e| {
+        let mut config = Config::from_str(&rest).map_err(|e| {
             invalid(
                 "path",
                 format!("not a PostgreSQL connection string: {}", redact(&e.to_string())),
             )
         })?;
+        config.ssl_mode(tls.driver_mode());
         let server = describe(&config);
         Ok(PgTarget {
             config,
             store,
             server,
+            tls,
         })
     }
 
@@ -64,39 +73,28 @@ impl PgTarget {
     }
 }
 
-/// Removes `store=...` from either form; returns the rest and the name.
-fn take_store(text: &str) -> (String, Option<String>) {
+/// Removes the parameters named in `keys` from either form; returns the
+/// rest and the (key, value) pairs taken.
+fn take_params(text: &str, keys: &[&str]) -> (String, Vec<(String, String)>) {
+    let mut taken = Vec::new();
+    let mut keep = |kv: &&str| match kv.split_once('=') {
+        Some((k, v)) if keys.contains(&k) => {
+            taken.push((k.to_string(), v.trim_matches('\'').to_string()));
+            false
+        }
+        _ => true,
+    };
     if let Some((base, query)) = text.split_once('?').filter(|_| text.contains("://")) {
-        let mut store = None;
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|kv| match kv.strip_prefix("store=") {
-                Some(name) => {
-                    store = Some(name.to_string());
-                    false
-                }
-                None => true,
-            })
-            .collect();
+        let kept: Vec<&str> = query.split('&').filter(&mut keep).collect();
         let rest = if kept.is_empty() {
             base.to_string()
         } else {
             format!("{base}?{}", kept.join("&"))
         };
-        return (rest, store);
+        return (rest, taken);
     }
-    let mut store = None;
-    let kept: Vec<&str> = text
-        .split_whitespace()
-        .filter(|kv| match kv.strip_prefix("store=") {
-            Some(name) => {
-                store = Some(name.to_string());
-                false
-            }
-            None => true,
-        })
-        .collect();
-    (kept.join(" "), store)
+    let kept: Vec<&str> = text.split_whitespace().filter(&mut keep).collect();
+    (kept.join(" "), taken)
 }
 
 fn describe(config: &Config) -> String {
