@@ -48,8 +48,31 @@ enum Engine {
     Server(Box<PgTarget>),
 }
 
+/// The read sessions of a store: reused, and at most `max` open at once
+/// (a server's connections are a budget shared by the fleet).
 struct ReaderPool {
-    idle: Mutex<Vec<SessionBox>>,
+    state: Mutex<PoolState>,
+    returned: std::sync::Condvar,
+    max: usize,
+}
+
+struct PoolState {
+    idle: Vec<SessionBox>,
+    /// Sessions open, idle or in use.
+    open: usize,
+}
+
+impl ReaderPool {
+    fn new(max: usize) -> ReaderPool {
+        ReaderPool {
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            returned: std::sync::Condvar::new(),
+            max,
+        }
+    }
 }
 
 /// How a write op wants its work wrapped inside a caller's transaction.
@@ -176,9 +199,7 @@ impl Store {
         let store = Store {
             writer: Writer::new(Box::new(session), options.connection_timeout),
             file_id: None,
-            readers: Some(ReaderPool {
-                idle: Mutex::new(Vec::new()),
-            }),
+            readers: Some(ReaderPool::new(target.pool_size)),
             options,
             engine: Engine::Server(Box::new(target)),
             knn: crate::knn::KnnCache::new(),
@@ -257,9 +278,8 @@ impl Store {
                 migrations::migrate(&conn)?;
             }
         }
-        let readers = (!options.is_memory()).then(|| ReaderPool {
-            idle: Mutex::new(Vec::new()),
-        });
+        // SQLite readers cost a file handle each: no cap beyond the idle one.
+        let readers = (!options.is_memory()).then(|| ReaderPool::new(usize::MAX));
         let store = Store {
             writer: Writer::new(Box::new(conn), options.connection_timeout),
             file_id: (!options.is_memory())
@@ -340,19 +360,50 @@ impl Store {
                 return f(&**conn);
             }
         };
-        let conn = match lock(&pool.idle)?.pop() {
-            Some(conn) => conn,
-            None => {
-                self.check_file_identity()?;
-                self.open_session(true)?
-            }
-        };
+        let conn = self.take_reader(pool)?;
         let result = f(&*conn);
-        let mut idle = lock(&pool.idle)?;
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
+        let mut state = lock(&pool.state)?;
+        if state.idle.len() < MAX_IDLE_READERS {
+            state.idle.push(conn);
+        } else {
+            state.open -= 1;
         }
+        drop(state);
+        pool.returned.notify_one();
         result
+    }
+
+    /// An idle reader, a new one while fewer than the pool's maximum are
+    /// open, or the next one returned, waiting up to `connection_timeout`.
+    fn take_reader(&self, pool: &ReaderPool) -> Result<SessionBox> {
+        let deadline = std::time::Instant::now() + self.options.connection_timeout;
+        let mut state = lock(&pool.state)?;
+        loop {
+            if let Some(conn) = state.idle.pop() {
+                return Ok(conn);
+            }
+            if state.open < pool.max {
+                state.open += 1;
+                drop(state);
+                let opened = self.check_file_identity().and_then(|()| self.open_session(true));
+                if opened.is_err() {
+                    lock(&pool.state)?.open -= 1;
+                    pool.returned.notify_one();
+                }
+                return opened;
+            }
+            let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                return Err(Error::Busy(format!(
+                    "all {} read connections of the pool are in use past connection_timeout ({:?})",
+                    pool.max, self.options.connection_timeout
+                )));
+            };
+            state = pool
+                .returned
+                .wait_timeout(state, left)
+                .map_err(|_| Error::Internal("reader pool lock poisoned".into()))?
+                .0;
+        }
     }
 
     /// Runs `f` on a connection of its own that reads committed data only:

@@ -558,3 +558,56 @@ fn sslmodes_encrypt_and_verify_as_libpq_does() {
     let err = open("sslmode=sometimes").err().unwrap();
     assert!(err.to_string().contains("sslmode"), "{err}");
 }
+
+#[test]
+fn pool_size_caps_the_read_connections_of_a_handle() {
+    let app = unique_store("pool");
+    let target = format!("{} application_name={app} pool_size=2 store={app}", server());
+    let store = std::sync::Arc::new(Store::open(Options::new(target)).unwrap());
+    store.store_episode(&NewEpisode::new(b"x", 0.5, "c")).unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (done, app) = (done.clone(), app.clone());
+        std::thread::spawn(move || {
+            let mut client = raw_client();
+            let mut most = 0i64;
+            while !done.load(Ordering::Relaxed) {
+                let n: i64 = client
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                        &[&app],
+                    )
+                    .unwrap()
+                    .get(0);
+                most = most.max(n);
+            }
+            most
+        })
+    };
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    assert_eq!(store.count_episodes().unwrap(), 1);
+                }
+            })
+        })
+        .collect();
+    for r in readers {
+        r.join().unwrap();
+    }
+    done.store(true, Ordering::Relaxed);
+    let most = watcher.join().unwrap();
+    assert!(
+        (1..=3).contains(&most),
+        "at most the writer and 2 readers, saw {most}"
+    );
+    let err = Store::open(Options::new(format!("{} pool_size=0 store={app}", server())))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, Error::InvalidArgument(_)) && err.to_string().contains("pool_size"),
+        "{err}"
+    );
+}

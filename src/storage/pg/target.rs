@@ -2,9 +2,9 @@
 //!
 //! `postgresql://user:secret@host:5432/db?store=fleet_a` and the libpq
 //! keyword form `host=/run/postgresql dbname=db store=fleet_a` both work;
-//! `store` is gmstore's own parameter (the store's name, default
-//! `default`); `sslmode` and `sslrootcert` are read here too (the driver
-//! knows neither `verify-full` nor root certificates), and all three are
+//! `store` (the store's name, default `default`) and `pool_size` are
+//! gmstore's own parameters; `sslmode` and `sslrootcert` are read here too (the driver
+//! knows neither `verify-full` nor root certificates), and all four are
 //! removed before the rest goes to the driver.
 
 use std::str::FromStr;
@@ -25,6 +25,9 @@ pub(crate) struct PgTarget {
     pub(crate) server: String,
     /// How the connection is encrypted and the server verified.
     pub(crate) tls: Tls,
+    /// Most read connections a handle keeps open at once (`pool_size`,
+    /// default 8); the handle also holds a writer and a k-NN connection.
+    pub(crate) pool_size: usize,
 }
 
 /// Whether `path` names a server rather than a file.
@@ -37,10 +40,19 @@ pub(crate) fn is_server_target(path: &str) -> bool {
 
 impl PgTarget {
     pub(crate) fn parse(text: &str) -> Result<PgTarget> {
-        let (rest, ours) = take_params(text, &["store", "sslmode", "sslrootcert"]);
+        let (rest, ours) = take_params(text, &["store", "sslmode", "sslrootcert", "pool_size"]);
         let get = |key: &str| ours.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         let store = get("store").unwrap_or_else(|| "default".into());
         let tls = Tls::new(TlsMode::parse(get("sslmode").as_deref())?, get("sslrootcert"))?;
+        let pool_size = match get("pool_size") {
+            None => 8,
+            Some(n) => n.parse().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                invalid(
+                    "pool_size",
+                    format!("'{n}' is not a number of connections from 1 to 1000"),
+                )
+            })?,
+        };
         if store.is_empty()
             || store.len() > 48
             || !store.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
@@ -64,6 +76,7 @@ impl PgTarget {
             store,
             server,
             tls,
+            pool_size,
         })
     }
 
