@@ -28,7 +28,7 @@ impl Store {
             // copies dominate a small write inside a caller's transaction.
             return Ok(vec![self.write(|conn| conn.insert_episode(one))?]);
         }
-        self.write_atomic(|conn| valid.iter().map(|e| conn.insert_episode(e)).collect())
+        self.write_atomic(|conn| conn.insert_episodes(&valid))
     }
 
     /// The episode with this id, or `None`.

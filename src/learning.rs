@@ -38,7 +38,7 @@ impl Store {
             .enumerate()
             .map(|(i, e)| e.validated().map_err(|err| err.within(&format!("events[{i}]"))))
             .collect::<Result<Vec<_>>>()?;
-        self.write_atomic(|conn| valid.iter().map(|e| conn.insert_learning_event(e)).collect())
+        self.write_atomic(|conn| conn.insert_learning_events(&valid))
     }
 
     /// Events of one task type, newest first, optionally with a delta of at

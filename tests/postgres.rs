@@ -611,3 +611,39 @@ fn pool_size_caps_the_read_connections_of_a_handle() {
         "{err}"
     );
 }
+
+#[test]
+fn batches_go_as_one_statement_with_ids_in_input_order_and_all_or_none() {
+    let store = open_pg(&unique_store("batch"));
+    store.store_episode(&NewEpisode::new(b"first", 0.5, "c")).unwrap();
+    let data: Vec<Vec<u8>> = (0..500u32).map(|i| i.to_le_bytes().to_vec()).collect();
+    let batch: Vec<NewEpisode<'_>> = data.iter().map(|d| NewEpisode::new(d, 0.25, "batch")).collect();
+    let ids = store.store_episodes(&batch).unwrap();
+    assert!(ids.windows(2).all(|w| w[1] > w[0]) && ids[0] > 1);
+    for (id, d) in ids.iter().zip(&data) {
+        assert_eq!(&store.retrieve_episode(*id).unwrap().unwrap().experience_data, d);
+    }
+    let mut events: Vec<NewLearningEvent<'_>> = (0..300)
+        .map(|i| NewLearningEvent::new("t", i as f64, "s"))
+        .collect();
+    events[7].parameters = Some(r#"{"k": 1}"#);
+    let ids = store.store_learning_events(&events).unwrap();
+    let stored = store.get_learning_events_by_task("t", 1000, None).unwrap();
+    let by_id: std::collections::HashMap<i64, f64> =
+        stored.iter().map(|e| (e.id, e.performance_delta)).collect();
+    assert!(ids.iter().enumerate().all(|(i, id)| by_id[id] == i as f64));
+    assert_eq!(
+        stored.iter().find(|e| e.id == ids[7]).unwrap().parameters,
+        r#"{"k": 1}"#
+    );
+    // A bad row anywhere refuses the whole batch before anything is written.
+    let mut bad = batch.clone();
+    bad[250].performance_score = f64::NAN;
+    assert!(store.store_episodes(&bad).is_err());
+    assert_eq!(store.count_episodes().unwrap(), 501);
+    // Inside the caller's transaction the batch rolls back with it.
+    store.begin().unwrap();
+    store.store_episodes(&batch).unwrap();
+    store.rollback().unwrap();
+    assert_eq!(store.count_episodes().unwrap(), 501);
+}

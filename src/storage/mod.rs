@@ -143,6 +143,11 @@ impl Table {
 pub(crate) trait EpisodeRows {
     /// Inserts a checked episode; returns its id.
     fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<i64>;
+    /// Inserts checked episodes in order; returns their ids. An engine with
+    /// round trips per statement sends them together.
+    fn insert_episodes(&self, rows: &[EpisodeRow<'_>]) -> Result<Vec<i64>> {
+        rows.iter().map(|e| self.insert_episode(e)).collect()
+    }
     /// The episode with this id, if any.
     fn episode(&self, id: i64) -> Result<Option<Episode>>;
     /// A context's episodes, newest first (ties: highest id first).
@@ -155,6 +160,10 @@ pub(crate) trait EpisodeRows {
 pub(crate) trait LearningRows {
     /// Inserts a checked event (every default filled in); returns its id.
     fn insert_learning_event(&self, e: &NewLearningEvent<'_>) -> Result<i64>;
+    /// Inserts checked events in order; returns their ids.
+    fn insert_learning_events(&self, rows: &[NewLearningEvent<'_>]) -> Result<Vec<i64>> {
+        rows.iter().map(|e| self.insert_learning_event(e)).collect()
+    }
     /// A task's events, newest first (ties: highest id first).
     fn learning_events_by_task(
         &self,

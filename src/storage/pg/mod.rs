@@ -206,6 +206,21 @@ impl PgTyped for &[u8] {
 impl PgTyped for &[i64] {
     const TYPE: Type = Type::INT8_ARRAY;
 }
+impl PgTyped for Vec<i64> {
+    const TYPE: Type = Type::INT8_ARRAY;
+}
+impl PgTyped for Vec<f64> {
+    const TYPE: Type = Type::FLOAT8_ARRAY;
+}
+impl PgTyped for Vec<&str> {
+    const TYPE: Type = Type::TEXT_ARRAY;
+}
+impl PgTyped for Vec<Option<&str>> {
+    const TYPE: Type = Type::TEXT_ARRAY;
+}
+impl PgTyped for Vec<&[u8]> {
+    const TYPE: Type = Type::BYTEA_ARRAY;
+}
 impl<T: PgTyped> PgTyped for Option<T> {
     const TYPE: Type = T::TYPE;
 }

@@ -58,7 +58,43 @@ fn concept(r: &Row) -> Result<Concept> {
     })
 }
 
+impl PgSession {
+    /// `n` new ids of `table`, in ascending order, in one round trip: a
+    /// batch then goes as one INSERT of arrays with its ids given, and
+    /// returns them in input order.
+    fn reserve_ids(&self, table: &'static str, n: usize) -> Result<Vec<i64>> {
+        let sql = match table {
+            "episodes" => {
+                "SELECT nextval(pg_get_serial_sequence('episodes', 'id')) FROM generate_series(1, $1)"
+            }
+            _ => {
+                "SELECT nextval(pg_get_serial_sequence('learning_events', 'id')) FROM generate_series(1, $1)"
+            }
+        };
+        let n = i64::try_from(n).unwrap_or(i64::MAX);
+        Ok(self.query(sql, &[&n])?.iter().map(|r| r.get(0)).collect())
+    }
+}
+
 impl EpisodeRows for PgSession {
+    fn insert_episodes(&self, rows: &[EpisodeRow<'_>]) -> Result<Vec<i64>> {
+        if rows.len() < 2 {
+            return rows.iter().map(|e| self.insert_episode(e)).collect();
+        }
+        let ids = self.reserve_ids("episodes", rows.len())?;
+        let timestamps: Vec<f64> = rows.iter().map(|e| e.timestamp).collect();
+        let data: Vec<&[u8]> = rows.iter().map(|e| e.experience_data).collect();
+        let scores: Vec<f64> = rows.iter().map(|e| e.performance_score).collect();
+        let contexts: Vec<&str> = rows.iter().map(|e| e.context_hash).collect();
+        let metadata: Vec<&str> = rows.iter().map(|e| e.metadata).collect();
+        self.execute(
+            "INSERT INTO episodes (id, timestamp, experience_data, performance_score, context_hash, metadata) \
+             SELECT * FROM unnest($1::int8[], $2::float8[], $3::bytea[], $4::float8[], $5::text[], $6::text[])",
+            &[&ids, &timestamps, &data, &scores, &contexts, &metadata],
+        )?;
+        Ok(ids)
+    }
+
     fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<i64> {
         Ok(self
             .query_one(
@@ -99,6 +135,24 @@ impl EpisodeRows for PgSession {
 }
 
 impl LearningRows for PgSession {
+    fn insert_learning_events(&self, rows: &[NewLearningEvent<'_>]) -> Result<Vec<i64>> {
+        if rows.len() < 2 {
+            return rows.iter().map(|e| self.insert_learning_event(e)).collect();
+        }
+        let ids = self.reserve_ids("learning_events", rows.len())?;
+        let tasks: Vec<&str> = rows.iter().map(|e| e.task_type).collect();
+        let deltas: Vec<f64> = rows.iter().map(|e| e.performance_delta).collect();
+        let strategies: Vec<&str> = rows.iter().map(|e| e.strategy_used).collect();
+        let timestamps: Vec<f64> = rows.iter().map(|e| e.timestamp.unwrap_or(0.0)).collect();
+        let parameters: Vec<Option<&str>> = rows.iter().map(|e| e.parameters).collect();
+        self.execute(
+            "INSERT INTO learning_events (id, task_type, performance_delta, strategy_used, timestamp, parameters) \
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::float8[], $4::text[], $5::float8[], $6::text[])",
+            &[&ids, &tasks, &deltas, &strategies, &timestamps, &parameters],
+        )?;
+        Ok(ids)
+    }
+
     fn insert_learning_event(&self, e: &NewLearningEvent<'_>) -> Result<i64> {
         Ok(self
             .query_one(
