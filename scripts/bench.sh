@@ -26,6 +26,7 @@ suite python "$PY" bench/python_bench.py --runs "$RUNS"
 suite knn "$PY" bench/knn_bench.py --runs "$RUNS"
 suite bindings "$PY" bench/bindings_bench.py --runs "$RUNS"
 suite postgres scripts/pg_throwaway.sh env GM_BENCH_RUNS="$RUNS" cargo bench --quiet --bench postgres
+suite postgres_python scripts/pg_throwaway.sh "$PY" bench/pg_bench.py --runs "$RUNS"
 
 "$PY" bench/report.py "$GM_BENCH_JSON" --out BENCHMARKS.md \
   --ratio-plot docs/benchmarks.png --scaling-plot docs/scaling.png \

@@ -60,6 +60,51 @@ fn copy_tables(
     settings.iter().try_for_each(|(k, v)| to_meta.meta_set(k, v))
 }
 
+/// Reads a binary COPY of (id int8, embedding bytea) rows, calling `f`
+/// for each (PostgreSQL's COPY BINARY format: an 11-byte signature, flags
+/// and an extension length, then per row a field count and each field's
+/// length and bytes, then -1).
+pub(super) fn each_binary_row(
+    mut input: impl std::io::Read,
+    f: &mut dyn FnMut(i64, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let bad = |what: &str| Error::Corrupt(format!("COPY of the embeddings: {what}"));
+    let mut read = |buf: &mut [u8]| {
+        input
+            .read_exact(buf)
+            .map_err(|e| Error::Io(format!("COPY of the embeddings: {e}")))
+    };
+    let mut header = [0u8; 19];
+    read(&mut header)?;
+    if &header[..11] != b"PGCOPY\n\xff\r\n\0" {
+        return Err(bad("not a binary COPY"));
+    }
+    let extension = u32::from_be_bytes([header[15], header[16], header[17], header[18]]) as usize;
+    read(&mut vec![0u8; extension])?;
+    let mut blob = Vec::new();
+    loop {
+        let mut count = [0u8; 2];
+        read(&mut count)?;
+        match i16::from_be_bytes(count) {
+            -1 => return Ok(()),
+            2 => {}
+            n => return Err(bad(&format!("{n} fields in a row"))),
+        }
+        let mut field = [0u8; 4];
+        read(&mut field)?;
+        if i32::from_be_bytes(field) != 8 {
+            return Err(bad("an id that is not 8 bytes"));
+        }
+        let mut id = [0u8; 8];
+        read(&mut id)?;
+        read(&mut field)?;
+        let len = usize::try_from(i32::from_be_bytes(field)).map_err(|_| bad("a NULL embedding"))?;
+        blob.resize(len, 0);
+        read(&mut blob)?;
+        f(i64::from_be_bytes(id), &blob)?;
+    }
+}
+
 impl PgSession {
     fn settings(&self) -> Result<Vec<(String, String)>> {
         Ok(self

@@ -444,16 +444,19 @@ impl ConceptFeed for PgSession {
         limit: usize,
         f: &mut dyn FnMut(i64, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        let sql = match start {
-            Start::LowestId => "SELECT id, embedding FROM concepts ORDER BY id LIMIT $1",
-            Start::HighestId => "SELECT id, embedding FROM concepts ORDER BY id DESC LIMIT $1",
+        // Binary COPY streams the rows without building a result set: the
+        // whole matrix arrives at the speed of the socket (a query with
+        // 50,000 rows of 2 KiB cost more than reading them).
+        let order = match start {
+            Start::LowestId => "ASC",
+            Start::HighestId => "DESC",
         };
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        for row in self.query(sql, &[&limit])? {
-            let blob: &[u8] = row.get(1);
-            f(row.get(0), blob)?;
-        }
-        Ok(())
+        let sql = format!(
+            "COPY (SELECT id, embedding FROM concepts ORDER BY id {order} LIMIT {limit}) TO STDOUT (FORMAT binary)"
+        );
+        let mut client = self.client()?;
+        let reader = client.copy_out(sql.as_str()).map_err(|e| self.fail(e))?;
+        super::copies::each_binary_row(std::io::BufReader::with_capacity(1 << 20, reader), f)
     }
 
     fn ids_matching(&self, like_pattern: Option<&str>, min_access_count: Option<i64>) -> Result<Vec<i64>> {
