@@ -27,6 +27,8 @@ suite knn "$PY" bench/knn_bench.py --runs "$RUNS"
 suite bindings "$PY" bench/bindings_bench.py --runs "$RUNS"
 suite postgres scripts/pg_throwaway.sh env GM_BENCH_RUNS="$RUNS" cargo bench --quiet --bench postgres
 suite postgres_python scripts/pg_throwaway.sh "$PY" bench/pg_bench.py --runs "$RUNS"
+"$PY" -c "import psycopg" 2>/dev/null || "$PY" -m pip install -q "psycopg[binary]>=3.1"
+suite postgres_psycopg scripts/pg_throwaway.sh "$PY" bench/pg_python_bench.py --runs "$RUNS"
 
 "$PY" bench/report.py "$GM_BENCH_JSON" --out BENCHMARKS.md \
   --ratio-plot docs/benchmarks.png --scaling-plot docs/scaling.png \
