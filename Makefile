@@ -101,8 +101,12 @@ lint:
 	$(CARGO) clippy --release --all-targets --features cli -- -D warnings
 	$(CARGO) clippy --release --lib -- -D warnings
 
+# Every Rust suite, then the engine-neutral ones again on a PostgreSQL store
+# (tests/common: GMSTORE_TEST_ENGINE=postgres).
+ENGINE_NEUTRAL := episodes concepts_graph_learning search traversal transactions strategies concurrency model backup
 test-rust:
 	$(CARGO) test --release --features cli
+	GMSTORE_TEST_ENGINE=postgres $(CARGO) test --release $(addprefix --test ,$(ENGINE_NEUTRAL))
 
 # C tests: ASan+UBSan against the shared library, then valgrind against
 # the static library, so both artefacts are exercised.

@@ -249,6 +249,12 @@ pub(crate) fn from_pg(server: &str, e: postgres::Error) -> Error {
         Error::Busy(format!("PostgreSQL server {server}: {message}"))
     } else if code.code().starts_with("08") || code.code().starts_with("57P") {
         Error::Io(format!("PostgreSQL server {server}: {message}"))
+    } else if code.code().starts_with("42") {
+        // Syntax errors and unknown names: only a caller's raw SQL has them.
+        Error::InvalidArgument(format!(
+            "sql: {message} (PostgreSQL server {server}, SQLSTATE {})",
+            code.code()
+        ))
     } else if code.code().starts_with("53") {
         Error::Full(format!("PostgreSQL server {server}: {message}"))
     } else {

@@ -370,7 +370,7 @@ impl ConceptRows for PgSession {
 
     fn concept_ids_by_access(&self, like_pattern: &str, limit: i64) -> Result<Vec<i64>> {
         let rows = self.query(
-            "SELECT id FROM concepts WHERE $1 = '' OR name LIKE '%' || $1 || '%' ESCAPE '\\' \
+            "SELECT id FROM concepts WHERE $1 = '' OR name ILIKE '%' || $1 || '%' ESCAPE '\\' \
              ORDER BY access_count DESC, id ASC LIMIT $2",
             &[&like_pattern, &limit],
         )?;
@@ -461,7 +461,7 @@ impl ConceptFeed for PgSession {
 
     fn ids_matching(&self, like_pattern: Option<&str>, min_access_count: Option<i64>) -> Result<Vec<i64>> {
         let rows = self.query(
-            "SELECT id FROM concepts WHERE ($1::text IS NULL OR name LIKE '%' || $1 || '%' ESCAPE '\\') \
+            "SELECT id FROM concepts WHERE ($1::text IS NULL OR name ILIKE '%' || $1 || '%' ESCAPE '\\') \
              AND ($2::int8 IS NULL OR coalesce(access_count, 0) >= $2)",
             &[&like_pattern, &min_access_count],
         )?;
