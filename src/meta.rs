@@ -10,3 +10,6 @@ pub(crate) const INCARNATION: &str = "gmstore_incarnation";
 pub(crate) const BACKUP_OF: &str = "gmstore_backup_of";
 /// Unix time a backup's snapshot was taken, in the backup.
 pub(crate) const BACKUP_TIME: &str = "gmstore_backup_time";
+/// PostgreSQL: the transaction-id watermark below which the concept change
+/// log was pruned; a k-NN matrix whose mark is older must be rebuilt.
+pub(crate) const CHANGES_PRUNED_BELOW: &str = "gmstore_changes_pruned_below";

@@ -647,3 +647,44 @@ fn batches_go_as_one_statement_with_ids_in_input_order_and_all_or_none() {
     store.rollback().unwrap();
     assert_eq!(store.count_episodes().unwrap(), 501);
 }
+
+/// A vacuum keeps the server's concept change log bounded (its newest
+/// 100,000 entries); a k-NN cache whose mark lies before the pruned part
+/// reloads in full instead of missing the changes that were pruned.
+#[test]
+fn vacuum_prunes_the_change_log_and_a_cache_behind_it_reloads() {
+    let name = unique_store("prune");
+    let store = open_pg(&name);
+    store.store_concept("seed", &[0.0, 0.0, 1.0], None, None).unwrap();
+    let near = |q: [f32; 3]| {
+        store
+            .nearest_concepts(&q, 1, Metric::Cosine, &SearchFilter::default())
+            .unwrap()[0]
+            .name
+            .clone()
+    };
+    assert_eq!(near([0.0, 0.0, 1.0]), "seed"); // the cache is built, its mark taken
+    let other = open_pg(&name);
+    other
+        .store_concept("early", &[1.0, 0.0, 0.0], None, None)
+        .unwrap();
+    let mut client = raw_client();
+    client
+        .batch_execute(&format!(
+            "INSERT INTO \"gm_{name}\".gm_concept_changes(concept_id) SELECT 424242 FROM generate_series(1, 100005)"
+        ))
+        .unwrap();
+    other.vacuum().unwrap();
+    let left: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM \"gm_{name}\".gm_concept_changes"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 100_000, "the newest 100,000 entries are kept");
+    // "early"'s entry was pruned: only the recorded watermark tells the cache.
+    assert_eq!(near([1.0, 0.0, 0.0]), "early");
+    other.vacuum().unwrap(); // nothing more to prune: the watermark stays
+    assert_eq!(near([0.0, 0.0, 1.0]), "seed");
+}

@@ -60,6 +60,9 @@ fn copy_tables(
     settings.iter().try_for_each(|(k, v)| to_meta.meta_set(k, v))
 }
 
+/// Entries of the concept change log a vacuum keeps (as SQLite's trigger).
+const CHANGE_LOG_KEEP: i64 = 100_000;
+
 /// Reads a binary COPY of (id int8, embedding bytea) rows, calling `f`
 /// for each (PostgreSQL's COPY BINARY format: an 11-byte signature, flags
 /// and an extension length, then per row a field count and each field's
@@ -246,8 +249,39 @@ impl Snapshots for PgSession {
     }
 
     fn compact(&self, _checkpoint: bool) -> Result<()> {
-        // The server's autovacuum reclaims space; nothing for a client to do.
-        Ok(())
+        // The server's autovacuum reclaims space. What a client must do is
+        // keep the concept change log bounded, as SQLite's trigger does:
+        // the oldest entries past CHANGE_LOG_KEEP go, and the watermark
+        // they reached is recorded so a cache that is further behind
+        // reloads in full instead of missing them.
+        self.begin_write()?;
+        let pruned = (|| {
+            let rows = self.query(
+                "WITH gone AS (DELETE FROM gm_concept_changes \
+                     WHERE seq <= (SELECT max(seq) FROM gm_concept_changes) - $1 RETURNING txid) \
+                 SELECT max(txid)::text FROM gone",
+                &[&CHANGE_LOG_KEEP],
+            )?;
+            let Some(newest) = rows.first().and_then(|r| r.get::<_, Option<String>>(0)) else {
+                return Ok(());
+            };
+            let below = newest
+                .parse::<i64>()
+                .map_err(|e| Error::Internal(format!("txid {newest}: {e}")))?
+                + 1;
+            let recorded: i64 = self
+                .meta_get(meta::CHANGES_PRUNED_BELOW)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            self.meta_set(meta::CHANGES_PRUNED_BELOW, &below.max(recorded).to_string())
+        })();
+        match pruned {
+            Ok(()) => self.commit_write(),
+            Err(e) => {
+                let _ = self.rollback_write();
+                Err(e)
+            }
+        }
     }
 
     fn compact_into(&self, dest: &Path) -> Result<()> {

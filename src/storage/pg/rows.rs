@@ -412,6 +412,13 @@ impl ConceptFeed for PgSession {
         if now.incarnation != mark.incarnation {
             return Ok(Changes::Unknown);
         }
+        // A vacuum pruned entries this mark has not seen yet.
+        let pruned_below: Option<i64> = self
+            .meta_get(meta::CHANGES_PRUNED_BELOW)?
+            .and_then(|v| v.parse().ok());
+        if pruned_below.is_some_and(|below| mark.seq < below) {
+            return Ok(Changes::Unknown);
+        }
         // Every entry this snapshot sees at or above the old watermark:
         // those of transactions that committed after it (even ones above
         // the new watermark, so a writer reads its own writes at once; they
