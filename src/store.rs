@@ -228,7 +228,7 @@ impl Store {
 
     /// Whether the store lives on a server rather than in a file.
     pub fn is_server(&self) -> bool {
-        matches!(self.engine, Engine::Server(_))
+        self.server_store_name().is_some()
     }
 
     /// How messages name the store: its path, or its name and server

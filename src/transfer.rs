@@ -123,6 +123,7 @@ impl Store {
                 }
             }
             check_counts(&header, &per_table)?;
+            conn.rows_inserted_with_ids()?;
             progress(done, total);
             Ok(done)
         })

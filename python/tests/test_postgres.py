@@ -3,7 +3,6 @@ the same results as on a SQLite file. `make test` provides the server
 (scripts/pg_throwaway.sh sets GMSTORE_TEST_PG); without it these fail."""
 
 import math
-import os
 
 import numpy as np
 import pytest
@@ -11,12 +10,12 @@ import pytest
 from gmstore import SQLiteStorage, SQLiteStorageError
 from gmstore import _native as n
 
+from conftest import server_store_target
+
 
 @pytest.fixture
-def pg_target(request):
-    server = os.environ.get("GMSTORE_TEST_PG")
-    assert server, "GMSTORE_TEST_PG must name a PostgreSQL server: make test starts one (scripts/pg_throwaway.sh)"
-    return f"{server} store=py_{os.getpid()}_{request.node.name[:24].replace('[', '_').replace(']', '_')}"
+def pg_target():
+    return server_store_target()
 
 
 def script(store):

@@ -413,6 +413,12 @@ pub(crate) trait TableRows {
     ) -> Result<()>;
     /// Inserts one row, ids included.
     fn insert_row(&self, table: &str, columns: &[&str], values: &[OwnedCell]) -> Result<()>;
+    /// After rows were inserted with their ids: new rows must get ids past
+    /// them. SQLite's AUTOINCREMENT already does; a server's identity
+    /// sequences are moved once here, not per row.
+    fn rows_inserted_with_ids(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Everything one session offers: what the domains and algorithms hold

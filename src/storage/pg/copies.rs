@@ -116,17 +116,6 @@ impl PgSession {
             .map(|r| (r.get(0), r.get(1)))
             .collect())
     }
-
-    /// After rows were inserted with their ids, the identity sequences
-    /// continue past the highest.
-    fn advance_identities(&self) -> Result<()> {
-        for (table, _, _) in STORE_TABLES {
-            self.batch(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
-            ))?;
-        }
-        Ok(())
-    }
 }
 
 impl TableRows for PgSession {
@@ -185,9 +174,13 @@ impl TableRows for PgSession {
             ),
             &refs,
         )?;
-        if columns.first() == Some(&"id") {
+        Ok(())
+    }
+
+    fn rows_inserted_with_ids(&self) -> Result<()> {
+        for (table, _, _) in STORE_TABLES {
             self.batch(&format!(
-                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), greatest(max(id), 1)) FROM {table}"
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
             ))?;
         }
         Ok(())
@@ -237,7 +230,7 @@ impl Snapshots for PgSession {
                         DELETE FROM learning_events; DELETE FROM gm_meta;",
             )?;
             copy_tables(&src, self, &settings, self)?;
-            self.advance_identities()
+            self.rows_inserted_with_ids()
         })();
         match result {
             Ok(()) => self.commit_write(),

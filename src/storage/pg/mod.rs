@@ -125,17 +125,16 @@ impl PgSession {
     /// connection (with the parameters' types), then one round trip.
     fn prepared(&self, sql: &'static str, params: &[&dyn Param]) -> Result<Vec<postgres::Row>> {
         let mut client = self.client()?;
-        let statement = match self.statements.borrow().get(sql) {
-            Some(s) => s.clone(),
+        let cached = self.statements.borrow().get(sql).cloned();
+        let statement = match cached {
+            Some(s) => s,
             None => {
                 let types: Vec<Type> = params.iter().map(|p| p.pg_type()).collect();
-                client.prepare_typed(sql, &types).map_err(|e| self.fail(e))?
+                let s = client.prepare_typed(sql, &types).map_err(|e| self.fail(e))?;
+                self.statements.borrow_mut().insert(sql, s.clone());
+                s
             }
         };
-        self.statements
-            .borrow_mut()
-            .entry(sql)
-            .or_insert_with(|| statement.clone());
         let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_sql()).collect();
         client.query(&statement, &values).map_err(|e| self.fail(e))
     }

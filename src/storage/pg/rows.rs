@@ -15,7 +15,7 @@ use crate::records::{
 };
 use crate::storage::{
     Admin, Changes, ConceptFeed, ConceptRows, ContentMark, EpisodeRows, GraphRows, LearningRows, MetaRows,
-    RelationshipRows, Start,
+    RelationshipRows, Start, Table,
 };
 use crate::{meta, validate};
 
@@ -62,14 +62,15 @@ impl PgSession {
     /// `n` new ids of `table`, in ascending order, in one round trip: a
     /// batch then goes as one INSERT of arrays with its ids given, and
     /// returns them in input order.
-    fn reserve_ids(&self, table: &'static str, n: usize) -> Result<Vec<i64>> {
+    fn reserve_ids(&self, table: Table, n: usize) -> Result<Vec<i64>> {
         let sql = match table {
-            "episodes" => {
+            Table::Episodes => {
                 "SELECT nextval(pg_get_serial_sequence('episodes', 'id')) FROM generate_series(1, $1)"
             }
-            _ => {
+            Table::LearningEvents => {
                 "SELECT nextval(pg_get_serial_sequence('learning_events', 'id')) FROM generate_series(1, $1)"
             }
+            other => return Err(Error::Internal(format!("no batch insert into {}", other.name()))),
         };
         let n = i64::try_from(n).unwrap_or(i64::MAX);
         Ok(self.query(sql, &[&n])?.iter().map(|r| r.get(0)).collect())
@@ -81,7 +82,7 @@ impl EpisodeRows for PgSession {
         if rows.len() < 2 {
             return rows.iter().map(|e| self.insert_episode(e)).collect();
         }
-        let ids = self.reserve_ids("episodes", rows.len())?;
+        let ids = self.reserve_ids(Table::Episodes, rows.len())?;
         let timestamps: Vec<f64> = rows.iter().map(|e| e.timestamp).collect();
         let data: Vec<&[u8]> = rows.iter().map(|e| e.experience_data).collect();
         let scores: Vec<f64> = rows.iter().map(|e| e.performance_score).collect();
@@ -139,7 +140,7 @@ impl LearningRows for PgSession {
         if rows.len() < 2 {
             return rows.iter().map(|e| self.insert_learning_event(e)).collect();
         }
-        let ids = self.reserve_ids("learning_events", rows.len())?;
+        let ids = self.reserve_ids(Table::LearningEvents, rows.len())?;
         let tasks: Vec<&str> = rows.iter().map(|e| e.task_type).collect();
         let deltas: Vec<f64> = rows.iter().map(|e| e.performance_delta).collect();
         let strategies: Vec<&str> = rows.iter().map(|e| e.strategy_used).collect();
