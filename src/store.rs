@@ -17,6 +17,7 @@ use crate::files;
 use crate::options::Options;
 use crate::storage::migrations;
 use crate::storage::pg::{self, PgTarget};
+use crate::storage::sqlite::checkpointer::Checkpointer;
 use crate::storage::sqlite::connection::{
     configure_writer, create_file, explain_open_error, open_bulk_reader, open_connection, require_current,
 };
@@ -38,6 +39,9 @@ pub struct Store {
     /// to a file unlinked or replaced under it, which would lose every later
     /// write at close; each write transaction checks the path still names it.
     file_id: Option<(u64, u64)>,
+    /// Copies the write-ahead log into the file off the callers' threads
+    /// (a SQLite file in WAL mode opened read-write); stopped at close.
+    checkpointer: Mutex<Option<Checkpointer>>,
 }
 
 /// Where the store lives.
@@ -204,6 +208,7 @@ impl Store {
             engine: Engine::Server(Box::new(target)),
             knn: crate::knn::KnnCache::new(),
             access_log: Default::default(),
+            checkpointer: Mutex::new(None),
         };
         store.apply_embedding_dim_option()?;
         Ok(store)
@@ -280,6 +285,11 @@ impl Store {
         }
         // SQLite readers cost a file handle each: no cap beyond the idle one.
         let readers = (!options.is_memory()).then(|| ReaderPool::new(usize::MAX));
+        let background_checkpoints = options.enable_wal && !options.is_memory() && !options.read_only;
+        let checkpointer = match background_checkpoints {
+            true => Some(Checkpointer::start(&conn, open_connection(&options, false)?)?),
+            false => None,
+        };
         let store = Store {
             writer: Writer::new(Box::new(conn), options.connection_timeout),
             file_id: (!options.is_memory())
@@ -290,6 +300,7 @@ impl Store {
             engine: Engine::Sqlite,
             knn: crate::knn::KnnCache::new(),
             access_log: Default::default(),
+            checkpointer: Mutex::new(checkpointer),
         };
         store.apply_embedding_dim_option()?;
         Ok(store)
@@ -587,6 +598,8 @@ impl Store {
             let _ = self.flush_access_counts();
         }
         self.writer.close();
+        // Joined here, so no thread of this store outlives its close.
+        drop(self.checkpointer.lock().map(|mut c| c.take()));
     }
 
     /// A transaction scope: commits on [`Transaction::commit`], rolls back

@@ -16,6 +16,13 @@ use crate::storage::Transactions;
 /// Prepared statements kept per connection; more than the store uses.
 const STATEMENT_CACHE: usize = 64;
 
+/// The writer's page cache, in KiB (SQLite's default is 2 MiB). Index
+/// inserts land all over an index whose keys arrive unsorted (a task's
+/// strategies and deltas): with 2 MiB, a batch of 100,000 learning events
+/// into a table of 200,000 re-read evicted index pages and took 1.5x as
+/// long (`bench/NOTES.md`). Pages are taken only as they are touched.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+
 /// How much of the file a reader maps (SQLite maps no more than the file).
 const READER_MMAP_BYTES: i64 = 1 << 34;
 
@@ -155,6 +162,7 @@ pub(crate) fn configure_writer(conn: &Connection, options: &Options, version: i6
         Synchronous::Full => "FULL",
     };
     conn.pragma_update(None, "synchronous", sync)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     if let Some(bytes) = options.max_db_size {
         let page_size: u64 = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
         conn.pragma_update(None, "max_page_count", (bytes / page_size.max(1)).max(1) as i64)?;

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 
 mod admin;
 pub(crate) mod backup_file;
+pub(crate) mod checkpointer;
 pub(crate) mod migrations;
 mod concepts;
 pub(crate) mod connection;
