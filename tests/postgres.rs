@@ -688,3 +688,52 @@ fn vacuum_prunes_the_change_log_and_a_cache_behind_it_reloads() {
     other.vacuum().unwrap(); // nothing more to prune: the watermark stays
     assert_eq!(near([0.0, 0.0, 1.0]), "seed");
 }
+
+/// Bytes in the TOAST table of a store's concepts.
+fn toasted_bytes(client: &mut postgres::Client, store: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT pg_relation_size(reltoastrelid) FROM pg_class WHERE oid = ($1 || '.concepts')::regclass",
+            &[&format!("gm_{store}")],
+        )
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn embeddings_stay_in_the_tables_own_pages_also_for_stores_made_before() {
+    let store_name = unique_store("inline");
+    let store = open_pg(&store_name);
+    let mut client = raw_client();
+    let embedding: Vec<f32> = (0..512).map(|i| (i as f32).sin()).collect();
+    for i in 0..50 {
+        store
+            .store_concept(&format!("c{i}"), &embedding, None, None)
+            .unwrap();
+    }
+    assert_eq!(
+        toasted_bytes(&mut client, &store_name),
+        0,
+        "512 floats went to TOAST"
+    );
+    drop(store);
+
+    // A store made before the setting: the next writable open sets it,
+    // and rows written from then on stay inline.
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE gm_{store_name}.concepts RESET (toast_tuple_target); \
+             ALTER TABLE gm_{store_name}.concepts ALTER COLUMN embedding SET STORAGE EXTENDED; \
+             TRUNCATE gm_{store_name}.concepts CASCADE"
+        ))
+        .unwrap();
+    let store = open_pg(&store_name);
+    for i in 0..50 {
+        store
+            .store_concept(&format!("c{i}"), &embedding, None, None)
+            .unwrap();
+    }
+    assert_eq!(toasted_bytes(&mut client, &store_name), 0);
+    let back = store.retrieve_concept_by_name("c7").unwrap().unwrap();
+    assert_eq!(back.embedding, embedding);
+}
