@@ -108,6 +108,8 @@ def main():
     for p in (1, 2, 4):
         rate = args.writes / np.median(times[p])
         print(f"{p} writer process(es): {rate:,.0f} writes/s")
+        emit({"suite": "writers", "workload": f"{args.writes:,} single writes by {p} process(es)",
+              "processes": p, "writes": args.writes, "gm_s": times[p], "runs": args.runs})
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ def run_report(tmp_path, rows):
     write_results(results, rows)
     out, ratio_png, scaling_png = tmp_path / "B.md", tmp_path / "docs" / "r.png", tmp_path / "docs" / "s.png"
     subprocess.run([sys.executable, str(REPORT), str(results), "--out", str(out), "--ratio-plot", str(ratio_png),
-                    "--scaling-plot", str(scaling_png), "--seconds", "90"], check=True, capture_output=True)
+                    "--scaling-plot", str(scaling_png), "--writers-plot", str(tmp_path / "docs" / "w.png"),
+                    "--seconds", "90"], check=True, capture_output=True)
     return out.read_text(), ratio_png, scaling_png
 
 
@@ -82,3 +83,19 @@ def test_all_met_is_said_and_no_rows_is_an_error(tmp_path):
     failed = subprocess.run([sys.executable, str(REPORT), str(empty), "--out", str(tmp_path / "x.md")],
                             capture_output=True, text=True)
     assert failed.returncode != 0 and "no benchmark rows" in failed.stderr
+
+
+def test_writes_per_second_are_writes_over_each_runs_time_with_a_plot(tmp_path):
+    rows = ROWS + [
+        {"suite": "writers", "workload": "6,000 single writes by 1 process(es)", "processes": 1, "writes": 6000,
+         "gm_s": [3.0, 2.0, 6.0], "runs": 3},
+        {"suite": "writers", "workload": "6,000 single writes by 2 process(es)", "processes": 2, "writes": 6000,
+         "gm_s": [1.0, 1.5, 4.0], "runs": 3},
+    ]
+    text, _, _ = run_report(tmp_path, rows)
+    assert "## Writes per second on PostgreSQL" in text
+    # rates 2,000 / 3,000 / 1,000 -> median 2,000; 6,000 / 4,000 / 1,500 -> median 4,000
+    assert "| 1 | 6,000 | 2,000 | 1,000-3,000 |" in text
+    assert "| 2 | 6,000 | 4,000 | 1,500-6,000 |" in text
+    assert "writes by 1 process(es): " not in text  # not listed again as a one-call row
+    assert (tmp_path / "docs" / "w.png").stat().st_size > 1000

@@ -31,5 +31,5 @@ suite postgres_python scripts/pg_throwaway.sh "$PY" bench/pg_bench.py --runs "$R
 suite postgres_psycopg scripts/pg_throwaway.sh "$PY" bench/pg_python_bench.py --runs "$RUNS"
 
 "$PY" bench/report.py "$GM_BENCH_JSON" --out BENCHMARKS.md \
-  --ratio-plot docs/benchmarks.png --scaling-plot docs/scaling.png \
+  --ratio-plot docs/benchmarks.png --scaling-plot docs/scaling.png --writers-plot docs/writers.png \
   --seconds "$(( $(date +%s) - start ))"
