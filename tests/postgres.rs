@@ -737,3 +737,69 @@ fn embeddings_stay_in_the_tables_own_pages_also_for_stores_made_before() {
     let back = store.retrieve_concept_by_name("c7").unwrap().unwrap();
     assert_eq!(back.embedding, embedding);
 }
+
+/// Batches travel as binary COPY rows: values the format could confuse
+/// (bytes that spell its signature or trailer, non-ASCII text, NULL and
+/// empty values, extreme floats) arrive exactly, and a row the server
+/// refuses part-way through leaves nothing of the batch and the handle
+/// usable.
+#[test]
+fn batch_rows_arrive_byte_exact_and_a_row_the_server_refuses_leaves_nothing() {
+    let name = unique_store("copy");
+    let store = open_pg(&name);
+    let tricky: Vec<Vec<u8>> = vec![
+        b"PGCOPY\n\xff\r\n\0".to_vec(),
+        vec![0xff, 0xff],
+        vec![0; 1 << 20],
+        "Ünïcødé 日本語 🎲".as_bytes().to_vec(),
+        b"\\x00\\N\t\n".to_vec(),
+    ];
+    let scores = [f64::MAX, -0.0, 5e-324, -1e308, 0.5];
+    let contexts = ["日本語", "emoji 🎲", "tab\there", "\\N", "plain"];
+    let mut batch: Vec<NewEpisode<'_>> = Vec::new();
+    for i in 0..tricky.len() {
+        let mut e = NewEpisode::new(&tricky[i], scores[i], contexts[i]);
+        e.metadata = Some(r#"{"ключ": "値"}"#);
+        e.timestamp = Some(-1.5e9 + i as f64);
+        batch.push(e);
+    }
+    let ids = store.store_episodes(&batch).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let back = store.retrieve_episode(*id).unwrap().unwrap();
+        assert_eq!(back.experience_data, tricky[i]);
+        assert_eq!(back.performance_score.to_bits(), scores[i].to_bits());
+        assert_eq!(back.context_hash, contexts[i]);
+        assert_eq!(back.timestamp, -1.5e9 + i as f64);
+        assert_eq!(back.metadata, r#"{"ключ": "値"}"#);
+    }
+    let mut events: Vec<NewLearningEvent<'_>> = (0..4)
+        .map(|i| NewLearningEvent::new("τask", i as f64, "stratégie"))
+        .collect();
+    events[1].parameters = Some(r#"{"a": [1, 2]}"#);
+    let event_ids = store.store_learning_events(&events).unwrap();
+    let stored = store.get_learning_events_by_task("τask", 10, None).unwrap();
+    let parameters = |id: i64| stored.iter().find(|e| e.id == id).unwrap().parameters.clone();
+    assert_eq!(parameters(event_ids[1]), r#"{"a": [1, 2]}"#);
+    assert_eq!(parameters(event_ids[0]), "{}");
+    assert!(stored.iter().all(|e| e.strategy_used == "stratégie"));
+
+    // The server refuses row 300 of 500 (a trigger): nothing is kept.
+    raw_client()
+        .batch_execute(&format!(
+            "CREATE FUNCTION gm_{name}.refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN IF NEW.context_hash = 'poison' THEN RAISE EXCEPTION 'poisoned row'; END IF; \
+             RETURN NEW; END $$; \
+             CREATE TRIGGER refuse BEFORE INSERT ON gm_{name}.episodes \
+             FOR EACH ROW EXECUTE FUNCTION gm_{name}.refuse()"
+        ))
+        .unwrap();
+    let before = store.count_episodes().unwrap();
+    let mut poisoned: Vec<NewEpisode<'_>> = (0..500).map(|_| NewEpisode::new(b"x", 0.1, "fine")).collect();
+    poisoned[300].context_hash = "poison";
+    let err = store.store_episodes(&poisoned).unwrap_err();
+    assert!(err.to_string().contains("poisoned row"), "{err}");
+    assert_eq!(store.count_episodes().unwrap(), before);
+    poisoned[300].context_hash = "fine";
+    assert_eq!(store.store_episodes(&poisoned).unwrap().len(), 500);
+    assert_eq!(store.count_episodes().unwrap(), before + 500);
+}

@@ -63,6 +63,63 @@ fn copy_tables(
 /// Entries of the concept change log a vacuum keeps (as SQLite's trigger).
 const CHANGE_LOG_KEEP: i64 = 100_000;
 
+/// Rows for a binary `COPY ... FROM STDIN`, in PostgreSQL's format (the
+/// one [`each_binary_row`] reads): the batch inserts send their rows this
+/// way, which the server parses with no text conversion and no statement
+/// per row.
+pub(super) struct BinaryRows {
+    buf: Vec<u8>,
+}
+
+impl BinaryRows {
+    pub(super) fn new(capacity: usize) -> BinaryRows {
+        let mut buf = Vec::with_capacity(capacity + 21);
+        buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.extend_from_slice(&[0; 8]); // flags, header extension length
+        BinaryRows { buf }
+    }
+
+    /// Starts a row of `fields` fields.
+    pub(super) fn row(&mut self, fields: i16) {
+        self.buf.extend_from_slice(&fields.to_be_bytes());
+    }
+
+    pub(super) fn int8(&mut self, value: i64) {
+        self.buf.extend_from_slice(&8i32.to_be_bytes());
+        self.buf.extend_from_slice(&value.to_be_bytes());
+    }
+
+    pub(super) fn float8(&mut self, value: f64) {
+        self.buf.extend_from_slice(&8i32.to_be_bytes());
+        self.buf.extend_from_slice(&value.to_bits().to_be_bytes());
+    }
+
+    /// A bytea, or a text as its UTF-8 bytes (which binary COPY takes as is).
+    pub(super) fn bytes(&mut self, value: &[u8]) -> Result<()> {
+        // PostgreSQL's own limit on a field is 1 GB.
+        let len = i32::try_from(value.len())
+            .map_err(|_| Error::InvalidArgument(format!("a value of {} bytes is over 2 GiB", value.len())))?;
+        self.buf.extend_from_slice(&len.to_be_bytes());
+        self.buf.extend_from_slice(value);
+        Ok(())
+    }
+
+    pub(super) fn opt_text(&mut self, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(text) => self.bytes(text.as_bytes()),
+            None => {
+                self.buf.extend_from_slice(&(-1i32).to_be_bytes());
+                Ok(())
+            }
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Vec<u8> {
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
+        self.buf
+    }
+}
+
 /// Reads a binary COPY of (id int8, embedding bytea) rows, calling `f`
 /// for each (PostgreSQL's COPY BINARY format: an 11-byte signature, flags
 /// and an extension length, then per row a field count and each field's

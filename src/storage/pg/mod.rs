@@ -116,6 +116,17 @@ impl PgSession {
         self.client()?.batch_execute(sql).map_err(|e| self.fail(e))
     }
 
+    /// Sends `data`, rows in binary COPY format, to a `COPY ... FROM STDIN`.
+    fn copy_in(&self, sql: &str, data: &[u8]) -> Result<u64> {
+        use std::io::Write;
+        let mut client = self.client()?;
+        let mut writer = client.copy_in(sql).map_err(|e| self.fail(e))?;
+        writer
+            .write_all(data)
+            .map_err(|e| Error::Io(format!("PostgreSQL server {}: COPY: {e}", self.server)))?;
+        writer.finish().map_err(|e| self.fail(e))
+    }
+
     /// Runs a statement whose rows (if any) are not needed.
     fn execute(&self, sql: &'static str, params: &[&dyn Param]) -> Result<()> {
         self.query(sql, params).map(|_| ())

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use postgres::Row;
 
+use super::copies::BinaryRows;
 use super::PgSession;
 use crate::error::{Error, Result};
 use crate::records::{
@@ -83,15 +84,24 @@ impl EpisodeRows for PgSession {
             return rows.iter().map(|e| self.insert_episode(e)).collect();
         }
         let ids = self.reserve_ids(Table::Episodes, rows.len())?;
-        let timestamps: Vec<f64> = rows.iter().map(|e| e.timestamp).collect();
-        let data: Vec<&[u8]> = rows.iter().map(|e| e.experience_data).collect();
-        let scores: Vec<f64> = rows.iter().map(|e| e.performance_score).collect();
-        let contexts: Vec<&str> = rows.iter().map(|e| e.context_hash).collect();
-        let metadata: Vec<&str> = rows.iter().map(|e| e.metadata).collect();
-        self.execute(
-            "INSERT INTO episodes (id, timestamp, experience_data, performance_score, context_hash, metadata) \
-             SELECT * FROM unnest($1::int8[], $2::float8[], $3::bytea[], $4::float8[], $5::text[], $6::text[])",
-            &[&ids, &timestamps, &data, &scores, &contexts, &metadata],
+        let size: usize = rows
+            .iter()
+            .map(|e| 64 + e.experience_data.len() + e.metadata.len())
+            .sum();
+        let mut copy = BinaryRows::new(size);
+        for (id, e) in ids.iter().zip(rows) {
+            copy.row(6);
+            copy.int8(*id);
+            copy.float8(e.timestamp);
+            copy.bytes(e.experience_data)?;
+            copy.float8(e.performance_score);
+            copy.bytes(e.context_hash.as_bytes())?;
+            copy.bytes(e.metadata.as_bytes())?;
+        }
+        self.copy_in(
+            "COPY episodes (id, timestamp, experience_data, performance_score, context_hash, metadata) \
+             FROM STDIN (FORMAT binary)",
+            &copy.finish(),
         )?;
         Ok(ids)
     }
@@ -141,15 +151,24 @@ impl LearningRows for PgSession {
             return rows.iter().map(|e| self.insert_learning_event(e)).collect();
         }
         let ids = self.reserve_ids(Table::LearningEvents, rows.len())?;
-        let tasks: Vec<&str> = rows.iter().map(|e| e.task_type).collect();
-        let deltas: Vec<f64> = rows.iter().map(|e| e.performance_delta).collect();
-        let strategies: Vec<&str> = rows.iter().map(|e| e.strategy_used).collect();
-        let timestamps: Vec<f64> = rows.iter().map(|e| e.timestamp.unwrap_or(0.0)).collect();
-        let parameters: Vec<Option<&str>> = rows.iter().map(|e| e.parameters).collect();
-        self.execute(
-            "INSERT INTO learning_events (id, task_type, performance_delta, strategy_used, timestamp, parameters) \
-             SELECT * FROM unnest($1::int8[], $2::text[], $3::float8[], $4::text[], $5::float8[], $6::text[])",
-            &[&ids, &tasks, &deltas, &strategies, &timestamps, &parameters],
+        let size: usize = rows
+            .iter()
+            .map(|e| 64 + e.task_type.len() + e.strategy_used.len() + e.parameters.map_or(0, str::len))
+            .sum();
+        let mut copy = BinaryRows::new(size);
+        for (id, e) in ids.iter().zip(rows) {
+            copy.row(6);
+            copy.int8(*id);
+            copy.bytes(e.task_type.as_bytes())?;
+            copy.float8(e.performance_delta);
+            copy.bytes(e.strategy_used.as_bytes())?;
+            copy.float8(e.timestamp.unwrap_or(0.0));
+            copy.opt_text(e.parameters)?;
+        }
+        self.copy_in(
+            "COPY learning_events (id, task_type, performance_delta, strategy_used, timestamp, parameters) \
+             FROM STDIN (FORMAT binary)",
+            &copy.finish(),
         )?;
         Ok(ids)
     }
