@@ -346,6 +346,36 @@ typedef uint32_t gm_metric;
 #endif // __cplusplus
 
 /**
+ * Where a handle's k-NN matrix came from (`gm_knn_matrix_source`).
+ */
+enum gm_matrix_source
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No search has needed the matrix yet (or the cache is off).
+   */
+  GM_MATRIX_NOT_LOADED = 0,
+  /**
+   * Built from the store, every row read.
+   */
+  GM_MATRIX_BUILT = 1,
+  /**
+   * Read from the snapshot file, then brought up to date from the
+   * change log.
+   */
+  GM_MATRIX_SNAPSHOT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_matrix_source gm_matrix_source;
+#else
+typedef uint32_t gm_matrix_source;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Rankings of `gm_strategy_query.order`.
  */
 enum gm_strategy_order
@@ -2077,6 +2107,40 @@ gm_status gm_build_similarity_graph(struct gm_store *store,
                                     size_t top_k,
                                     const char *relationship_type,
                                     int64_t *out_edges);
+
+/**
+ * Keeps this handle's k-NN matrix in the file at `path` (NUL-terminated
+ * UTF-8; NULL: in no file). The first search after this reads the file
+ * instead of every concept, if it is an intact snapshot of this store
+ * (the same SQLite file, not a copy or a restored one; the same server
+ * store), and applies what the change log says changed since; otherwise
+ * it builds the matrix from the store as before. `gm_close` writes the
+ * matrix back if its rows changed; so does `gm_save_knn_snapshot`. The
+ * file is a cache (delete it at will), written through a temporary file
+ * and a rename with `file_mode`. For a server store the file is on this
+ * machine. `path` is only read during the call.
+ *
+ * Errors: `GM_ERR_INVALID_ARGUMENT` for a path that is not UTF-8, an
+ * in-memory store, or a store opened with `knn_cache` = 0. Thread-safe.
+ */
+gm_status gm_set_knn_snapshot(struct gm_store *store, const char *path);
+
+/**
+ * Writes the k-NN matrix to the snapshot file now (a long-running
+ * process that may not close cleanly) if its rows changed since it was
+ * loaded or last saved; `*out_saved` (may be NULL) is 1 if it wrote, 0 if
+ * there was nothing to write (no snapshot file set, no matrix built yet,
+ * nothing changed). Errors: `GM_ERR_IO` when the file cannot be written
+ * (the matrix in memory is unaffected). Thread-safe.
+ */
+gm_status gm_save_knn_snapshot(struct gm_store *store, uint8_t *out_saved);
+
+/**
+ * Writes where this handle's k-NN matrix came from to `*out_source`, a
+ * `gm_matrix_source` value: to check that a snapshot was used. Errors:
+ * `GM_ERR_INVALID_ARGUMENT` if `out_source` is NULL. Thread-safe.
+ */
+gm_status gm_knn_matrix_source(struct gm_store *store, uint32_t *out_source);
 
 /**
  * Begins a transaction owned by the calling thread (nested calls make

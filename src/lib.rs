@@ -46,6 +46,7 @@ pub use concepts::{Concept, NameMatch};
 pub use episodes::{Episode, NewEpisode};
 pub use error::{Error, Result};
 pub use graph::{EdgeFilter, Reached, Relationship, StrongestPath};
+pub use knn::cache::MatrixSource;
 pub use learning::{
     LearningEvent, NewLearningEvent, StrategyOrder, StrategyQuery, StrategyStats, StrategySummary,
     SuggestMethod, SuggestOptions, Suggestion,

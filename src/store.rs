@@ -318,6 +318,11 @@ impl Store {
         self.write(|conn| conn.fix_embedding_dim(dim))
     }
 
+    /// (device, inode) of the store's file; None in memory or on a server.
+    pub(crate) fn file_identity(&self) -> Option<(u64, u64)> {
+        self.file_id
+    }
+
     /// The options the store was opened with.
     pub fn options(&self) -> &Options {
         &self.options
@@ -597,6 +602,9 @@ impl Store {
         if !self.writer.other_transaction_open() {
             let _ = self.flush_access_counts();
         }
+        // A cache file: failing to write it loses nothing but time at the
+        // next open (save_knn_snapshot reports errors).
+        let _ = self.save_knn_snapshot();
         self.writer.close();
         // Joined here, so no thread of this store outlives its close.
         drop(self.checkpointer.lock().map(|mut c| c.take()));

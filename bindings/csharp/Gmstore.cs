@@ -774,6 +774,31 @@ namespace Gmstore
             return frames;
         }
 
+        /// <summary>Keeps the k-NN matrix in the file at <paramref name="path"/> (null: in no
+        /// file): the next search reads it instead of every concept if it is an intact snapshot
+        /// of this store; closing writes it back. A cache: delete it at will.</summary>
+        public void SetKnnSnapshot(string path)
+        {
+            GmException.Check(Native.gm_set_knn_snapshot(Handle, Utf8.Z(path, "path")));
+        }
+
+        /// <summary>Writes the k-NN matrix to the snapshot file now if its rows changed;
+        /// true if it wrote.</summary>
+        public bool SaveKnnSnapshot()
+        {
+            byte saved;
+            GmException.Check(Native.gm_save_knn_snapshot(Handle, out saved));
+            return saved != 0;
+        }
+
+        /// <summary>Where the k-NN matrix came from (built, or read from the snapshot).</summary>
+        public gm_matrix_source KnnMatrixSource()
+        {
+            uint source;
+            GmException.Check(Native.gm_knn_matrix_source(Handle, out source));
+            return (gm_matrix_source)source;
+        }
+
         // ---- transactions ----
 
         /// <summary>A transaction on this thread: calls this thread makes join it.
@@ -983,6 +1008,13 @@ namespace Gmstore
         GM_METRIC_COSINE = 0,
         GM_METRIC_DOT = 1,
         GM_METRIC_L2 = 2,
+    }
+
+    public enum gm_matrix_source : uint
+    {
+        GM_MATRIX_NOT_LOADED = 0,
+        GM_MATRIX_BUILT = 1,
+        GM_MATRIX_SNAPSHOT = 2,
     }
 
     public enum gm_strategy_order : byte
@@ -1521,6 +1553,12 @@ namespace Gmstore
         public static extern void gm_neighbor_list_free(IntPtr list);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern uint gm_build_similarity_graph(StoreHandle store, double threshold, UIntPtr top_k, byte[] relationship_type, out long out_edges);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_set_knn_snapshot(StoreHandle store, byte[] path);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_save_knn_snapshot(StoreHandle store, out byte out_saved);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_knn_matrix_source(StoreHandle store, out uint out_source);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern uint gm_begin(StoreHandle store);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

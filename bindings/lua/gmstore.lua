@@ -225,6 +225,29 @@ function Store:nearest_concepts(query, k, metric)
   end)
 end
 
+--- Keeps the k-NN matrix in the file at `path` (nil: in no file): the next
+--- search reads it instead of every concept if it is an intact snapshot of
+--- this store; close writes it back. A cache: delete it at will.
+function Store:set_knn_snapshot(path)
+  check(C.gm_set_knn_snapshot(self:h(), path ~= nil and text(path, "path") or nil))
+end
+
+--- Writes the k-NN matrix to the snapshot file now if its rows changed;
+--- true if it wrote.
+function Store:save_knn_snapshot()
+  local saved = ffi.new("uint8_t[1]")
+  check(C.gm_save_knn_snapshot(self:h(), saved))
+  return saved[0] == 1
+end
+
+--- "not loaded", "built" or "snapshot": where the k-NN matrix came from.
+function Store:knn_matrix_source()
+  local source = ffi.new("uint32_t[1]")
+  check(C.gm_knn_matrix_source(self:h(), source))
+  return ({ [C.GM_MATRIX_BUILT] = "built", [C.GM_MATRIX_SNAPSHOT] = "snapshot" })[tonumber(source[0])]
+    or "not loaded"
+end
+
 function Store:add_relationship(source_id, target_id, relationship_type, strength)
   check(C.gm_add_relationship(self:h(), source_id, target_id, text(relationship_type, "relationship_type"),
     strength or 1.0))

@@ -65,6 +65,13 @@ enum gm_metric
   GM_METRIC_L2 = 2,
 };
 typedef uint32_t gm_metric;
+enum gm_matrix_source
+ {
+  GM_MATRIX_NOT_LOADED = 0,
+  GM_MATRIX_BUILT = 1,
+  GM_MATRIX_SNAPSHOT = 2,
+};
+typedef uint32_t gm_matrix_source;
 enum gm_strategy_order
  {
   GM_STRATEGY_ORDER_MEAN = 0,
@@ -514,6 +521,9 @@ gm_status gm_build_similarity_graph(struct gm_store *store,
                                     size_t top_k,
                                     const char *relationship_type,
                                     int64_t *out_edges);
+gm_status gm_set_knn_snapshot(struct gm_store *store, const char *path);
+gm_status gm_save_knn_snapshot(struct gm_store *store, uint8_t *out_saved);
+gm_status gm_knn_matrix_source(struct gm_store *store, uint32_t *out_source);
 gm_status gm_begin(struct gm_store *store);
 gm_status gm_commit(struct gm_store *store);
 gm_status gm_rollback(struct gm_store *store);

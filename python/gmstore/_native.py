@@ -39,6 +39,7 @@ GM_VALUE_NULL, GM_VALUE_INTEGER, GM_VALUE_REAL, GM_VALUE_TEXT, GM_VALUE_BLOB = 0
 GM_SYNC_DEFAULT, GM_SYNC_NORMAL, GM_SYNC_FULL = 0, 1, 2
 GM_MATCH_LIKE, GM_MATCH_LITERAL = 0, 1
 GM_METRIC_COSINE, GM_METRIC_DOT, GM_METRIC_L2 = 0, 1, 2
+GM_MATRIX_NOT_LOADED, GM_MATRIX_BUILT, GM_MATRIX_SNAPSHOT = 0, 1, 2
 GM_STRATEGY_ORDER_MEAN, GM_STRATEGY_ORDER_LOWER_BOUND = 0, 1
 GM_SUGGEST_UCB1, GM_SUGGEST_THOMPSON = 0, 1
 
@@ -318,6 +319,9 @@ _SIGNATURES = {
     "gm_vacuum": (_status, [_store, POINTER(c_uint64)]),
     "gm_vacuum_into": (_status, [_store, c_char_p]),
     "gm_checkpoint": (_status, [_store, POINTER(c_int64)]),
+    "gm_set_knn_snapshot": (_status, [_store, c_char_p]),
+    "gm_save_knn_snapshot": (_status, [_store, POINTER(c_uint8)]),
+    "gm_knn_matrix_source": (_status, [_store, POINTER(c_uint32)]),
     "gm_experience_encode": (_status, [c_void_p, c_size_t, c_char_p, POINTER(POINTER(Buffer))]),
     "gm_store_episode_tensors": (_status, [_store, c_void_p, c_size_t, c_char_p, c_double, c_char_p, c_char_p, _pd,
                                            POINTER(c_int64)]),

@@ -151,7 +151,10 @@ class SQLiteStorage:
     threads; calls release the GIL while the library works."""
 
     def __init__(self, db_path: Union[str, Path] = "godly_ai.db", backup_interval: int = 3600,
-                 max_backups: int = 10, enable_wal: bool = True, connection_timeout: float = 30.0):
+                 max_backups: int = 10, enable_wal: bool = True, connection_timeout: float = 30.0,
+                 knn_snapshot: Optional[Union[str, Path]] = None):
+        """``knn_snapshot``: a file that keeps the k-NN matrix between runs
+        (see ``set_knn_snapshot``); None keeps it in memory only."""
         # A file path, ":memory:", or a PostgreSQL connection string (kept as
         # given: a URL is not a path).
         is_server = str(db_path).startswith(("postgresql://", "postgres://")) or "dbname=" in str(db_path)
@@ -167,6 +170,12 @@ class SQLiteStorage:
         raise_for(self._lib.gm_open(_text(str(db_path), "db_path"), ctypes.byref(opts), ctypes.byref(handle)))
         self._handle = handle
         self._close_lock = threading.Lock()
+        if knn_snapshot is not None:
+            try:
+                self.set_knn_snapshot(knn_snapshot)
+            except BaseException:
+                self.close()
+                raise
 
     # ---- lifecycle ---------------------------------------------------------
 
@@ -422,6 +431,30 @@ class SQLiteStorage:
             return result
         finally:
             self._lib.gm_neighbor_list_free(out)
+
+    def set_knn_snapshot(self, path: Optional[Union[str, Path]]) -> None:
+        """Keeps the k-NN matrix in the file at ``path`` (None: in no file).
+        The first search after opening reads the file instead of every
+        concept, if it is an intact snapshot of this store, and applies
+        what changed since from the change log; otherwise it builds the
+        matrix as before. ``close`` writes it back if its rows changed.
+        The file is a cache: delete it at will."""
+        raw = None if path is None else _text(str(path), "path")
+        raise_for(self._lib.gm_set_knn_snapshot(self._h, raw))
+
+    def save_knn_snapshot(self) -> bool:
+        """Writes the k-NN matrix to the snapshot file now, if its rows
+        changed since it was loaded or saved; returns whether it wrote."""
+        out = ctypes.c_uint8()
+        raise_for(self._lib.gm_save_knn_snapshot(self._h, ctypes.byref(out)))
+        return bool(out.value)
+
+    def knn_matrix_source(self) -> str:
+        """Where the k-NN matrix came from: ``"not loaded"``, ``"built"``
+        (every row read) or ``"snapshot"`` (the snapshot file)."""
+        out = ctypes.c_uint32()
+        raise_for(self._lib.gm_knn_matrix_source(self._h, ctypes.byref(out)))
+        return {n.GM_MATRIX_BUILT: "built", n.GM_MATRIX_SNAPSHOT: "snapshot"}.get(out.value, "not loaded")
 
     def nearest_concepts(self, query: Any, k: int = 10, metric: str = "cosine", name_pattern: Optional[str] = None,
                          min_access_count: Optional[int] = None,

@@ -84,3 +84,36 @@ def test_underscores_match_literally_on_request(store):
     near = store.nearest_concepts([1.0, 1.0], k=5, metric="l2", name_pattern="level_1", name_literal=True)
     assert [name for _, name, _ in near] == ["level_1"]
     assert len(store.nearest_concepts([1.0, 1.0], k=5, name_pattern="level_1")) == 2
+
+
+def test_a_knn_snapshot_serves_the_next_open_and_sees_later_writes(store, tmp_path):
+    rng = np.random.default_rng(7)
+    matrix = rng.standard_normal((300, 32)).astype(np.float32)
+    with store._transaction():
+        for i, row in enumerate(matrix):
+            store.store_concept(f"c{i}", row)
+    snapshot = tmp_path / "knn.snap"
+    with SQLiteStorage(store.db_path, knn_snapshot=snapshot) as first:
+        assert first.knn_matrix_source() == "not loaded"
+        first.nearest_concepts(matrix[0], k=5)
+        assert first.knn_matrix_source() == "built"
+    assert snapshot.stat().st_size > matrix.nbytes  # written at close
+    moved = rng.standard_normal(32).astype(np.float32)
+    store.store_concept("c42", moved)  # a write while no handle holds the matrix
+    matrix[42] = moved
+    with SQLiteStorage(store.db_path, knn_snapshot=snapshot) as second:
+        for q in (moved, matrix[7], rng.standard_normal(32).astype(np.float32)):
+            got = [n[0] for n in second.nearest_concepts(q, k=10, metric="dot")]
+            assert got == brute(matrix, q, "dot", 10)
+        assert second.knn_matrix_source() == "snapshot"
+        assert second.save_knn_snapshot() is True
+        assert second.save_knn_snapshot() is False
+
+
+def test_a_knn_snapshot_needs_a_store_with_a_cache(tmp_path):
+    with pytest.raises(SQLiteStorageError, match="knn_snapshot"):
+        SQLiteStorage(":memory:", knn_snapshot=tmp_path / "x.snap")
+    with SQLiteStorage(tmp_path / "s.db") as s:
+        with pytest.raises(SQLiteStorageError, match="path"):
+            s.set_knn_snapshot("bad\0path")
+        s.set_knn_snapshot(None)

@@ -227,3 +227,76 @@ pub unsafe extern "C" fn gm_build_similarity_graph(
         Ok(())
     })
 }
+
+/// Where a handle's k-NN matrix came from (`gm_knn_matrix_source`).
+#[repr(u32)]
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum gm_matrix_source {
+    /// No search has needed the matrix yet (or the cache is off).
+    GM_MATRIX_NOT_LOADED = 0,
+    /// Built from the store, every row read.
+    GM_MATRIX_BUILT = 1,
+    /// Read from the snapshot file, then brought up to date from the
+    /// change log.
+    GM_MATRIX_SNAPSHOT = 2,
+}
+
+const GM_MATRIX_NOT_LOADED_CODE: u32 = gm_matrix_source::GM_MATRIX_NOT_LOADED as u32;
+
+/// Keeps this handle's k-NN matrix in the file at `path` (NUL-terminated
+/// UTF-8; NULL: in no file). The first search after this reads the file
+/// instead of every concept, if it is an intact snapshot of this store
+/// (the same SQLite file, not a copy or a restored one; the same server
+/// store), and applies what the change log says changed since; otherwise
+/// it builds the matrix from the store as before. `gm_close` writes the
+/// matrix back if its rows changed; so does `gm_save_knn_snapshot`. The
+/// file is a cache (delete it at will), written through a temporary file
+/// and a rename with `file_mode`. For a server store the file is on this
+/// machine. `path` is only read during the call.
+///
+/// Errors: `GM_ERR_INVALID_ARGUMENT` for a path that is not UTF-8, an
+/// in-memory store, or a store opened with `knn_cache` = 0. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_set_knn_snapshot(store: *mut gm_store, path: *const c_char) -> gm_status {
+    boundary("gm_set_knn_snapshot", || {
+        let store = store_ref(store)?;
+        let path = opt_text(path, "path")?;
+        store.set_knn_snapshot(path.map(std::path::Path::new))
+    })
+}
+
+/// Writes the k-NN matrix to the snapshot file now (a long-running
+/// process that may not close cleanly) if its rows changed since it was
+/// loaded or last saved; `*out_saved` (may be NULL) is 1 if it wrote, 0 if
+/// there was nothing to write (no snapshot file set, no matrix built yet,
+/// nothing changed). Errors: `GM_ERR_IO` when the file cannot be written
+/// (the matrix in memory is unaffected). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_save_knn_snapshot(store: *mut gm_store, out_saved: *mut u8) -> gm_status {
+    boundary("gm_save_knn_snapshot", || {
+        let out_saved = opt_out(out_saved, 0);
+        let saved = store_ref(store)?.save_knn_snapshot()?;
+        if let Some(slot) = out_saved {
+            slot.set(u8::from(saved));
+        }
+        Ok(())
+    })
+}
+
+/// Writes where this handle's k-NN matrix came from to `*out_source`, a
+/// `gm_matrix_source` value: to check that a snapshot was used. Errors:
+/// `GM_ERR_INVALID_ARGUMENT` if `out_source` is NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_knn_matrix_source(store: *mut gm_store, out_source: *mut u32) -> gm_status {
+    boundary("gm_knn_matrix_source", || {
+        let out_source = out(out_source, "out_source", GM_MATRIX_NOT_LOADED_CODE)?;
+        let source = match store_ref(store)?.knn_matrix_source() {
+            crate::MatrixSource::Built => gm_matrix_source::GM_MATRIX_BUILT,
+            crate::MatrixSource::Snapshot => gm_matrix_source::GM_MATRIX_SNAPSHOT,
+            _ => gm_matrix_source::GM_MATRIX_NOT_LOADED,
+        };
+        out_source.set(source as u32);
+        Ok(())
+    })
+}

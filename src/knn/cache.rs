@@ -17,6 +17,8 @@ use crate::storage::{Changes, ConceptFeed, ContentMark, Start};
 /// The per-store cache. None until the first search.
 pub(crate) struct KnnCache {
     pub(crate) state: Mutex<Option<Watched>>,
+    /// The file the matrix is loaded from and saved to (see `snapshot`).
+    pub(crate) snapshot: Mutex<Option<std::path::PathBuf>>,
 }
 
 /// The matrix and the connection that watches for changes: its
@@ -24,12 +26,31 @@ pub(crate) struct KnnCache {
 pub(crate) struct Watched {
     pub(crate) conn: Box<dyn ConceptFeed>,
     pub(crate) matrix: Matrix,
+    /// Where the matrix came from when it was last made whole.
+    pub(crate) source: MatrixSource,
+    /// Whether its rows changed since it was loaded from or saved to the
+    /// snapshot file.
+    pub(crate) unsaved: bool,
+}
+
+/// Where a store's k-NN matrix came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MatrixSource {
+    /// No search has needed it yet (or the cache is off).
+    NotLoaded,
+    /// Read from the store, every row.
+    Built,
+    /// Read from the snapshot file, then brought up to date from the
+    /// change log.
+    Snapshot,
 }
 
 impl KnnCache {
     pub(crate) fn new() -> KnnCache {
         KnnCache {
             state: Mutex::new(None),
+            snapshot: Mutex::new(None),
         }
     }
 }
@@ -38,8 +59,15 @@ impl KnnCache {
 /// pages before the first write: filling a 100 MB matrix then takes about
 /// 50 page faults instead of 25,000 (bench/NOTES.md, "Design figures").
 /// A kernel that declines just keeps 4 KiB pages.
+///
+/// It has room for a sixteenth more rows: the first concept added after a
+/// build or a snapshot load would otherwise reallocate and copy the whole
+/// matrix (about 100 ms at 50,000 x 512, measured on the first query after
+/// a peer's write). Zeroed memory the program never touches costs no
+/// physical pages, so the room is free until used.
 pub(crate) fn matrix_buffer(len: usize) -> Vec<f32> {
-    let buffer = vec![0.0f32; len];
+    let mut buffer = vec![0.0f32; len + len / 16];
+    buffer.truncate(len);
     #[cfg(target_os = "linux")]
     advise_huge_pages(&buffer);
     buffer
@@ -223,22 +251,34 @@ pub(crate) fn load_halves(
 /// log no longer reaches back that far, when a restore replaced the content
 /// (the log went backwards or the incarnation changed), or when most rows
 /// changed.
+/// What a refresh did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refreshed {
+    Unchanged,
+    RowsChanged,
+    Rebuilt,
+}
+
 pub(crate) fn refresh(
     conn: &dyn ConceptFeed,
     m: &mut Matrix,
     dim: usize,
     helper: OpenHelper<'_>,
-) -> Result<()> {
+) -> Result<Refreshed> {
     let changed = match conn.changes_since(&m.mark)? {
         Changes::Since(changed, mark) if m.dim == dim && changed.len() <= m.ids.len() / 2 + 64 => {
             (changed, mark)
         }
         _ => {
             *m = build(conn, dim, Some(helper), None)?.0;
-            return Ok(());
+            return Ok(Refreshed::Rebuilt);
         }
     };
     let (changed, mark) = changed;
+    let outcome = match changed.is_empty() {
+        true => Refreshed::Unchanged,
+        false => Refreshed::RowsChanged,
+    };
     for id in changed {
         match conn.embedding(id)? {
             Some(values) if values.len() == dim => m.set_row(id, &values),
@@ -252,5 +292,5 @@ pub(crate) fn refresh(
         }
     }
     m.mark = mark;
-    Ok(())
+    Ok(outcome)
 }

@@ -7,6 +7,7 @@
 pub(crate) mod cache;
 pub(crate) mod kernels;
 pub(crate) mod matrix;
+pub(crate) mod snapshot;
 mod topk;
 
 pub(crate) use cache::KnnCache;

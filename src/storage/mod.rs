@@ -86,6 +86,12 @@ pub(crate) trait ConceptFeed: MetaRows + Transactions + Send {
     fn content_mark(&self) -> Result<ContentMark>;
     /// What changed since `mark`.
     fn changes_since(&self, mark: &ContentMark) -> Result<Changes>;
+    /// Which store this is, as the engine alone can say it (a server's
+    /// identity and the store's name); None where the engine cannot (a
+    /// SQLite connection: the store names its file).
+    fn origin(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
     /// How many concepts there are.
     fn concept_count(&self) -> Result<usize>;
     /// One concept's embedding, or None if it is gone.

@@ -664,6 +664,20 @@ static gm_status b123(void) {
     return gm_suggest_strategy(S, "t", NULL, 0, &o, &sg_out);
 }
 static gm_status b124(void) { const char *c[1] = {"a"}; return gm_suggest_strategy(S, "t", c, 1, NULL, NULL); }
+static gm_status b125(void) { return gm_set_knn_snapshot(NULL, "x.snap"); }
+static gm_status b126(void) { return gm_set_knn_snapshot(S, "bad\xff.snap"); }
+static gm_status b127(void) {
+    gm_store *memory = NULL;
+    if (gm_open(":memory:", NULL, &memory) != GM_OK) return GM_ERR_INTERNAL;
+    gm_status st = gm_set_knn_snapshot(memory, "x.snap");
+    char kept[256];
+    snprintf(kept, sizeof kept, "%s", gm_last_error_message());
+    gm_close(memory);
+    /* gm_close succeeded quietly; the message asserted is the call's */
+    return st == GM_ERR_INVALID_ARGUMENT && strstr(kept, "knn_snapshot") ? st : GM_ERR_INTERNAL;
+}
+static gm_status b128(void) { return gm_knn_matrix_source(S, NULL); }
+static gm_status b129(void) { return gm_save_knn_snapshot(NULL, NULL); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -790,6 +804,11 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_suggest_strategy: unknown method", b122, GM_ERR_INVALID_ARGUMENT, "options.method: unknown method 9"},
     {"gm_suggest_strategy: zero prior_std", b123, GM_ERR_INVALID_ARGUMENT, "options.prior_std: must be positive"},
     {"gm_suggest_strategy: NULL out_suggestion", b124, GM_ERR_INVALID_ARGUMENT, "out_suggestion: must not be NULL"},
+    {"gm_set_knn_snapshot: NULL store", b125, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
+    {"gm_set_knn_snapshot: path not UTF-8", b126, GM_ERR_INVALID_ARGUMENT, "path: not valid UTF-8"},
+    {"gm_set_knn_snapshot: in-memory store", b127, GM_ERR_INVALID_ARGUMENT, ""},
+    {"gm_knn_matrix_source: NULL out_source", b128, GM_ERR_INVALID_ARGUMENT, "out_source: must not be NULL"},
+    {"gm_save_knn_snapshot: NULL store", b129, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
 };
 
 static void test_bad_inputs(void) {
@@ -1146,6 +1165,63 @@ static void *worker(void *arg) {
     return NULL;
 }
 
+/* The k-NN snapshot: written at close, read by the next handle's first
+ * search instead of every concept, and brought up to date with a write
+ * made while no handle held the matrix. */
+static void test_knn_snapshot(void) {
+    char path[300], snap[300];
+    snprintf(path, sizeof path, "%s.knn.db", db_path);
+    snprintf(snap, sizeof snap, "%s.knn.snap", db_path);
+    remove(path);
+    remove(snap);
+    gm_store *a = NULL;
+    CHECK_OK(gm_open(path, NULL, &a));
+    for (int i = 0; i < 50; i++) {
+        char name[32];
+        float e[4] = {(float)i, 1.0f, (float)(i % 7), -0.5f};
+        int64_t id = 0;
+        snprintf(name, sizeof name, "k%d", i);
+        CHECK_OK(gm_store_concept(a, name, e, 4, NULL, NULL, &id));
+    }
+    uint32_t source = 99;
+    CHECK_OK(gm_knn_matrix_source(a, &source));
+    CHECK(source == GM_MATRIX_NOT_LOADED);
+    CHECK_OK(gm_set_knn_snapshot(a, snap));
+    const float q[4] = {49.0f, 1.0f, 0.0f, -0.5f};
+    gm_neighbor_list *l = NULL;
+    CHECK_OK(gm_nearest_concepts(a, q, 4, GM_METRIC_L2, 1, NULL, &l));
+    CHECK(l != NULL && l->len == 1 && strcmp(l->items[0].name, "k49") == 0);
+    gm_neighbor_list_free(l);
+    CHECK_OK(gm_knn_matrix_source(a, &source));
+    CHECK(source == GM_MATRIX_BUILT);
+    gm_close(a);
+    FILE *written = fopen(snap, "rb");
+    CHECK(written != NULL);
+    if (written) fclose(written);
+
+    gm_store *b = NULL;
+    CHECK_OK(gm_open(path, NULL, &b));
+    const float moved[4] = {1000.0f, 0.0f, 0.0f, 0.0f};
+    int64_t id = 0;
+    CHECK_OK(gm_store_concept(b, "k3", moved, 4, NULL, NULL, &id));
+    CHECK_OK(gm_set_knn_snapshot(b, snap));
+    const float far[4] = {999.0f, 0.0f, 0.0f, 0.0f};
+    CHECK_OK(gm_nearest_concepts(b, far, 4, GM_METRIC_L2, 1, NULL, &l));
+    CHECK(l != NULL && l->len == 1 && strcmp(l->items[0].name, "k3") == 0);
+    gm_neighbor_list_free(l);
+    CHECK_OK(gm_knn_matrix_source(b, &source));
+    CHECK(source == GM_MATRIX_SNAPSHOT);
+    uint8_t saved = 9;
+    CHECK_OK(gm_save_knn_snapshot(b, &saved));
+    CHECK(saved == 1);
+    CHECK_OK(gm_save_knn_snapshot(b, &saved));
+    CHECK(saved == 0);
+    CHECK_OK(gm_set_knn_snapshot(b, NULL));
+    gm_close(b);
+    remove(path);
+    remove(snap);
+}
+
 static void test_threads(void) {
     int64_t before = 0, after = 0;
     gm_concept *c = NULL;
@@ -1442,6 +1518,7 @@ int main(void) {
     test_experience();
     test_store_tensors_and_read_into();
     test_search();
+    test_knn_snapshot();
     test_literal_names();
     test_damage_and_raw_sql();
     test_threads();

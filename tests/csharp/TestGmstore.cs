@@ -46,6 +46,7 @@ static class TestGmstore
             AsyncTransactions(store).GetAwaiter().GetResult();
         }
         ClosedStore(dir);
+        KnnSnapshot(dir);
         Console.WriteLine(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
     }
@@ -163,6 +164,35 @@ static class TestGmstore
         var o = new gm_suggest_options { method = (byte)gm_suggest_method.GM_SUGGEST_THOMPSON, seed = 42 };
         Check(store.SuggestStrategy("task", null, o).Strategy == store.SuggestStrategy("task", null, o).Strategy, "Thompson seeded");
         Check(store.CountLearningEvents() == 5, "count events");
+    }
+
+    // The k-NN matrix written at close is what the next handle's first search reads.
+    static void KnnSnapshot(string dir)
+    {
+        string db = Path.Combine(dir, "cs_knn.db"), snap = Path.Combine(dir, "cs_knn.snap");
+        File.Delete(db);
+        File.Delete(snap);
+        using (var store = Store.Open(db))
+        {
+            for (int i = 0; i < 20; i++) store.StoreConcept("k" + i, new float[] { i, 1, 0, 0 });
+            store.SetKnnSnapshot(snap);
+            Check(store.KnnMatrixSource() == gm_matrix_source.GM_MATRIX_NOT_LOADED, "matrix not loaded yet");
+            Check(store.NearestConcepts(new float[] { 19, 1, 0, 0 }, 1, gm_metric.GM_METRIC_L2)[0].Name == "k19", "nearest");
+            Check(store.KnnMatrixSource() == gm_matrix_source.GM_MATRIX_BUILT, "matrix built");
+        }
+        Check(File.Exists(snap), "snapshot written at close");
+        using (var store = Store.Open(db))
+        {
+            store.SetKnnSnapshot(snap);
+            Check(store.NearestConcepts(new float[] { 7, 1, 0, 0 }, 1, gm_metric.GM_METRIC_L2)[0].Name == "k7", "nearest from snapshot");
+            Check(store.KnnMatrixSource() == gm_matrix_source.GM_MATRIX_SNAPSHOT, "matrix read from the snapshot");
+            Check(!store.SaveKnnSnapshot(), "nothing changed since");
+            bool refused = false;
+            try { store.SetKnnSnapshot("bad\0path"); }
+            catch (ArgumentException e) { refused = e.ParamName == "path"; }
+            Check(refused, "NUL in a snapshot path refused");
+            store.SetKnnSnapshot(null);
+        }
     }
 
     static void SqlAndMaintenance(Store store, string dir)

@@ -131,5 +131,23 @@ store:close()
 err = raises(function() store:count_episodes() end)
 check(err ~= nil, "a closed store refuses calls")
 
+-- the k-NN matrix written at close is what the next handle's first search reads
+local knn_path, snap = dir .. "/lua_knn.db", dir .. "/lua_knn.snap"
+os.remove(knn_path)
+os.remove(snap)
+local k1 = gmstore.open(knn_path)
+for i = 0, 19 do k1:store_concept("k" .. i, { i, 1, 0, 0 }) end
+k1:set_knn_snapshot(snap)
+check(k1:knn_matrix_source() == "not loaded", "matrix not loaded yet")
+check(k1:nearest_concepts({ 19, 1, 0, 0 }, 1, "l2")[1].name == "k19", "nearest")
+check(k1:knn_matrix_source() == "built", "matrix built")
+k1:close()
+local k2 = gmstore.open(knn_path)
+k2:set_knn_snapshot(snap)
+check(k2:nearest_concepts({ 7, 1, 0, 0 }, 1, "l2")[1].name == "k7", "nearest from the snapshot")
+check(k2:knn_matrix_source() == "snapshot", "matrix read from the snapshot")
+check(k2:save_knn_snapshot() == false, "nothing changed since")
+k2:close()
+
 print(passed .. " passed, " .. failed .. " failed")
 os.exit(failed == 0 and 0 or 1)

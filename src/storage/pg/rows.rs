@@ -427,6 +427,19 @@ impl ConceptFeed for PgSession {
         })
     }
 
+    fn origin(&self) -> Result<Option<String>> {
+        // The cluster's system identifier tells this server from a copy of
+        // the store restored on another, whose transaction ids (the marks)
+        // mean other things.
+        let row = self.query_one(
+            "SELECT (SELECT system_identifier FROM pg_control_system())::text, current_database(), \
+             current_schema()",
+            &[],
+        )?;
+        let (server, database, schema): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+        Ok(Some(format!("postgresql {server} {database} {schema}")))
+    }
+
     fn changes_since(&self, mark: &ContentMark) -> Result<Changes> {
         let now = self.content_mark()?;
         if now.incarnation != mark.incarnation {
