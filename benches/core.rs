@@ -155,6 +155,9 @@ fn single_store(b: &mut Bench, n: usize) -> (Duration, Duration, Duration, Durat
             black_box(store.store_episode(&NewEpisode::new(&data, 0.5, "ctx")).unwrap());
         }
     });
+    // Closed before the next side is timed: its checkpoint thread must not
+    // copy this side's log during another side's timing.
+    drop(store);
     let handle = abi_open(&b.fresh("abi_single"));
     let input = gm_episode_input {
         experience_data: data.as_ptr(),
@@ -475,6 +478,8 @@ fn large_episodes(b: &mut Bench, n: usize) -> [Duration; 6] {
             black_box(store.store_episode(e).unwrap());
         }
     });
+    // Closed (its checkpoint thread joined) before another side is timed.
+    drop(store);
     let mut conn = raw_seed_db(&b.fresh("raw_large"));
     let raw_batch = timed(|| {
         let tx = conn.transaction().unwrap();

@@ -7,7 +7,7 @@
 //! hands that work to a thread of its own, nudged by the writer's commit
 //! hook. If the thread falls behind (a reader pins an old snapshot, the
 //! disk is slow) or is gone (the process forked), the committing thread
-//! checkpoints as SQLite would, once the log passes a larger bound, so the
+//! checkpoints as SQLite would, once the log passes 4,000 pages, so the
 //! log stays bounded either way. Checkpoints are PASSIVE: they never wait
 //! for or block the writer or readers.
 
@@ -26,7 +26,7 @@ const BACKGROUND_PAGES: c_int = 1_000;
 
 /// Log pages after a commit at which the committing thread checkpoints by
 /// itself because the background thread has not kept up.
-const INLINE_PAGES: c_int = 8 * BACKGROUND_PAGES;
+const INLINE_PAGES: c_int = 4 * BACKGROUND_PAGES;
 
 /// What the commit hook and the thread share.
 struct Shared {
@@ -38,6 +38,12 @@ struct Shared {
 struct State {
     pending: bool,
     stop: bool,
+    /// The log's size in pages when a checkpoint was last asked for. A log
+    /// that keeps growing under a stream of commits (it can only restart
+    /// once a checkpoint has caught up between two of them) is copied once
+    /// per 1,000 new pages, not after every commit: each checkpoint syncs
+    /// the file.
+    asked_at: c_int,
 }
 
 /// The commit hook reaches a store's thread through this registry rather
@@ -151,7 +157,14 @@ fn nudge(key: u64, pages: c_int) -> bool {
     let Some(shared) = shared.filter(|_| pages < INLINE_PAGES) else {
         return false;
     };
-    lock(&shared.state).pending = true;
-    shared.wake.notify_one();
+    let mut state = lock(&shared.state);
+    if pages < state.asked_at {
+        state.asked_at = 0; // the log restarted
+    }
+    if pages >= state.asked_at + BACKGROUND_PAGES {
+        state.asked_at = pages;
+        state.pending = true;
+        shared.wake.notify_one();
+    }
     true
 }
