@@ -43,6 +43,10 @@ ROWS = [
      "rss_file_bytes": 0, "db_bytes": n * 100}
     for n in (10_000, 50_000, 200_000)
 ] + [
+    {"suite": "scaling", "what": "concepts", "n": 1_000_000, "dim": 8, "insert_s": 1e-5, "upsert_s": 2e-5,
+     "query_s": 0.1, "first_query_s": 0.5, "first_query_snapshot_s": 0.25, "knn_cache_bytes": 48e6,
+     "theory_bytes": 44e6, "rss_file_bytes": 0, "db_bytes": 1e8}
+] + [
     {"suite": "scaling", "what": "episodes", "n": n, "rows": 1000, "context_query_s": 0.001,
      "peak_rss_bytes": 7e6, "anon_bytes": 2e6, "db_bytes": n * 150}
     for n in (10_000, 100_000)
@@ -65,6 +69,15 @@ def test_scaling_exponents_and_memory(tmp_path):
     assert "| insert | 0.00 |" in text
     assert "| 200,000 |" in text and "| 1.09 |" in table_row(text, "200,000")
     assert "Context query: fitted exponent 0.00" in text
+
+
+def test_snapshot_first_query_against_its_target(tmp_path):
+    text, _, _ = run_report(tmp_path, ROWS)
+    assert "| 250.0 | 2.50 |" in table_row(text, "1,000,000")
+    assert "| - | - |" in table_row(text, "200,000")
+    assert "2.50x a cached query (target <= 2: **MISSED**)" in text
+    met = [dict(r, first_query_snapshot_s=0.15) if r.get("n") == 1_000_000 else r for r in ROWS]
+    assert "1.50x a cached query (target <= 2: met)" in run_report(tmp_path, met)[0]
 
 
 def test_every_miss_is_shown_and_plots_are_pngs(tmp_path):

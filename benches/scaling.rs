@@ -13,7 +13,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use gmstore::{Metric, NewEpisode, SearchFilter, Store};
+use gmstore::{MatrixSource, Metric, NewEpisode, SearchFilter, Store};
 use serde_json::json;
 
 const DIM: usize = 512;
@@ -104,6 +104,7 @@ fn concept_scaling(dir: &Path, max: usize) {
             })
             .collect();
         store.nearest_concepts(&query, 10, Metric::Dot, &filter).unwrap();
+        let first_from_snapshot = first_query_from_snapshot(&store, &path, &query);
         let cached: Vec<f64> = (0..15)
             .map(|q| {
                 let v = embedding(q * 31 + 7);
@@ -117,11 +118,39 @@ fn concept_scaling(dir: &Path, max: usize) {
             "suite": "scaling", "what": "concepts", "n": n, "dim": DIM,
             "insert_s": insert_s, "upsert_s": upsert_s,
             "first_query_s": median(first), "query_s": median(cached),
+            "first_query_snapshot_s": first_from_snapshot,
             "knn_cache_bytes": memory["anon_growth"], "rss_file_bytes": memory["rss_file"],
             "theory_bytes": n * (DIM * 4 + 8 + 4),
             "db_bytes": std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
         }));
     }
+}
+
+/// The first query of a fresh handle whose matrix comes from a snapshot
+/// file (median of 3): `store`, the writer, saves it, then changes one
+/// concept, so each fresh handle also catches up from the change log.
+fn first_query_from_snapshot(store: &Store, path: &Path, query: &[f32]) -> f64 {
+    let snapshot = path.with_extension("knn");
+    store.set_knn_snapshot(Some(&snapshot)).unwrap();
+    store.save_knn_snapshot().unwrap();
+    store
+        .store_concept("concept_0000000", &embedding(3), None, Some(0.0))
+        .unwrap();
+    let filter = SearchFilter::default();
+    let times = (0..3)
+        .map(|_| {
+            let fresh = Store::open_path(path).unwrap();
+            fresh.set_knn_snapshot(Some(&snapshot)).unwrap();
+            let t = timed(|| {
+                fresh.nearest_concepts(query, 10, Metric::Dot, &filter).unwrap();
+            });
+            assert_eq!(fresh.knn_matrix_source(), MatrixSource::Snapshot);
+            fresh.set_knn_snapshot(None).unwrap();
+            t
+        })
+        .collect();
+    store.set_knn_snapshot(None).unwrap();
+    median(times)
 }
 
 fn episode_scaling(dir: &Path, max: usize) {
