@@ -561,14 +561,26 @@ impl ToSql for Flexible<'_> {
 /// quotes; statements already in `$n` style pass unchanged.
 fn numbered_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
-    let (mut n, mut quote) = (0, None);
-    for c in sql.chars() {
+    let (mut n, mut quote) = (0u32, None);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match (quote, c) {
             (None, '\'' | '"') => quote = Some(c),
             (Some(q), _) if q == c => quote = None,
             (None, '?') => {
-                n += 1;
-                out.push_str(&format!("${n}"));
+                // `?NNN` names parameter NNN and a bare `?` the one after
+                // the highest so far, as in SQLite.
+                let mut digits = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    digits.push(d);
+                }
+                n = match digits.parse::<u32>() {
+                    Ok(numbered) => n.max(numbered),
+                    Err(_) => n + 1,
+                };
+                let index = if digits.is_empty() { n.to_string() } else { digits };
+                out.push('$');
+                out.push_str(&index);
                 continue;
             }
             _ => {}
@@ -602,7 +614,14 @@ impl Admin for PgSession {
         let values: Vec<Flexible<'_>> = params.iter().map(Flexible).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         let changed = self.execute_inferred(&numbered_placeholders(sql), &refs)?;
-        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+        // The server counts the rows a SELECT returned; SQLite's engine
+        // reports rows changed, which for a query is none.
+        let query = matches!(first.as_str(), "SELECT" | "VALUES" | "TABLE" | "SHOW" | "EXPLAIN");
+        Ok(if query {
+            0
+        } else {
+            usize::try_from(changed).unwrap_or(usize::MAX)
+        })
     }
 
     fn stats_snapshot(&self) -> Result<Stats> {
@@ -643,5 +662,22 @@ impl Admin for PgSession {
 
     fn schema_version(&self) -> Result<i64> {
         super::migrations::version(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_placeholders;
+
+    #[test]
+    fn sqlite_placeholders_become_numbered_ones() {
+        assert_eq!(numbered_placeholders("a = ? AND b = ?"), "a = $1 AND b = $2");
+        // ?NNN keeps its number (it was read as `$1` then `1`: `$11`).
+        assert_eq!(
+            numbered_placeholders("id = ?1 OR id = ?12"),
+            "id = $1 OR id = $12"
+        );
+        assert_eq!(numbered_placeholders("x = ?2 AND y = ?"), "x = $2 AND y = $3");
+        assert_eq!(numbered_placeholders("s = '?1' AND t = ?"), "s = '?1' AND t = $1");
     }
 }

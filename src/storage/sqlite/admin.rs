@@ -35,14 +35,23 @@ fn raw_sql_authorizer(ctx: AuthContext<'_>) -> Authorization {
 }
 
 /// Runs one statement to completion, stepping past any rows it returns,
-/// and returns the rows it changed.
+/// and returns the rows it changed itself: not those its triggers wrote
+/// (the store's change logs), as `sqlite3_changes` counts, and as the
+/// server engine's command tag does.
 fn run_discarding_rows(conn: &Connection, sql: &str, params: &[SqlValue<'_>]) -> rusqlite::Result<usize> {
     let mut stmt = conn.prepare(sql)?;
-    let changes_before = conn.total_changes();
+    let total_before = conn.total_changes();
     let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
     while rows.next()?.is_some() {}
     drop(rows);
-    Ok((conn.total_changes() - changes_before) as usize)
+    // sqlite3_changes keeps the count of the last INSERT, UPDATE or DELETE
+    // through statements that change nothing (a SELECT, DDL): use it only
+    // when this statement changed something (triggers fire only then).
+    Ok(if conn.total_changes() == total_before {
+        0
+    } else {
+        conn.changes() as usize
+    })
 }
 
 fn explain_sql_error(err: rusqlite::Error) -> Error {
