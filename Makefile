@@ -103,7 +103,7 @@ lint:
 
 # Every Rust suite, then the engine-neutral ones again on a PostgreSQL store
 # (tests/common: GMSTORE_TEST_ENGINE=postgres).
-ENGINE_NEUTRAL := episodes concepts_graph_learning search traversal transactions strategies concurrency model backup knn_snapshot
+ENGINE_NEUTRAL := episodes concepts_graph_learning search traversal transactions strategies concurrency model backup knn_snapshot replay
 test-rust:
 	$(CARGO) test --release --features cli
 	GMSTORE_TEST_ENGINE=postgres $(CARGO) test --release $(addprefix --test ,$(ENGINE_NEUTRAL))
@@ -194,6 +194,7 @@ test-lua: build
 # The per-call benchmark of the bindings against the same loop in C.
 bench-bindings-build: $(CS)/Gmstore.dll | $(OUT)
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude bench/bindings/get_episode.c -o $(OUT)/get_episode_bench $(LINK_SO)
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude bench/replay/learner_step.c -o $(OUT)/learner_step $(LINK_SO)
 	$(MCS) -r:$(CS)/Gmstore.dll -out:$(CS)/GetEpisodeBench.exe bench/bindings/GetEpisodeBench.cs
 
 VENV := .venv

@@ -68,6 +68,16 @@
 #define GM_MAX_TENSORS 1000000
 
 /**
+ * Most episodes one `gm_sampler_sample` or priority call handles.
+ */
+#define GM_MAX_SAMPLE_BATCH (1 << 24)
+
+/**
+ * Bytes of a sampler's saved generator state.
+ */
+#define GM_RNG_STATE_BYTES 32
+
+/**
  * Most queries one batch call accepts.
  */
 #define GM_MAX_QUERIES 1000000
@@ -376,6 +386,32 @@ typedef uint32_t gm_matrix_source;
 #endif // __cplusplus
 
 /**
+ * Values of `gm_sampler_config.weighting`.
+ */
+enum gm_weighting
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Draw in proportion to priority^alpha (the default of a zeroed
+   * config, with alpha 0 until set).
+   */
+  GM_WEIGHTING_PRIORITIZED = 0,
+  /**
+   * Draw every episode alike.
+   */
+  GM_WEIGHTING_UNIFORM = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum gm_weighting gm_weighting;
+#else
+typedef uint32_t gm_weighting;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Rankings of `gm_strategy_query.order`.
  */
 enum gm_strategy_order
@@ -424,6 +460,13 @@ typedef enum gm_suggest_method gm_suggest_method;
 typedef uint8_t gm_suggest_method;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * A replay sampler over one store's episodes. Opaque: create with
+ * `gm_sampler_new`, release with `gm_sampler_free`. Thread-safe: calls
+ * on one sampler take turns.
+ */
+typedef struct gm_sampler gm_sampler;
 
 /**
  * An open store. Opaque: create with `gm_open`, release with `gm_close`.
@@ -1388,6 +1431,91 @@ typedef struct gm_experience {
 } gm_experience;
 
 /**
+ * What a sampler draws from and how. Plain data owned by the caller,
+ * read only during `gm_sampler_new`; zero-initialise it, then set what
+ * you need.
+ */
+typedef struct gm_sampler_config {
+  /**
+   * `GM_WEIGHTING_PRIORITIZED` (0) or `GM_WEIGHTING_UNIFORM`.
+   */
+  uint32_t weighting;
+  /**
+   * 1 to apply `min_score`, 0 to ignore it.
+   */
+  uint8_t has_min_score;
+  /**
+   * 1 to apply `max_score`, 0 to ignore it.
+   */
+  uint8_t has_max_score;
+  /**
+   * Reserved; must be 0.
+   */
+  uint8_t reserved[2];
+  /**
+   * The priority exponent (finite, >= 0; 0.6 is usual).
+   */
+  double alpha;
+  /**
+   * Only episodes of this context (NUL-terminated UTF-8); NULL for any.
+   */
+  const char *context;
+  /**
+   * Only episodes scoring at least this; used when `has_min_score` is 1.
+   */
+  double min_score;
+  /**
+   * Only episodes scoring at most this; used when `has_max_score` is 1.
+   */
+  double max_score;
+  /**
+   * Seeds the generator: the same seed over the same episodes draws
+   * the same batches.
+   */
+  uint64_t seed;
+} gm_sampler_config;
+
+/**
+ * One drawn episode, written into the caller's array.
+ */
+typedef struct gm_sample {
+  /**
+   * The episode's id.
+   */
+  int64_t id;
+  /**
+   * Its generation: give it back with a priority update.
+   */
+  int64_t generation;
+  /**
+   * Its probability of being drawn, P(i) = p_i^alpha / sum p^alpha.
+   */
+  double probability;
+  /**
+   * Its importance weight (P(i) / P_min)^-beta, in (0, 1].
+   */
+  double weight;
+} gm_sample;
+
+/**
+ * A learner's new priority for an episode it drew.
+ */
+typedef struct gm_priority_update {
+  /**
+   * The episode's id, as drawn.
+   */
+  int64_t id;
+  /**
+   * Its generation, as drawn.
+   */
+  int64_t generation;
+  /**
+   * The new priority (finite, >= 0).
+   */
+  double priority;
+} gm_priority_update;
+
+/**
  * Filters applied during a k-NN scan. Plain data owned by the caller;
  * zero-initialise it for "no filter".
  */
@@ -2058,6 +2186,98 @@ gm_status gm_experience_decode(const uint8_t *data,
  * Frees a decoded experience. NULL is a no-op.
  */
 void gm_experience_free(struct gm_experience *experience);
+
+/**
+ * Makes a sampler over `store`'s episodes in `*out_sampler`; free it with
+ * `gm_sampler_free`. It reads the episodes on its first draw. `config` is
+ * only read during the call. Errors: `GM_ERR_INVALID_ARGUMENT` naming
+ * the field (alpha negative or not finite, a score bound not finite, an
+ * unknown weighting, reserved bytes not 0). Thread-safe.
+ */
+gm_status gm_sampler_new(struct gm_store *store,
+                         const struct gm_sampler_config *config,
+                         struct gm_sampler **out_sampler);
+
+/**
+ * Draws `count` episodes into the caller's array `out_samples` (room for
+ * `count`), with or without replacement within the batch
+ * (`with_replacement` 1 or 0), each with its probability and importance
+ * weight for `beta` (finite, >= 0). First reads what other handles and
+ * processes changed. `*out_table_size` (may be NULL) receives how many
+ * episodes the sampler held. An episode without a priority of its own
+ * counts at the current maximum. Errors: `GM_ERR_INVALID_ARGUMENT` for
+ * `count` above what can be drawn (none, or more than there are without
+ * replacement), or a bad `beta`. Thread-safe.
+ */
+gm_status gm_sampler_sample(struct gm_sampler *sampler,
+                            size_t count,
+                            double beta,
+                            uint8_t with_replacement,
+                            struct gm_sample *out_samples,
+                            uint64_t *out_table_size);
+
+/**
+ * Applies `count` new priorities where (id, generation) still names the
+ * episode drawn. `out_stale` (may be NULL; else room for `count` bytes)
+ * receives 1 for each update that was not applied (the episode is gone,
+ * out of the sampler's scope, or was replaced) and 0 for the others;
+ * `*out_stale_count` (may be NULL) how many. Updates take effect in the
+ * sampler at once and reach the database in batches of 4,096 and at
+ * `gm_sampler_flush`: a crash loses at most those not yet written (the
+ * episodes keep their previous priority). Errors:
+ * `GM_ERR_INVALID_ARGUMENT` naming `updates[i].priority` for a negative
+ * or non-finite priority, in which case none is applied. Thread-safe.
+ */
+gm_status gm_sampler_update_priorities(struct gm_sampler *sampler,
+                                       const struct gm_priority_update *updates,
+                                       size_t count,
+                                       uint8_t *out_stale,
+                                       size_t *out_stale_count);
+
+/**
+ * Writes the sampler's pending priority updates in one transaction;
+ * `*out_written` (may be NULL) receives how many (an episode deleted
+ * meanwhile is skipped). Thread-safe.
+ */
+gm_status gm_sampler_flush(struct gm_sampler *sampler, size_t *out_written);
+
+/**
+ * Copies the generator's state (`GM_RNG_STATE_BYTES` bytes) into
+ * `out_state`, to save with a learner's checkpoint. `len` must be
+ * `GM_RNG_STATE_BYTES`. Thread-safe.
+ */
+gm_status gm_sampler_rng_state(struct gm_sampler *sampler, uint8_t *out_state, size_t len);
+
+/**
+ * Continues from a saved generator state (`len` must be
+ * `GM_RNG_STATE_BYTES`); the next draws repeat those that followed the
+ * save. Errors: `GM_ERR_INVALID_ARGUMENT` for a wrong length or the
+ * all-zero state (not one the generator can be in). Thread-safe.
+ */
+gm_status gm_sampler_set_rng_state(struct gm_sampler *sampler, const uint8_t *state, size_t len);
+
+/**
+ * Writes the sampler's pending priority updates (as `gm_sampler_flush`,
+ * if its store is still open; a failure is not reported: flush first to
+ * see it) and frees it. NULL or an already freed handle is a no-op.
+ */
+void gm_sampler_free(struct gm_sampler *sampler);
+
+/**
+ * Gives `count` episodes priorities of their own (`ids[i]` gets
+ * `priorities[i]`, finite and >= 0), for writers that compute one as
+ * they store (Ape-X actors); otherwise an episode counts at the current
+ * maximum until a learner updates it. One transaction; ids that are not
+ * episodes are skipped; the last priority given for an id wins.
+ * `*out_stored` (may be NULL) receives how many episodes got one.
+ * Errors: `GM_ERR_INVALID_ARGUMENT` naming `priorities[i]`, in which case
+ * none is stored. Thread-safe.
+ */
+gm_status gm_set_episode_priorities(struct gm_store *store,
+                                    const int64_t *ids,
+                                    const double *priorities,
+                                    size_t count,
+                                    size_t *out_stored);
 
 /**
  * Writes the `k` concepts nearest to `query` (`dim` floats) to

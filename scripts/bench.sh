@@ -25,6 +25,8 @@ suite scaling cargo bench --quiet --bench scaling
 suite python "$PY" bench/python_bench.py --runs "$RUNS"
 suite knn "$PY" bench/knn_bench.py --runs "$RUNS"
 suite bindings "$PY" bench/bindings_bench.py --runs "$RUNS"
+"$PY" -c "import cpprb" 2>/dev/null || "$PY" -m pip install -q "cpprb>=11"
+suite replay "$PY" bench/replay_bench.py --runs "$RUNS"
 suite postgres scripts/pg_throwaway.sh env GM_BENCH_RUNS="$RUNS" cargo bench --quiet --bench postgres
 suite postgres_python scripts/pg_throwaway.sh "$PY" bench/pg_bench.py --runs "$RUNS"
 "$PY" -c "import psycopg" 2>/dev/null || "$PY" -m pip install -q "psycopg[binary]>=3.1"

@@ -91,7 +91,7 @@ def cs_struct(name, body, typedef_base):
 
 # Pointer parameters that are arrays or optional scalars pass as managed
 # arrays (pinned by the runtime, NULL when null); these outputs are arrays.
-ARRAY_OUTPUTS = {"out_ids"}
+ARRAY_OUTPUTS = {"out_ids", "out_samples", "out_stale", "out_state"}
 
 
 CS_KEYWORDS = {"params", "out", "ref", "in", "string", "object", "base", "checked", "fixed", "lock", "event",
@@ -116,7 +116,8 @@ def cs_param(param: str, fn: str, typedef_base, opaque) -> str:
         return f"out IntPtr {pname}" if stars == 2 and pname.startswith("out") and "const" not in ctype.split("*")[1] \
             else f"IntPtr {pname}"
     cs = cs_scalar(base, typedef_base)
-    if "const" not in ctype and ctype.startswith("struct "):  # gm_options_init fills the caller's struct
+    if "const" not in ctype and ctype.startswith("struct ") and pname not in ARRAY_OUTPUTS:
+        # gm_options_init fills the caller's struct
         return f"out {cs} {pname}"
     if pname.startswith("out_") and pname not in ARRAY_OUTPUTS:
         return f"out {cs} {pname}"

@@ -8,10 +8,11 @@
 //!
 //! Modules, bottom to top (a module reads only from modules below it):
 //! `status`, `error`; the ground floor `clock`, `files`, `meta`,
-//! `validate`, `options`, `experience`, `estimates`; `migrations`; `writer`, `store`
-//! (connections and transactions); the domains `episodes`, `concepts`,
-//! `strategies`, `learning`, `graph`, `search`, `maintenance`, `backup`, `transfer`;
-//! and `ffi` on top.
+//! `validate`, `options`, `experience`, `estimates`; `migrations`; the shared
+//! algorithms `knn` and `replay`; `writer`, `store` (connections and
+//! transactions); the domains `episodes`, `concepts`, `strategies`,
+//! `learning`, `graph`, `search`, `sampler`, `maintenance`, `backup`,
+//! `transfer`; and `ffi` on top.
 #![warn(missing_docs)]
 
 mod access_log;
@@ -31,6 +32,8 @@ mod maintenance;
 mod meta;
 mod options;
 mod records;
+mod replay;
+mod sampler;
 mod search;
 mod status;
 mod storage;
@@ -53,6 +56,7 @@ pub use learning::{
 };
 pub use maintenance::{SqlValue, Stats};
 pub use options::{Options, Synchronous};
+pub use sampler::{PriorityUpdate, Sample, SampleBatch, Sampler, SamplerConfig, Weighting};
 pub use search::{Metric, Neighbor, SearchFilter, MAX_K};
 pub use storage::migrations::{file_schema_version, LATEST_VERSION};
 pub use store::{Store, Transaction};

@@ -38,6 +38,8 @@ fn new_file_gets_the_seed_tables_and_latest_version() {
             "concepts",
             "episodes",
             "gm_concept_changes",
+            "gm_episode_changes",
+            "gm_episode_priorities",
             "gm_meta",
             "gm_schema_version",
             "learning_events"

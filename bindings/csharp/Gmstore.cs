@@ -799,6 +799,45 @@ namespace Gmstore
             return (gm_matrix_source)source;
         }
 
+        // ---- replay sampling ----
+
+        /// <summary>A replay sampler over this store's episodes: drawn in proportion to
+        /// priority^alpha, or uniformly when <paramref name="alpha"/> is null; optionally one
+        /// context and a score range. An episode without a priority of its own counts at the
+        /// current maximum. Dispose it (pending priority updates are written then).</summary>
+        public Sampler NewSampler(double? alpha = 0.6, string context = null, double? minScore = null,
+                                  double? maxScore = null, ulong seed = 0)
+        {
+            using (var pins = new Pins())
+            {
+                var config = new gm_sampler_config
+                {
+                    weighting = (uint)(alpha.HasValue ? gm_weighting.GM_WEIGHTING_PRIORITIZED : gm_weighting.GM_WEIGHTING_UNIFORM),
+                    alpha = alpha ?? 0.0,
+                    context = pins.Pin(Utf8.Z(context, "config.context")),
+                    has_min_score = (byte)(minScore.HasValue ? 1 : 0),
+                    min_score = minScore ?? 0.0,
+                    has_max_score = (byte)(maxScore.HasValue ? 1 : 0),
+                    max_score = maxScore ?? 0.0,
+                    seed = seed,
+                };
+                IntPtr sampler;
+                GmException.Check(Native.gm_sampler_new(Handle, new[] { config }, out sampler));
+                return new Sampler(sampler);
+            }
+        }
+
+        /// <summary>Gives episodes priorities of their own (actors that compute one as they
+        /// store); ids that are not episodes are skipped. Returns how many got one.</summary>
+        public long SetEpisodePriorities(long[] ids, double[] priorities)
+        {
+            if (ids == null || priorities == null || ids.Length != priorities.Length)
+                throw new ArgumentException("priorities: ids and priorities must be arrays of one length", "priorities");
+            UIntPtr stored;
+            GmException.Check(Native.gm_set_episode_priorities(Handle, ids, priorities, (UIntPtr)ids.Length, out stored));
+            return (long)stored.ToUInt64();
+        }
+
         // ---- transactions ----
 
         /// <summary>A transaction on this thread: calls this thread makes join it.
@@ -810,6 +849,70 @@ namespace Gmstore
         /// <summary>A transaction for async code, which may resume on another
         /// thread after each await: run the store calls through Run.</summary>
         public Transaction BeginTransaction() { return new Transaction(this); }
+    }
+
+    /// <summary>A drawn batch: the samples in draw order and how many episodes the sampler
+    /// held (Reverb's table_size).</summary>
+    public sealed class SampleBatch { public gm_sample[] Samples; public ulong TableSize; }
+
+    /// <summary>A replay sampler (Store.NewSampler). Priority updates take effect at once and
+    /// reach the database in batches of 4,096, at Flush and at Dispose. Thread-safe.</summary>
+    public sealed class Sampler : IDisposable
+    {
+        private IntPtr handle;
+        internal Sampler(IntPtr handle) { this.handle = handle; }
+
+        /// <summary>Draws <paramref name="count"/> episodes with their probabilities and
+        /// importance weights (P(i)/P_min)^-beta.</summary>
+        public SampleBatch Sample(int count, double beta = 0.4, bool withReplacement = true)
+        {
+            var samples = new gm_sample[count];
+            ulong size;
+            GmException.Check(Native.gm_sampler_sample(handle, (UIntPtr)count, beta, (byte)(withReplacement ? 1 : 0),
+                count > 0 ? samples : null, out size));
+            return new SampleBatch { Samples = samples, TableSize = size };
+        }
+
+        /// <summary>Applies new priorities where (id, generation) still names what was
+        /// drawn; returns the indexes of the updates that did not (stale).</summary>
+        public List<int> UpdatePriorities(gm_priority_update[] updates)
+        {
+            var stale = new byte[updates.Length];
+            UIntPtr staleCount;
+            GmException.Check(Native.gm_sampler_update_priorities(handle, updates, (UIntPtr)updates.Length,
+                updates.Length > 0 ? stale : null, out staleCount));
+            var result = new List<int>();
+            for (int i = 0; i < stale.Length; i++) if (stale[i] != 0) result.Add(i);
+            return result;
+        }
+
+        /// <summary>Writes pending priority updates now; returns how many.</summary>
+        public long Flush()
+        {
+            UIntPtr written;
+            GmException.Check(Native.gm_sampler_flush(handle, out written));
+            return (long)written.ToUInt64();
+        }
+
+        /// <summary>The generator's state, to save with a checkpoint.</summary>
+        public byte[] RngState()
+        {
+            var state = new byte[32];
+            GmException.Check(Native.gm_sampler_rng_state(handle, state, (UIntPtr)state.Length));
+            return state;
+        }
+
+        /// <summary>Continues from a state RngState returned.</summary>
+        public void SetRngState(byte[] state)
+        {
+            GmException.Check(Native.gm_sampler_set_rng_state(handle, state, (UIntPtr)(state == null ? 0 : state.Length)));
+        }
+
+        public void Dispose()
+        {
+            Native.gm_sampler_free(handle); // writes pending updates first; a freed handle is a no-op
+            handle = IntPtr.Zero;
+        }
     }
 
     /// <summary>
@@ -1015,6 +1118,12 @@ namespace Gmstore
         GM_MATRIX_NOT_LOADED = 0,
         GM_MATRIX_BUILT = 1,
         GM_MATRIX_SNAPSHOT = 2,
+    }
+
+    public enum gm_weighting : uint
+    {
+        GM_WEIGHTING_PRIORITIZED = 0,
+        GM_WEIGHTING_UNIFORM = 1,
     }
 
     public enum gm_strategy_order : byte
@@ -1385,6 +1494,38 @@ namespace Gmstore
     }
 
     [StructLayout(LayoutKind.Sequential)]
+    public struct gm_sampler_config
+    {
+        public uint weighting;
+        public byte has_min_score;
+        public byte has_max_score;
+        public byte reserved0;
+        public byte reserved1;
+        public double alpha;
+        public IntPtr context;
+        public double min_score;
+        public double max_score;
+        public ulong seed;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct gm_sample
+    {
+        public long id;
+        public long generation;
+        public double probability;
+        public double weight;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct gm_priority_update
+    {
+        public long id;
+        public long generation;
+        public double priority;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
     public struct gm_search_filter
     {
         public IntPtr name_pattern;
@@ -1545,6 +1686,22 @@ namespace Gmstore
         public static extern uint gm_experience_decode(byte[] data, UIntPtr len, out IntPtr out_experience);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern void gm_experience_free(IntPtr experience);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_sampler_new(StoreHandle store, gm_sampler_config[] config, out IntPtr out_sampler);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_sampler_sample(IntPtr sampler, UIntPtr count, double beta, byte with_replacement, gm_sample[] out_samples, out ulong out_table_size);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_sampler_update_priorities(IntPtr sampler, gm_priority_update[] updates, UIntPtr count, byte[] out_stale, out UIntPtr out_stale_count);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_sampler_flush(IntPtr sampler, out UIntPtr out_written);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_sampler_rng_state(IntPtr sampler, byte[] out_state, UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_sampler_set_rng_state(IntPtr sampler, byte[] state, UIntPtr len);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern void gm_sampler_free(IntPtr sampler);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_set_episode_priorities(StoreHandle store, long[] ids, double[] priorities, UIntPtr count, out UIntPtr out_stored);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern uint gm_nearest_concepts(StoreHandle store, float[] query, UIntPtr dim, uint metric_code, UIntPtr k, gm_search_filter[] filter, out IntPtr out_list);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

@@ -248,6 +248,104 @@ function Store:knn_matrix_source()
     or "not loaded"
 end
 
+--- Replay sampling: a sampler over this store's episodes, drawn in
+--- proportion to priority^alpha (opts.alpha, default 0.6; opts.uniform =
+--- true draws every episode alike), optionally opts.context and
+--- opts.min_score / opts.max_score; opts.seed seeds it. An episode without
+--- a priority of its own counts at the current maximum.
+local Sampler = {}
+Sampler.__index = Sampler
+local RNG_STATE_BYTES = 32 -- GM_RNG_STATE_BYTES (a macro, which the cdef cannot see)
+
+function Store:sampler(opts)
+  opts = opts or {}
+  local c = ffi.new("gm_sampler_config")
+  if opts.uniform then
+    c.weighting = C.GM_WEIGHTING_UNIFORM
+  else
+    c.weighting, c.alpha = C.GM_WEIGHTING_PRIORITIZED, opts.alpha or 0.6
+  end
+  local context = text(opts.context, "context")
+  c.context = context
+  if opts.min_score ~= nil then c.has_min_score, c.min_score = 1, opts.min_score end
+  if opts.max_score ~= nil then c.has_max_score, c.max_score = 1, opts.max_score end
+  c.seed = opts.seed or 0
+  check(C.gm_sampler_new(self:h(), c, ffi.cast("gm_sampler**", out_ptr)))
+  local handle = ffi.cast("gm_sampler*", out_ptr[0])
+  -- `context` stays referenced until here; the library copied it.
+  return setmetatable({ handle = ffi.gc(handle, C.gm_sampler_free), keep = context }, Sampler)
+end
+
+--- Draws `count` episodes (`replace` false: no repeats in the batch);
+--- returns an array of { id, generation, probability, weight } and the
+--- number of episodes the sampler held.
+function Sampler:sample(count, beta, replace)
+  local out = ffi.new("gm_sample[?]", math.max(count, 1))
+  check(C.gm_sampler_sample(self.handle, count, beta or 0.4, replace == false and 0 or 1, out, out_u64))
+  local batch = {}
+  for i = 0, count - 1 do
+    local s = out[i]
+    batch[i + 1] = { id = tonumber(s.id), generation = s.generation, probability = s.probability, weight = s.weight }
+  end
+  return batch, tonumber(out_u64[0])
+end
+
+--- Applies { id, generation, priority } updates where (id, generation)
+--- still names what was drawn; returns the 1-based indexes that did not.
+function Sampler:update_priorities(updates)
+  local n = #updates
+  local c = ffi.new("gm_priority_update[?]", math.max(n, 1))
+  for i, u in ipairs(updates) do
+    c[i - 1].id, c[i - 1].generation, c[i - 1].priority = u.id, u.generation, u.priority
+  end
+  local stale = ffi.new("uint8_t[?]", math.max(n, 1))
+  check(C.gm_sampler_update_priorities(self.handle, c, n, stale, nil))
+  local result = {}
+  for i = 0, n - 1 do
+    if stale[i] ~= 0 then result[#result + 1] = i + 1 end
+  end
+  return result
+end
+
+--- Writes pending priority updates now; returns how many.
+function Sampler:flush()
+  check(C.gm_sampler_flush(self.handle, out_size))
+  return tonumber(out_size[0])
+end
+
+--- The generator's state (a 32-byte string), to save with a checkpoint.
+function Sampler:rng_state()
+  local buf = ffi.new("uint8_t[?]", RNG_STATE_BYTES)
+  check(C.gm_sampler_rng_state(self.handle, buf, RNG_STATE_BYTES))
+  return ffi.string(buf, RNG_STATE_BYTES)
+end
+
+--- Continues from a state `rng_state` returned.
+function Sampler:set_rng_state(state)
+  check(C.gm_sampler_set_rng_state(self.handle, state, #state))
+end
+
+--- Writes pending updates and frees the sampler. Idempotent.
+function Sampler:close()
+  if self.handle ~= nil then
+    local h = self.handle
+    self.handle = nil
+    ffi.gc(h, nil)
+    C.gm_sampler_free(h)
+  end
+end
+
+--- Gives episodes priorities of their own (arrays of ids and priorities);
+--- returns how many got one.
+function Store:set_episode_priorities(ids, priorities)
+  local n = #ids
+  if #priorities ~= n then error("priorities: as many as ids, got " .. #priorities .. " for " .. n, 2) end
+  local cids, cp = ffi.new("int64_t[?]", math.max(n, 1)), ffi.new("double[?]", math.max(n, 1))
+  for i = 1, n do cids[i - 1], cp[i - 1] = ids[i], priorities[i] end
+  check(C.gm_set_episode_priorities(self:h(), cids, cp, n, out_size))
+  return tonumber(out_size[0])
+end
+
 function Store:add_relationship(source_id, target_id, relationship_type, strength)
   check(C.gm_add_relationship(self:h(), source_id, target_id, text(relationship_type, "relationship_type"),
     strength or 1.0))

@@ -72,6 +72,12 @@ enum gm_matrix_source
   GM_MATRIX_SNAPSHOT = 2,
 };
 typedef uint32_t gm_matrix_source;
+enum gm_weighting
+ {
+  GM_WEIGHTING_PRIORITIZED = 0,
+  GM_WEIGHTING_UNIFORM = 1,
+};
+typedef uint32_t gm_weighting;
 enum gm_strategy_order
  {
   GM_STRATEGY_ORDER_MEAN = 0,
@@ -84,6 +90,7 @@ enum gm_suggest_method
   GM_SUGGEST_THOMPSON = 1,
 };
 typedef uint8_t gm_suggest_method;
+typedef struct gm_sampler gm_sampler;
 typedef struct gm_store gm_store;
 typedef uint32_t gm_status;
 typedef struct gm_options {
@@ -326,6 +333,28 @@ typedef struct gm_experience {
   const char *values_json;
   size_t values_json_len;
 } gm_experience;
+typedef struct gm_sampler_config {
+  uint32_t weighting;
+  uint8_t has_min_score;
+  uint8_t has_max_score;
+  uint8_t reserved[2];
+  double alpha;
+  const char *context;
+  double min_score;
+  double max_score;
+  uint64_t seed;
+} gm_sampler_config;
+typedef struct gm_sample {
+  int64_t id;
+  int64_t generation;
+  double probability;
+  double weight;
+} gm_sample;
+typedef struct gm_priority_update {
+  int64_t id;
+  int64_t generation;
+  double priority;
+} gm_priority_update;
 typedef struct gm_search_filter {
   const char *name_pattern;
   int64_t min_access_count;
@@ -500,6 +529,29 @@ gm_status gm_experience_decode(const uint8_t *data,
                                size_t len,
                                struct gm_experience **out_experience);
 void gm_experience_free(struct gm_experience *experience);
+gm_status gm_sampler_new(struct gm_store *store,
+                         const struct gm_sampler_config *config,
+                         struct gm_sampler **out_sampler);
+gm_status gm_sampler_sample(struct gm_sampler *sampler,
+                            size_t count,
+                            double beta,
+                            uint8_t with_replacement,
+                            struct gm_sample *out_samples,
+                            uint64_t *out_table_size);
+gm_status gm_sampler_update_priorities(struct gm_sampler *sampler,
+                                       const struct gm_priority_update *updates,
+                                       size_t count,
+                                       uint8_t *out_stale,
+                                       size_t *out_stale_count);
+gm_status gm_sampler_flush(struct gm_sampler *sampler, size_t *out_written);
+gm_status gm_sampler_rng_state(struct gm_sampler *sampler, uint8_t *out_state, size_t len);
+gm_status gm_sampler_set_rng_state(struct gm_sampler *sampler, const uint8_t *state, size_t len);
+void gm_sampler_free(struct gm_sampler *sampler);
+gm_status gm_set_episode_priorities(struct gm_store *store,
+                                    const int64_t *ids,
+                                    const double *priorities,
+                                    size_t count,
+                                    size_t *out_stored);
 gm_status gm_nearest_concepts(struct gm_store *store,
                               const float *query,
                               size_t dim,

@@ -7,6 +7,7 @@ is stored in a safe tensor format shared with C (never pickle).
 from ._native import GmStoreLibraryNotFound, library_path
 from .errors import InvalidArgumentError, InvalidTypeError, SQLiteStorageError
 from .experience import decode_experience, encode_experience
+from .replay import ReplaySampler, SampleBatch
 from .storage import (Concept, Embedding, Episode, ExecuteResult, LearningEvent, SQLiteStorage, StrategySummary,
                       Suggestion)
 
@@ -23,5 +24,5 @@ __version__ = "0.2.0"
 __all__ = [
     "SQLiteStorage", "SQLiteStorageError", "InvalidArgumentError", "InvalidTypeError", "Embedding", "Episode", "Concept", "LearningEvent",
     "ExecuteResult", "encode_experience", "decode_experience", "GmStoreLibraryNotFound", "library_path",
-    "version", "StrategySummary", "Suggestion",
+    "version", "StrategySummary", "Suggestion", "ReplaySampler", "SampleBatch",
 ]

@@ -40,6 +40,8 @@ GM_SYNC_DEFAULT, GM_SYNC_NORMAL, GM_SYNC_FULL = 0, 1, 2
 GM_MATCH_LIKE, GM_MATCH_LITERAL = 0, 1
 GM_METRIC_COSINE, GM_METRIC_DOT, GM_METRIC_L2 = 0, 1, 2
 GM_MATRIX_NOT_LOADED, GM_MATRIX_BUILT, GM_MATRIX_SNAPSHOT = 0, 1, 2
+GM_WEIGHTING_PRIORITIZED, GM_WEIGHTING_UNIFORM = 0, 1
+GM_RNG_STATE_BYTES = 32
 GM_STRATEGY_ORDER_MEAN, GM_STRATEGY_ORDER_LOWER_BOUND = 0, 1
 GM_SUGGEST_UCB1, GM_SUGGEST_THOMPSON = 0, 1
 
@@ -241,6 +243,20 @@ class NeighborList(Structure):
     _fields_ = [("items", POINTER(Neighbor)), ("len", c_size_t), ("arena", c_void_p), ("arena_len", c_size_t)]
 
 
+class SamplerConfig(Structure):
+    _fields_ = [("weighting", c_uint32), ("has_min_score", c_uint8), ("has_max_score", c_uint8),
+                ("reserved", c_uint8 * 2), ("alpha", c_double), ("context", c_char_p), ("min_score", c_double),
+                ("max_score", c_double), ("seed", c_uint64)]
+
+
+class Sample(Structure):
+    _fields_ = [("id", c_int64), ("generation", c_int64), ("probability", c_double), ("weight", c_double)]
+
+
+class PriorityUpdate(Structure):
+    _fields_ = [("id", c_int64), ("generation", c_int64), ("priority", c_double)]
+
+
 class Reached(Structure):
     _fields_ = [("id", c_int64), ("hops", c_uint32), ("reserved", c_uint32), ("name", c_void_p),
                 ("name_len", c_size_t)]
@@ -322,6 +338,14 @@ _SIGNATURES = {
     "gm_set_knn_snapshot": (_status, [_store, c_char_p]),
     "gm_save_knn_snapshot": (_status, [_store, POINTER(c_uint8)]),
     "gm_knn_matrix_source": (_status, [_store, POINTER(c_uint32)]),
+    "gm_sampler_new": (_status, [_store, POINTER(SamplerConfig), POINTER(c_void_p)]),
+    "gm_sampler_sample": (_status, [c_void_p, c_size_t, c_double, c_uint8, c_void_p, POINTER(c_uint64)]),
+    "gm_sampler_update_priorities": (_status, [c_void_p, c_void_p, c_size_t, c_void_p, POINTER(c_size_t)]),
+    "gm_sampler_flush": (_status, [c_void_p, POINTER(c_size_t)]),
+    "gm_sampler_rng_state": (_status, [c_void_p, c_void_p, c_size_t]),
+    "gm_sampler_set_rng_state": (_status, [c_void_p, c_char_p, c_size_t]),
+    "gm_sampler_free": (None, [c_void_p]),
+    "gm_set_episode_priorities": (_status, [_store, c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
     "gm_experience_encode": (_status, [c_void_p, c_size_t, c_char_p, POINTER(POINTER(Buffer))]),
     "gm_store_episode_tensors": (_status, [_store, c_void_p, c_size_t, c_char_p, c_double, c_char_p, c_char_p, _pd,
                                            POINTER(c_int64)]),

@@ -10,7 +10,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from ._marshal import (InputColumns, ListResult, SlowPath, _BatchColumns, _json_
 from .errors import InvalidArgumentError, SQLiteStorageError, invalid, raise_for
 from .experience import (NOT_AN_EXPERIENCE, decode_experience, decode_gmstore_experience, describe_experience,
                          encode_experience, tensor_array, TensorColumns, UniformBatch)
+
+if TYPE_CHECKING:
+    from .replay import ReplaySampler
 
 
 @dataclass
@@ -455,6 +458,33 @@ class SQLiteStorage:
         out = ctypes.c_uint32()
         raise_for(self._lib.gm_knn_matrix_source(self._h, ctypes.byref(out)))
         return {n.GM_MATRIX_BUILT: "built", n.GM_MATRIX_SNAPSHOT: "snapshot"}.get(out.value, "not loaded")
+
+    def sampler(self, alpha: Optional[float] = 0.6, context: Optional[str] = None, min_score: Optional[float] = None,
+                max_score: Optional[float] = None, seed: int = 0) -> "ReplaySampler":
+        """A replay sampler over this store's episodes (optionally one
+        context, a score range): drawn in proportion to priority**alpha, or
+        uniformly with ``alpha=None``. An episode without a priority of its
+        own counts at the current maximum. See ``gmstore.replay``."""
+        from .replay import ReplaySampler, sampler_config
+
+        config = sampler_config(alpha, context, min_score, max_score, seed)
+        out = ctypes.c_void_p()
+        raise_for(self._lib.gm_sampler_new(self._h, ctypes.byref(config), ctypes.byref(out)))
+        return ReplaySampler(self, out.value)
+
+    def set_episode_priorities(self, ids: Any, priorities: Any) -> int:
+        """Gives episodes priorities of their own (for actors that compute
+        one as they store); ids that are not episodes are skipped. Returns
+        how many were given one."""
+        ids = np.ascontiguousarray(ids, np.int64).ravel()
+        values = np.ascontiguousarray(priorities, np.float64).ravel()
+        if len(ids) != len(values):
+            raise invalid(f"priorities: {len(values)} priorities for {len(ids)} ids")
+        stored = ctypes.c_size_t()
+        raise_for(self._lib.gm_set_episode_priorities(self._h, ids.ctypes.data if len(ids) else None,
+                                                      values.ctypes.data if len(ids) else None, len(ids),
+                                                      ctypes.byref(stored)))
+        return stored.value
 
     def nearest_concepts(self, query: Any, k: int = 10, metric: str = "cosine", name_pattern: Optional[str] = None,
                          min_access_count: Optional[int] = None,

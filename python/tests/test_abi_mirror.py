@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gmstore import _native as n
-from gmstore import experience, storage
+from gmstore import experience, replay, storage
 
 REPO = Path(__file__).resolve().parents[2]
 HEADER = REPO / "include" / "gmstore.h"
@@ -29,7 +29,8 @@ STRUCTS = {
     n.NeighborList: "gm_neighbor_list", n.Reached: "gm_reached", n.ReachedList: "gm_reached_list",
     n.PathResult: "gm_path", n.StrategyQuery: "gm_strategy_query", n.StrategySummary: "gm_strategy_summary",
     n.StrategySummaryList: "gm_strategy_summary_list", n.SuggestOptions: "gm_suggest_options",
-    n.Suggestion: "gm_suggestion",
+    n.Suggestion: "gm_suggestion", n.SamplerConfig: "gm_sampler_config", n.Sample: "gm_sample",
+    n.PriorityUpdate: "gm_priority_update",
 }
 # hand-packed formats -> (C typedef, its fields in the format's order)
 PACKED = {
@@ -85,6 +86,15 @@ def test_packed_formats_match_the_compiler(name, compiler_view):
     starts = [struct.calcsize("<" + "".join(codes[:i])) for i, c in enumerate(codes) if not c.endswith("x")]
     assert starts == [offsets[f] for f, *_ in cls._fields_][:len(starts)]
     assert len(starts) == len([f for f, *_ in cls._fields_ if f != "reserved"])
+
+
+@pytest.mark.parametrize("dtype,cname", [(replay.SAMPLE_DTYPE, "gm_sample"),
+                                         (replay.UPDATE_DTYPE, "gm_priority_update")])
+def test_numpy_records_match_the_compiler(dtype, cname, compiler_view):
+    # The sampler passes numpy record arrays straight to the library.
+    size, offsets = compiler_view[cname]
+    assert dtype.itemsize == size
+    assert {f: dtype.fields[f][1] for f in dtype.names} == offsets
 
 
 def test_function_table_matches_the_exports():

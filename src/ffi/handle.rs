@@ -1,21 +1,16 @@
 //! Store handles, options, versions and the last-error calls.
 //!
-//! A `gm_store *` is an opaque token, never a pointer to memory: the live
-//! stores sit in a registry keyed by token, and each call holds its own
-//! reference for the call's duration. So a call on a closed handle is
-//! reported as `GM_ERR_MISUSE` instead of touching freed memory, and a
+//! A `gm_store *` is an opaque token, never a pointer to memory (see
+//! `registry.rs`): a call on a closed handle is `GM_ERR_MISUSE`, and a
 //! close that races another thread's call frees the store only after that
-//! call returns. Tokens are never reused.
+//! call returns.
 
-use std::collections::BTreeMap;
 use std::ffi::c_char;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use once_cell::sync::Lazy;
-
 use super::boundary::{boundary, input, out, quiet_boundary, text, with_last_error};
+use super::registry::Registry;
 use crate::error::{invalid, Error, Result};
 use crate::options::{Options, Synchronous};
 use crate::status::*;
@@ -89,34 +84,18 @@ pub struct gm_options {
     pub max_db_size: u64,
 }
 
-static STORES: Lazy<RwLock<BTreeMap<usize, Arc<Store>>>> = Lazy::new(|| RwLock::new(BTreeMap::new()));
-static NEXT_TOKEN: AtomicUsize = AtomicUsize::new(1);
-// Tokens are spaced like aligned pointers so they look like one in a debugger.
-const TOKEN_STRIDE: usize = 16;
-
-fn registry_poisoned<T>(_: T) -> Error {
-    Error::Internal("the handle registry was poisoned by an earlier panic".into())
-}
+static STORES: Registry<Store> = Registry::new("store");
 
 /// The live store behind a handle, held for the duration of one call.
 pub(crate) fn store_ref(handle: *mut gm_store) -> Result<Arc<Store>> {
-    if handle.is_null() {
-        return Err(invalid("store", "must not be NULL"));
-    }
-    let stores = STORES.read().map_err(registry_poisoned)?;
-    stores
-        .get(&(handle as usize))
-        .cloned()
-        .ok_or_else(|| Error::Misuse("store: handle is closed or was never opened".into()))
+    STORES.get(handle as usize).map_err(|e| match e {
+        Error::Misuse(_) => Error::Misuse("store: handle is closed or was never opened".into()),
+        other => other,
+    })
 }
 
 fn register(store: Store) -> Result<*mut gm_store> {
-    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed) * TOKEN_STRIDE;
-    STORES
-        .write()
-        .map_err(registry_poisoned)?
-        .insert(token, Arc::new(store));
-    Ok(token as *mut gm_store)
+    Ok(STORES.insert(store)? as *mut gm_store)
 }
 
 fn defaults() -> gm_options {
@@ -240,10 +219,7 @@ pub unsafe extern "C" fn gm_open(
 #[no_mangle]
 pub unsafe extern "C" fn gm_close(store: *mut gm_store) {
     quiet_boundary((), || {
-        let removed = STORES
-            .write()
-            .ok()
-            .and_then(|mut stores| stores.remove(&(store as usize)));
+        let removed = STORES.remove(store as usize);
         // Calls still running on other threads keep the store alive until
         // they return; closing it now rolls back any open transaction and
         // wakes every waiting writer, so the file is free at once.

@@ -10,6 +10,7 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+mod registry;
 mod results;
 pub mod handle;
 pub mod episodes;
@@ -19,6 +20,7 @@ pub mod learning;
 pub mod maintenance;
 pub mod backup;
 pub mod experience;
+pub mod sampler;
 pub mod search;
 pub mod transactions;
 

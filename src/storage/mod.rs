@@ -162,6 +162,64 @@ pub(crate) trait EpisodeRows {
     fn recent_episodes(&self, since: f64, limit: i64) -> Result<Vec<Episode>>;
 }
 
+/// Which episodes a replay sampler draws from: a context and a score
+/// range, each optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ReplayScope<'a> {
+    pub(crate) context: Option<&'a str>,
+    pub(crate) min_score: Option<f64>,
+    pub(crate) max_score: Option<f64>,
+}
+
+/// An episode as a sampler holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ReplayRow {
+    pub(crate) id: i64,
+    /// Tells this episode from any other that later holds its id (after a
+    /// restore ids are handed out again): the bits of its `created_at`.
+    pub(crate) generation: i64,
+    /// None: no writer or learner gave one (it counts at the maximum).
+    pub(crate) priority: Option<f64>,
+}
+
+/// Where a sampler's view of the episodes stands. Opaque to callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReplayMark {
+    /// The highest `gm_episode_changes.seq` seen.
+    pub(crate) seq: i64,
+    /// The highest episode id seen (inserts are found above it).
+    pub(crate) max_id: i64,
+    pub(crate) incarnation: Option<String>,
+}
+
+/// What changed for replay since a mark.
+#[derive(Debug, PartialEq)]
+pub(crate) enum ReplayChanges {
+    /// Episodes deleted, rewritten or re-prioritised since (each to be
+    /// read again), and the mark that includes them and any insert.
+    Since(Vec<i64>, ReplayMark),
+    /// The engine cannot say (log trimmed past the mark, a restore, or an
+    /// engine without the log): reload everything.
+    Unknown,
+}
+
+/// Episodes as replay sampling reads them, and their priorities.
+pub(crate) trait ReplayRows {
+    /// The mark of what this session sees.
+    fn replay_mark(&self) -> Result<ReplayMark>;
+    /// What changed since `mark`.
+    fn replay_changes_since(&self, mark: &ReplayMark) -> Result<ReplayChanges>;
+    /// Every episode in `scope`, in id order.
+    fn replay_rows(&self, scope: &ReplayScope<'_>) -> Result<Vec<ReplayRow>>;
+    /// The episodes in `scope` among `ids` or with an id above `above`;
+    /// an id in neither result is gone or out of scope.
+    fn replay_rows_changed(&self, scope: &ReplayScope<'_>, ids: &[i64], above: i64)
+        -> Result<Vec<ReplayRow>>;
+    /// Stores priorities (finite, >= 0) of episodes; ids that are not
+    /// episodes are skipped. Returns how many were stored.
+    fn set_priorities(&self, priorities: &[(i64, f64)]) -> Result<usize>;
+}
+
 /// Learning events.
 pub(crate) trait LearningRows {
     /// Inserts a checked event (every default filled in); returns its id.
@@ -438,6 +496,7 @@ pub(crate) trait Session:
     + LearningRows
     + MetaRows
     + RelationshipRows
+    + ReplayRows
     + Snapshots
     + TableRows
     + Transactions
@@ -453,6 +512,7 @@ impl<T> Session for T where
         + LearningRows
         + MetaRows
         + RelationshipRows
+        + ReplayRows
         + Snapshots
         + TableRows
         + Transactions

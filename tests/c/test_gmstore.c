@@ -53,6 +53,15 @@ static gm_episode_input episode_input(const char *context, double score) {
     return in;
 }
 
+static gm_sampler_config prioritized(double alpha, uint64_t seed) {
+    gm_sampler_config c;
+    memset(&c, 0, sizeof c);
+    c.weighting = GM_WEIGHTING_PRIORITIZED;
+    c.alpha = alpha;
+    c.seed = seed;
+    return c;
+}
+
 /* ---------- success paths ---------------------------------------------- */
 
 static void test_version(void) {
@@ -420,7 +429,7 @@ static void test_stats_and_errors(void) {
     CHECK_OK(gm_get_stats(S, &st));
     CHECK(st != NULL && st->episodes_count == 7 && st->concepts_count == 2);
     CHECK(st != NULL && st->learning_events_count == 11 && st->relationships_count == 2);
-    CHECK(st != NULL && st->schema_version == 6 && st->page_size == 16384 && st->embedding_dim == 4);
+    CHECK(st != NULL && st->schema_version == 7 && st->page_size == 16384 && st->embedding_dim == 4);
     CHECK(st != NULL && st->db_size_bytes > 0 && st->db_size_mb > 0.0);
     gm_stats_free(st);
     gm_stats_free(NULL);
@@ -678,6 +687,43 @@ static gm_status b127(void) {
 }
 static gm_status b128(void) { return gm_knn_matrix_source(S, NULL); }
 static gm_status b129(void) { return gm_save_knn_snapshot(NULL, NULL); }
+static gm_status with_sampler(gm_status (*call)(gm_sampler *)) {
+    gm_sampler_config c = prioritized(1.0, 1);
+    gm_sampler *s = NULL;
+    gm_status st = gm_sampler_new(S, &c, &s);
+    if (st != GM_OK) return st;
+    st = call(s);
+    gm_sampler_free(s);
+    return st;
+}
+static gm_status b130(void) { gm_sampler_config c = prioritized(-0.5, 0); gm_sampler *s; return gm_sampler_new(S, &c, &s); }
+static gm_status b131(void) { gm_sampler_config c = prioritized(NAN, 0); gm_sampler *s; return gm_sampler_new(S, &c, &s); }
+static gm_status b132(void) { gm_sampler_config c = prioritized(1, 0); c.weighting = 7; gm_sampler *s; return gm_sampler_new(S, &c, &s); }
+static gm_status b133(void) { gm_sampler_config c = prioritized(1, 0); c.context = "bad\xff"; gm_sampler *s; return gm_sampler_new(S, &c, &s); }
+static gm_status b134(void) { gm_sampler_config c = prioritized(1, 0); c.has_min_score = 1; c.min_score = INFINITY; gm_sampler *s; return gm_sampler_new(S, &c, &s); }
+static gm_status b135(void) { gm_sampler_config c = prioritized(1, 0); c.reserved[1] = 1; gm_sampler *s; return gm_sampler_new(S, &c, &s); }
+static gm_status b136(void) { gm_sampler *s; return gm_sampler_new(S, NULL, &s); }
+static gm_status b137(void) { gm_sampler_config c = prioritized(1, 0); return gm_sampler_new(S, &c, NULL); }
+static gm_status s138(gm_sampler *s) { gm_sample out[1]; return gm_sampler_sample(s, 1, -1.0, 1, out, NULL); }
+static gm_status b138(void) { return with_sampler(s138); }
+static gm_status s139(gm_sampler *s) { return gm_sampler_sample(s, 1, 0.0, 1, NULL, NULL); }
+static gm_status b139(void) { return with_sampler(s139); }
+static gm_status s140(gm_sampler *s) { gm_sample out[1]; return gm_sampler_sample(s, 1, 0.0, 2, out, NULL); }
+static gm_status b140(void) { return with_sampler(s140); }
+static gm_status s141(gm_sampler *s) {
+    gm_priority_update u[2] = {{1, 0, 1.0}, {2, 0, NAN}};
+    return gm_sampler_update_priorities(s, u, 2, NULL, NULL);
+}
+static gm_status b141(void) { return with_sampler(s141); }
+static gm_status s142(gm_sampler *s) { return gm_sampler_update_priorities(s, NULL, 3, NULL, NULL); }
+static gm_status b142(void) { return with_sampler(s142); }
+static gm_status s143(gm_sampler *s) { uint8_t st[16]; return gm_sampler_rng_state(s, st, sizeof st); }
+static gm_status b143(void) { return with_sampler(s143); }
+static gm_status s144(gm_sampler *s) { uint8_t st[GM_RNG_STATE_BYTES] = {0}; return gm_sampler_set_rng_state(s, st, sizeof st); }
+static gm_status b144(void) { return with_sampler(s144); }
+static gm_status b145(void) { gm_sample out[1]; return gm_sampler_sample(NULL, 1, 0.0, 1, out, NULL); }
+static gm_status b146(void) { int64_t id = 1; double p = -2.0; return gm_set_episode_priorities(S, &id, &p, 1, NULL); }
+static gm_status b147(void) { double p = 1.0; return gm_set_episode_priorities(S, NULL, &p, 1, NULL); }
 
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
@@ -809,6 +855,24 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_set_knn_snapshot: in-memory store", b127, GM_ERR_INVALID_ARGUMENT, ""},
     {"gm_knn_matrix_source: NULL out_source", b128, GM_ERR_INVALID_ARGUMENT, "out_source: must not be NULL"},
     {"gm_save_knn_snapshot: NULL store", b129, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
+    {"gm_sampler_new: negative alpha", b130, GM_ERR_INVALID_ARGUMENT, "alpha: must be >= 0, got -0.5"},
+    {"gm_sampler_new: NaN alpha", b131, GM_ERR_INVALID_ARGUMENT, "alpha: must be a finite number, got NaN"},
+    {"gm_sampler_new: unknown weighting", b132, GM_ERR_INVALID_ARGUMENT, "config.weighting: unknown weighting 7"},
+    {"gm_sampler_new: context not UTF-8", b133, GM_ERR_INVALID_ARGUMENT, "config.context: not valid UTF-8"},
+    {"gm_sampler_new: infinite min_score", b134, GM_ERR_INVALID_ARGUMENT, "min_score: must be a finite number, got inf"},
+    {"gm_sampler_new: reserved byte set", b135, GM_ERR_INVALID_ARGUMENT, "config.reserved: must be 0"},
+    {"gm_sampler_new: NULL config", b136, GM_ERR_INVALID_ARGUMENT, "config: must not be NULL"},
+    {"gm_sampler_new: NULL out_sampler", b137, GM_ERR_INVALID_ARGUMENT, "out_sampler: must not be NULL"},
+    {"gm_sampler_sample: negative beta", b138, GM_ERR_INVALID_ARGUMENT, "beta: must be >= 0, got -1"},
+    {"gm_sampler_sample: NULL out_samples", b139, GM_ERR_INVALID_ARGUMENT, "out_samples: must not be NULL"},
+    {"gm_sampler_sample: with_replacement 2", b140, GM_ERR_INVALID_ARGUMENT, "with_replacement: must be 0 or 1"},
+    {"gm_sampler_update_priorities: NaN priority", b141, GM_ERR_INVALID_ARGUMENT, "updates[1].priority: must be a finite number, got NaN"},
+    {"gm_sampler_update_priorities: NULL updates", b142, GM_ERR_INVALID_ARGUMENT, "updates: is NULL but its length is 3"},
+    {"gm_sampler_rng_state: wrong length", b143, GM_ERR_INVALID_ARGUMENT, "len: must be 32, got 16"},
+    {"gm_sampler_set_rng_state: all-zero state", b144, GM_ERR_INVALID_ARGUMENT, "rng_state: all zero is not a state"},
+    {"gm_sampler_sample: NULL sampler", b145, GM_ERR_INVALID_ARGUMENT, "sampler: must not be NULL"},
+    {"gm_set_episode_priorities: negative", b146, GM_ERR_INVALID_ARGUMENT, "priorities[0]: must be >= 0, got -2"},
+    {"gm_set_episode_priorities: NULL ids", b147, GM_ERR_INVALID_ARGUMENT, "ids: is NULL but its length is 1"},
 };
 
 static void test_bad_inputs(void) {
@@ -1222,6 +1286,85 @@ static void test_knn_snapshot(void) {
     remove(snap);
 }
 
+
+static void test_sampler(void) {
+    char path[300];
+    snprintf(path, sizeof path, "%s.replay.db", db_path);
+    remove(path);
+    gm_store *a = NULL;
+    CHECK_OK(gm_open(path, NULL, &a));
+    int64_t ids[8];
+    for (int i = 0; i < 8; i++) {
+        gm_episode_input in = episode_input(i < 6 ? "play" : "other", i);
+        CHECK_OK(gm_store_episode(a, &in, &ids[i]));
+    }
+    /* An actor gives ids[0] priority 0: it is never drawn. */
+    double zero = 0.0;
+    size_t stored = 9;
+    CHECK_OK(gm_set_episode_priorities(a, ids, &zero, 1, &stored));
+    CHECK(stored == 1);
+
+    gm_sampler_config config = prioritized(1.0, 42);
+    config.context = "play";
+    gm_sampler *s = NULL;
+    CHECK_OK(gm_sampler_new(a, &config, &s));
+    gm_sample batch[5];
+    uint64_t size = 0;
+    CHECK_OK(gm_sampler_sample(s, 5, 0.4, 0, batch, &size));
+    CHECK(size == 6);
+    for (int i = 0; i < 5; i++) {
+        CHECK(batch[i].id != ids[0] && batch[i].id <= ids[5]);
+        /* the five drawable ones count at the maximum (1): P = 1/5 */
+        CHECK(fabs(batch[i].probability - 0.2) < 1e-12);
+        CHECK(batch[i].weight == 1.0);
+        for (int j = 0; j < i; j++) CHECK(batch[j].id != batch[i].id);
+    }
+    /* Without replacement, six is more than can be drawn. */
+    CHECK(gm_sampler_sample(s, 6, 0.4, 0, batch, NULL) == GM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(gm_last_error_message(), "count") != NULL);
+
+    /* The learner scores them; one update names a generation never drawn. */
+    gm_priority_update updates[3] = {
+        {batch[0].id, batch[0].generation, 4.0},
+        {batch[1].id, batch[1].generation, 0.0},
+        {batch[2].id, batch[2].generation + 1, 9.0},
+    };
+    uint8_t stale[3] = {7, 7, 7};
+    size_t stale_count = 9;
+    CHECK_OK(gm_sampler_update_priorities(s, updates, 3, stale, &stale_count));
+    CHECK(stale[0] == 0 && stale[1] == 0 && stale[2] == 1 && stale_count == 1);
+    size_t written = 0;
+    CHECK_OK(gm_sampler_flush(s, &written));
+    CHECK(written == 2);
+
+    /* A checkpointed generator state repeats the draws that follow it. */
+    uint8_t state[GM_RNG_STATE_BYTES];
+    CHECK_OK(gm_sampler_rng_state(s, state, sizeof state));
+    gm_sample first[16], again[16];
+    CHECK_OK(gm_sampler_sample(s, 16, 1.0, 1, first, NULL));
+    CHECK_OK(gm_sampler_set_rng_state(s, state, sizeof state));
+    CHECK_OK(gm_sampler_sample(s, 16, 1.0, 1, again, NULL));
+    CHECK(memcmp(first, again, sizeof first) == 0);
+    gm_sampler_free(s);
+
+    /* The priorities persist: after a reopen only batch[0] (4.0) and the
+     * unscored episodes (counting at 4.0) are drawn, never the zeroed. */
+    gm_close(a);
+    CHECK_OK(gm_open(path, NULL, &a));
+    gm_sampler *t = NULL;
+    CHECK_OK(gm_sampler_new(a, &config, &t));
+    gm_sample many[64];
+    CHECK_OK(gm_sampler_sample(t, 64, 0.0, 1, many, &size));
+    for (int i = 0; i < 64; i++) CHECK(many[i].id != ids[0] && many[i].id != batch[1].id);
+    /* A sampler outliving its store reports it instead of crashing. */
+    gm_close(a);
+    CHECK(gm_sampler_sample(t, 1, 0.0, 1, many, NULL) == GM_ERR_MISUSE);
+    gm_sampler_free(t);
+    gm_sampler_free(t); /* freed twice: a no-op */
+    CHECK(gm_sampler_flush(t, NULL) == GM_ERR_MISUSE);
+    remove(path);
+}
+
 static void test_threads(void) {
     int64_t before = 0, after = 0;
     gm_concept *c = NULL;
@@ -1519,6 +1662,7 @@ int main(void) {
     test_store_tensors_and_read_into();
     test_search();
     test_knn_snapshot();
+    test_sampler();
     test_literal_names();
     test_damage_and_raw_sql();
     test_threads();

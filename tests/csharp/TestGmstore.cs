@@ -47,6 +47,7 @@ static class TestGmstore
         }
         ClosedStore(dir);
         KnnSnapshot(dir);
+        Replay(dir);
         Console.WriteLine(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
     }
@@ -192,6 +193,46 @@ static class TestGmstore
             catch (ArgumentException e) { refused = e.ParamName == "path"; }
             Check(refused, "NUL in a snapshot path refused");
             store.SetKnnSnapshot(null);
+        }
+    }
+
+    static void Replay(string dir)
+    {
+        string db = Path.Combine(dir, "cs_replay.db");
+        File.Delete(db);
+        using (var store = Store.Open(db))
+        {
+            var ids = new long[6];
+            for (int i = 0; i < 6; i++) ids[i] = store.StoreEpisode(new byte[] { 1 }, i, i < 4 ? "play" : "other");
+            Check(store.SetEpisodePriorities(new[] { ids[0] }, new[] { 0.0 }) == 1, "actor priority stored");
+            using (var sampler = store.NewSampler(alpha: 1.0, context: "play", seed: 7))
+            {
+                var batch = sampler.Sample(3, 0.5, false);
+                Check(batch.TableSize == 4, "sampler holds the context's episodes");
+                bool distinct = batch.Samples[0].id != batch.Samples[1].id && batch.Samples[1].id != batch.Samples[2].id
+                    && batch.Samples[0].id != batch.Samples[2].id;
+                Check(distinct, "no repeats without replacement");
+                foreach (var s in batch.Samples)
+                    Check(s.id != ids[0] && Math.Abs(s.probability - 1.0 / 3) < 1e-12 && s.weight == 1.0, "drawn at the maximum");
+                var updates = new[] {
+                    new gm_priority_update { id = batch.Samples[0].id, generation = batch.Samples[0].generation, priority = 2.0 },
+                    new gm_priority_update { id = batch.Samples[1].id, generation = batch.Samples[1].generation + 1, priority = 9.0 },
+                };
+                var stale = sampler.UpdatePriorities(updates);
+                Check(stale.Count == 1 && stale[0] == 1, "a wrong generation is stale");
+                Check(sampler.Flush() == 1, "one priority written");
+                var state = sampler.RngState();
+                var first = sampler.Sample(8);
+                sampler.SetRngState(state);
+                var again = sampler.Sample(8);
+                bool same = true;
+                for (int i = 0; i < 8; i++) same &= first.Samples[i].id == again.Samples[i].id;
+                Check(same, "a saved generator state repeats the draws");
+                bool refused = false;
+                try { sampler.Sample(1, -1.0); }
+                catch (GmException e) { refused = e.Detail.Contains("beta"); }
+                Check(refused, "negative beta refused, naming beta");
+            }
         }
     }
 

@@ -149,5 +149,40 @@ check(k2:knn_matrix_source() == "snapshot", "matrix read from the snapshot")
 check(k2:save_knn_snapshot() == false, "nothing changed since")
 k2:close()
 
+-- replay sampling: actor priorities, draws without repeats, stale updates,
+-- a checkpointed generator state
+local replay_path = dir .. "/lua_replay.db"
+os.remove(replay_path)
+local r = gmstore.open(replay_path)
+local ids = {}
+for i = 1, 5 do ids[i] = r:store_episode("\1", i, i <= 4 and "play" or "other") end
+check(r:set_episode_priorities({ ids[1] }, { 0 }) == 1, "actor priority stored")
+local sampler = r:sampler({ alpha = 1.0, context = "play", seed = 3 })
+local batch, size = sampler:sample(3, 0.5, false)
+check(size == 4, "the sampler holds the context's episodes")
+check(batch[1].id ~= batch[2].id and batch[2].id ~= batch[3].id and batch[1].id ~= batch[3].id, "no repeats")
+for _, s in ipairs(batch) do
+  check(s.id ~= ids[1] and math.abs(s.probability - 1 / 3) < 1e-12, "drawn at the maximum")
+end
+local stale = sampler:update_priorities({
+  { id = batch[1].id, generation = batch[1].generation, priority = 2 },
+  { id = batch[2].id, generation = batch[2].generation + 1, priority = 9 },
+})
+check(#stale == 1 and stale[1] == 2, "a wrong generation is stale")
+check(sampler:flush() == 1, "one priority written")
+local state = sampler:rng_state()
+check(#state == 32, "32-byte generator state")
+local first = sampler:sample(8)
+sampler:set_rng_state(state)
+local again = sampler:sample(8)
+local same = true
+for i = 1, 8 do same = same and first[i].id == again[i].id end
+check(same, "a saved generator state repeats the draws")
+err = raises(function() sampler:sample(1, -1) end)
+check(err ~= nil and err.message:find("beta", 1, true) ~= nil, "negative beta refused, naming beta")
+sampler:close()
+sampler:close()
+r:close()
+
 print(passed .. " passed, " .. failed .. " failed")
 os.exit(failed == 0 and 0 or 1)

@@ -94,6 +94,18 @@ CREATE TRIGGER gm_concepts_changed AFTER INSERT OR DELETE OR UPDATE OF id, name,
     FOR EACH ROW EXECUTE FUNCTION gm_log_concept_change();
 "
     ),
+), (
+    7,
+    "replay: episode priorities (SQLite's v7; the server engine keeps no episode change log yet)",
+    "CREATE TABLE gm_episode_priorities (episode_id bigint PRIMARY KEY, priority double precision NOT NULL);
+CREATE FUNCTION gm_forget_episode_priority() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM gm_episode_priorities WHERE episode_id = OLD.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER gm_episodes_deleted AFTER DELETE ON episodes
+    FOR EACH ROW EXECUTE FUNCTION gm_forget_episode_priority();
+",
 )];
 
 /// FNV-1a of a step's SQL: what a store records and checks on every open.

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 
 mod migrations;
 mod copies;
+mod replay;
 mod rows;
 mod target;
 mod tls;

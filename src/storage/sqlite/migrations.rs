@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::files;
 
 /// The schema version this library writes.
-pub const LATEST_VERSION: i64 = 6;
+pub const LATEST_VERSION: i64 = 7;
 
 /// The table that records applied migrations.
 pub const VERSION_TABLE: &str = "gm_schema_version";
@@ -60,6 +60,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         description: "strategy statistics and time windows from the covering index of learning events",
         sql: V6_SQL,
+    },
+    Migration {
+        version: 7,
+        description:
+            "replay: episode priorities and a change log of deleted or rewritten episodes and priorities",
+        sql: V7_SQL,
     },
 ];
 
@@ -202,6 +208,32 @@ const V6_SQL: &str = "
 CREATE INDEX IF NOT EXISTS idx_learning_events_task_strategy_time
     ON learning_events(task_type, strategy_used, performance_delta, timestamp);
 DROP INDEX IF EXISTS idx_learning_events_task_strategy;
+";
+
+/// Replay sampling (src/sampler.rs): an episode's priority, when a writer
+/// or a learner gave it one (an episode without a row counts at the
+/// current maximum), and a log that lets a sampler in any process follow
+/// deletions, rewrites and priority changes without reloading. Inserted
+/// episodes are not logged: under SQLite's one writer their ids rise in
+/// commit order, so "id above the highest seen" finds them, and the seed's
+/// insert path stays one row and its indexes.
+const V7_SQL: &str = "
+CREATE TABLE gm_episode_priorities (episode_id INTEGER PRIMARY KEY, priority REAL NOT NULL);
+CREATE TABLE gm_episode_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, episode_id INTEGER NOT NULL);
+CREATE TRIGGER gm_episodes_deleted AFTER DELETE ON episodes BEGIN
+    INSERT INTO gm_episode_changes(episode_id) VALUES (old.id);
+    DELETE FROM gm_episode_priorities WHERE episode_id = old.id;
+END;
+CREATE TRIGGER gm_episodes_rewritten AFTER UPDATE ON episodes
+    BEGIN INSERT INTO gm_episode_changes(episode_id) SELECT old.id UNION SELECT new.id; END;
+CREATE TRIGGER gm_episode_priority_added AFTER INSERT ON gm_episode_priorities
+    BEGIN INSERT INTO gm_episode_changes(episode_id) VALUES (new.episode_id); END;
+CREATE TRIGGER gm_episode_priority_changed AFTER UPDATE ON gm_episode_priorities
+    BEGIN INSERT INTO gm_episode_changes(episode_id) SELECT old.episode_id UNION SELECT new.episode_id; END;
+CREATE TRIGGER gm_episode_priority_removed AFTER DELETE ON gm_episode_priorities
+    BEGIN INSERT INTO gm_episode_changes(episode_id) VALUES (old.episode_id); END;
+CREATE TRIGGER gm_episode_changes_pruned AFTER INSERT ON gm_episode_changes WHEN new.seq % 10000 = 0
+    BEGIN DELETE FROM gm_episode_changes WHERE seq <= new.seq - 100000; END;
 ";
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {

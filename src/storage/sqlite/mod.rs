@@ -21,6 +21,7 @@ mod feed;
 mod functions;
 mod graph;
 mod learning;
+mod replay;
 mod snapshots;
 mod tables;
 

@@ -1,0 +1,123 @@
+"""One learner step over 1,000,000 episodes (sample 256 with importance
+weights, update their 256 priorities), through the C ABI and through the
+Python package, against cpprb's PrioritizedReplayBuffer (a C++ sum tree for
+Python) doing the same in the same run. Medians of per-step times; each
+side runs RUNS rounds of STEPS steps, alternating.
+
+    .venv/bin/python bench/replay_bench.py [--runs 5] [--episodes 1000000]
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "python"))
+
+from gmstore import SQLiteStorage  # noqa: E402
+from results_file import emit  # noqa: E402
+
+BATCH, ALPHA, BETA = 256, 0.6, 0.4
+LEARNER_STEP = HERE.parent / "target" / "c" / "learner_step"
+
+
+def fill(path, n):
+    with SQLiteStorage(path) as store:
+        chunk = 100_000
+        for start in range(0, n, chunk):
+            store.store_episodes([{"experience_data": b"e", "performance_score": (i % 100) / 100,
+                                   "context_hash": "run"} for i in range(start, min(n, start + chunk))])
+        # a learner that has trained a while: every episode has a priority
+        ids = np.arange(1, n + 1, dtype=np.int64)
+        store.set_episode_priorities(ids, 0.01 + (ids * 2654435761 % 1000) / 100.0)
+
+
+def td_errors(ids, step):
+    return ((ids * 2654435761 + step) % 1000) / 100.0 + 1e-3
+
+
+def python_steps(path, steps, seed):
+    times = []
+    with SQLiteStorage(path) as store, store.sampler(alpha=ALPHA, seed=seed) as sampler:
+        for step in range(-20, steps):
+            start = time.perf_counter()
+            batch = sampler.sample(BATCH, beta=BETA)
+            sampler.update_priorities(batch.ids, batch.generations, td_errors(batch.ids, step))
+            if step >= 0:
+                times.append(time.perf_counter() - start)
+    return times
+
+
+def c_steps(path, steps, seed):
+    out = subprocess.run([str(LEARNER_STEP), str(path), str(steps), str(seed)], check=True, capture_output=True,
+                         text=True).stdout
+    return [int(line) * 1e-9 for line in out.split()]
+
+
+def cpprb_buffer(n):
+    from cpprb import PrioritizedReplayBuffer
+
+    rb = PrioritizedReplayBuffer(n, {"id": {"dtype": np.int64}}, alpha=ALPHA)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    chunk = 100_000
+    for start in range(0, n, chunk):
+        part = ids[start:start + chunk]
+        rb.add(id=part, priorities=0.01 + (part * 2654435761 % 1000) / 100.0)
+    return rb
+
+
+def cpprb_steps(rb, steps):
+    times = []
+    for step in range(-20, steps):
+        start = time.perf_counter()
+        batch = rb.sample(BATCH, beta=BETA)
+        rb.update_priorities(batch["indexes"], td_errors(batch["id"].ravel(), step))
+        if step >= 0:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--episodes", type=int, default=1_000_000)
+    ap.add_argument("--steps", type=int, default=200)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "replay.db"
+        t = time.perf_counter()
+        fill(path, args.episodes)
+        print(f"filled {args.episodes:,} episodes in {time.perf_counter() - t:.1f} s")
+        rb = cpprb_buffer(args.episodes)
+        sides = {"c": [], "python": [], "cpprb": []}
+        for run in range(args.runs):
+            for name in (["c", "python", "cpprb"] if run % 2 == 0 else ["cpprb", "python", "c"]):
+                time.sleep(0.2)
+                if name == "c":
+                    sides[name].append(statistics.median(c_steps(path, args.steps, run)))
+                elif name == "python":
+                    sides[name].append(statistics.median(python_steps(path, args.steps, run)))
+                else:
+                    sides[name].append(statistics.median(cpprb_steps(rb, args.steps)))
+    base = sides["cpprb"]
+    print(f"one learner step (sample {BATCH} + update {BATCH}) over {args.episodes:,} episodes, "
+          f"median of per-step medians, {args.runs} runs")
+    for name, label, target in (("c", "C ABI", 0.25), ("python", "Python package", 0.5)):
+        gm = sides[name]
+        ratios = [g / b for g, b in zip(gm, base)]
+        print(f"  {label}: {statistics.median(gm) * 1e6:.0f} us vs cpprb {statistics.median(base) * 1e6:.0f} us: "
+              f"ratio {statistics.median(ratios):.3f} (target <= {target})")
+        emit({"suite": "replay", "workload": f"learner step over {args.episodes:,} episodes, {label}",
+              "baseline": "cpprb PrioritizedReplayBuffer (C++ sum tree)", "gm_s": gm, "base_s": base,
+              "target": f"<= {target}", "runs": args.runs})
+
+
+if __name__ == "__main__":
+    main()
