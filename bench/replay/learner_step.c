@@ -1,8 +1,10 @@
 /* One learner step through the C ABI: sample 256 episodes with their
  * weights, then update their 256 priorities. `learner_step DB STEPS SEED`
  * prints one line per step: the step's nanoseconds (after 20 warm-up steps
- * that also load the sampler). Priorities are a deterministic function of
- * the step and the sample, as a learner's TD errors would be. */
+ * that also load the sampler), then `flush NS`: the time to write the
+ * priorities those steps left pending, which a learner pays sooner or
+ * later. Priorities are a deterministic function of the step and the
+ * sample, as a learner's TD errors would be. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,9 @@ int main(int argc, char **argv) {
         if (gm_sampler_update_priorities(sampler, updates, BATCH, NULL, NULL) != GM_OK) return 1;
         if (step >= 0) printf("%.0f\n", (now() - start) * 1e9);
     }
+    double start = now();
+    if (gm_sampler_flush(sampler, NULL) != GM_OK) return 1;
+    printf("flush %.0f\n", (now() - start) * 1e9);
     gm_sampler_free(sampler);
     gm_close(s);
     return 0;

@@ -856,7 +856,7 @@ namespace Gmstore
     public sealed class SampleBatch { public gm_sample[] Samples; public ulong TableSize; }
 
     /// <summary>A replay sampler (Store.NewSampler). Priority updates take effect at once and
-    /// reach the database in batches of 4,096, at Flush and at Dispose. Thread-safe.</summary>
+    /// reach the database at most every 5 seconds, at Flush and at Dispose. Thread-safe.</summary>
     public sealed class Sampler : IDisposable
     {
         private IntPtr handle;

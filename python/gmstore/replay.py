@@ -40,9 +40,9 @@ class SampleBatch:
 class ReplaySampler:
     """Draws episodes from one store; make it with ``SQLiteStorage.sampler``.
 
-    Priority updates take effect at once and reach the database in batches
-    of 4,096 and at ``flush()`` (also at ``close()``): a crash loses at most
-    the updates not yet written. Thread-safe. Use it as a context manager or
+    Priority updates take effect at once and reach the database at most
+    every 5 seconds (once 4,096 are pending) and at ``flush()`` (also at
+    ``close()``): a crash loses at most the updates not yet written. Thread-safe. Use it as a context manager or
     call ``close()``."""
 
     def __init__(self, storage: Any, handle: int) -> None:

@@ -210,9 +210,11 @@ fn c_sample(s: &Sample) -> gm_sample {
 /// receives 1 for each update that was not applied (the episode is gone,
 /// out of the sampler's scope, or was replaced) and 0 for the others;
 /// `*out_stale_count` (may be NULL) how many. Updates take effect in the
-/// sampler at once and reach the database in batches of 4,096 and at
-/// `gm_sampler_flush`: a crash loses at most those not yet written (the
-/// episodes keep their previous priority). Errors:
+/// sampler at once and reach the database in one transaction at most
+/// every 5 seconds (once 4,096 are pending; at once past 1,048,576) and at
+/// `gm_sampler_flush` and `gm_sampler_free`: a crash loses at most those
+/// not yet written, about the last 5 seconds (the episodes keep their
+/// previous priority). Errors:
 /// `GM_ERR_INVALID_ARGUMENT` naming `updates[i].priority` for a negative
 /// or non-finite priority, in which case none is applied. Thread-safe.
 #[no_mangle]

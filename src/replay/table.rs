@@ -199,10 +199,13 @@ impl ReplayTable {
             probability: w / total,
             weight: (w / min_weight).powf(-beta),
         };
+        if with_replacement {
+            return Ok(self.draw_independent(rng, count, unscored_w, &sample));
+        }
         let mut drawn = Vec::with_capacity(count);
         let mut taken_slots: Vec<(usize, f64)> = Vec::new();
-        // Without replacement, drawn unscored episodes move past the end
-        // of `unscored_left`; the order of the list does not matter.
+        // Drawn unscored episodes move past the end of `unscored_left`; the
+        // order of the list does not matter.
         let mut unscored_left = self.unscored.len();
         for _ in 0..count {
             let tree_total = self.trees.total();
@@ -212,24 +215,91 @@ impl ReplayTable {
                 let held = self.slots[slot].expect("a slot of positive weight holds an episode");
                 let w = self.trees.weight(slot);
                 drawn.push(sample(held.id, held.generation, w));
-                if !with_replacement {
-                    taken_slots.push((slot, w));
-                    self.trees.set(slot, 0.0);
-                }
+                taken_slots.push((slot, w));
+                self.trees.set(slot, 0.0);
             } else {
                 let index = (((point - tree_total) / unscored_w) as usize).min(unscored_left - 1);
                 let (id, generation) = self.unscored[index];
                 drawn.push(sample(id, generation, unscored_w));
-                if !with_replacement {
-                    unscored_left -= 1;
-                    self.swap_unscored(index, unscored_left);
-                }
+                unscored_left -= 1;
+                self.swap_unscored(index, unscored_left);
             }
         }
         for (slot, w) in taken_slots {
             self.trees.set(slot, w);
         }
         Ok(drawn)
+    }
+
+    /// Draws with replacement: every point from the same total, so the
+    /// tree's descents run together ([`WeightTrees::find_many`]). Each draw
+    /// takes one number from `rng`, in order, as one at a time would.
+    fn draw_independent(
+        &self,
+        rng: &mut ReplayRng,
+        count: usize,
+        unscored_w: f64,
+        sample: &dyn Fn(i64, i64, f64) -> Sample,
+    ) -> Vec<Sample> {
+        let tree_total = self.trees.total();
+        let total = tree_total + self.unscored.len() as f64 * unscored_w;
+        let points: Vec<f64> = (0..count).map(|_| rng.uniform() * total).collect();
+        let (mut in_tree, mut at): (Vec<f64>, Vec<usize>) = (Vec::new(), Vec::new());
+        for (k, &p) in points.iter().enumerate() {
+            if p < tree_total || self.unscored.is_empty() {
+                in_tree.push(p);
+                at.push(k);
+            }
+        }
+        let mut slots = Vec::new();
+        self.trees.find_many(&mut in_tree, &mut slots);
+        let mut drawn: Vec<Option<Sample>> = vec![None; count];
+        for (&k, &slot) in at.iter().zip(&slots) {
+            let held = self.slots[slot].expect("a slot of positive weight holds an episode");
+            drawn[k] = Some(sample(held.id, held.generation, self.trees.weight(slot)));
+        }
+        for (k, d) in drawn.iter_mut().enumerate().filter(|(_, d)| d.is_none()) {
+            let index = (((points[k] - tree_total) / unscored_w) as usize).min(self.unscored.len() - 1);
+            let (id, generation) = self.unscored[index];
+            *d = Some(sample(id, generation, unscored_w));
+        }
+        drawn.into_iter().flatten().collect()
+    }
+
+    /// Sets the priorities of held episodes, given as (id, generation,
+    /// priority), updating the trees once for all of them. Returns the
+    /// indexes of the updates whose episode is not held under that
+    /// generation (stale), which change nothing.
+    pub(crate) fn set_priorities(&mut self, updates: &[(i64, i64, f64)]) -> Vec<usize> {
+        let mut stale = Vec::new();
+        let mut touched = Vec::with_capacity(updates.len());
+        for (i, &(id, generation, priority)) in updates.iter().enumerate() {
+            match self.place.get(&id).copied() {
+                Some(Place::Slot(slot)) => {
+                    let held = self.slots[slot]
+                        .as_mut()
+                        .expect("a placed slot holds its episode");
+                    if held.generation != generation {
+                        stale.push(i);
+                        continue;
+                    }
+                    held.priority = priority;
+                    let w = self.weighting.weight(priority);
+                    let was = self.trees.weight(slot) > 0.0;
+                    self.drawable = self.drawable + usize::from(w > 0.0) - usize::from(was);
+                    self.trees.set_leaf(slot, w);
+                    touched.push(slot);
+                }
+                Some(Place::Unscored(index)) if self.unscored[index].1 == generation => {
+                    // Moving into the trees may grow them: settle the batch first.
+                    self.trees.update_above(&mut touched);
+                    self.put(id, generation, Some(priority));
+                }
+                _ => stale.push(i),
+            }
+        }
+        self.trees.update_above(&mut touched);
+        stale
     }
 
     fn swap_unscored(&mut self, a: usize, b: usize) {

@@ -17,7 +17,9 @@ fn max_seq(conn: &Connection) -> Result<i64> {
 impl ConceptFeed for Connection {
     fn commit_probe(&self) -> Result<i64> {
         // Moves only when another connection commits to the file.
-        Ok(self.query_row("PRAGMA data_version", [], |r| r.get(0))?)
+        Ok(self
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?)
     }
 
     fn content_mark(&self) -> Result<ContentMark> {

@@ -216,10 +216,13 @@ DROP INDEX IF EXISTS idx_learning_events_task_strategy;
 /// deletions, rewrites and priority changes without reloading. Inserted
 /// episodes are not logged: under SQLite's one writer their ids rise in
 /// commit order, so "id above the highest seen" finds them, and the seed's
-/// insert path stays one row and its indexes.
+/// insert path stays one row and its indexes. The log's `seq` is a plain
+/// rowid, not AUTOINCREMENT (which updates sqlite_sequence on every insert,
+/// a learner's flush writes thousands): pruning never removes the newest
+/// entry, so the next rowid still rises.
 const V7_SQL: &str = "
 CREATE TABLE gm_episode_priorities (episode_id INTEGER PRIMARY KEY, priority REAL NOT NULL);
-CREATE TABLE gm_episode_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, episode_id INTEGER NOT NULL);
+CREATE TABLE gm_episode_changes (seq INTEGER PRIMARY KEY, episode_id INTEGER NOT NULL);
 CREATE TRIGGER gm_episodes_deleted AFTER DELETE ON episodes BEGIN
     INSERT INTO gm_episode_changes(episode_id) VALUES (old.id);
     DELETE FROM gm_episode_priorities WHERE episode_id = old.id;
