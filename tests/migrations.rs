@@ -104,10 +104,11 @@ fn seed_made_file_is_recognised_as_v1_and_upgraded_with_data_intact() {
         "the duplicate of UNIQUE(name) is dropped"
     );
     assert!(indexes.contains(&"idx_episodes_context_time".to_string()));
-    assert!(indexes.contains(&"idx_learning_events_task_strategy_time".to_string()));
+    assert!(indexes.contains(&"idx_learning_events_task_strategy_at".to_string()));
     assert!(indexes.contains(&"idx_learning_events_task_time".to_string()));
     for unused in [
         "idx_learning_events_task_strategy",
+        "idx_learning_events_task_strategy_time",
         "idx_learning_events_timestamp",
         "idx_learning_events_performance_delta",
     ] {

@@ -407,7 +407,7 @@ fn the_stats_query_reads_only_the_covering_index() {
         .collect();
     assert!(
         plan.iter()
-            .any(|p| p.contains("COVERING INDEX idx_learning_events_task_strategy_time")),
+            .any(|p| p.contains("COVERING INDEX idx_learning_events_task_strategy_at")),
         "{plan:?}"
     );
     assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");

@@ -429,7 +429,7 @@ static void test_stats_and_errors(void) {
     CHECK_OK(gm_get_stats(S, &st));
     CHECK(st != NULL && st->episodes_count == 7 && st->concepts_count == 2);
     CHECK(st != NULL && st->learning_events_count == 11 && st->relationships_count == 2);
-    CHECK(st != NULL && st->schema_version == 7 && st->page_size == 16384 && st->embedding_dim == 4);
+    CHECK(st != NULL && st->schema_version == 8 && st->page_size == 16384 && st->embedding_dim == 4);
     CHECK(st != NULL && st->db_size_bytes > 0 && st->db_size_mb > 0.0);
     gm_stats_free(st);
     gm_stats_free(NULL);

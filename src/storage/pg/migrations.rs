@@ -106,6 +106,13 @@ END $$;
 CREATE TRIGGER gm_episodes_deleted AFTER DELETE ON episodes
     FOR EACH ROW EXECUTE FUNCTION gm_forget_episode_priority();
 ",
+), (
+    8,
+    "the covering index of learning events in time order within each strategy (SQLite's v8)",
+    "CREATE INDEX idx_learning_events_task_strategy_at
+    ON learning_events(task_type, strategy_used, timestamp, performance_delta);
+DROP INDEX idx_learning_events_task_strategy_time;
+",
 )];
 
 /// FNV-1a of a step's SQL: what a store records and checks on every open.

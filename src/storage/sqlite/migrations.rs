@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::files;
 
 /// The schema version this library writes.
-pub const LATEST_VERSION: i64 = 7;
+pub const LATEST_VERSION: i64 = 8;
 
 /// The table that records applied migrations.
 pub const VERSION_TABLE: &str = "gm_schema_version";
@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         description:
             "replay: episode priorities and a change log of deleted or rewritten episodes and priorities",
         sql: V7_SQL,
+    },
+    Migration {
+        version: 8,
+        description: "the covering index of learning events in time order within each strategy",
+        sql: V8_SQL,
     },
 ];
 
@@ -237,6 +242,19 @@ CREATE TRIGGER gm_episode_priority_removed AFTER DELETE ON gm_episode_priorities
     BEGIN INSERT INTO gm_episode_changes(episode_id) VALUES (old.episode_id); END;
 CREATE TRIGGER gm_episode_changes_pruned AFTER INSERT ON gm_episode_changes WHEN new.seq % 10000 = 0
     BEGIN DELETE FROM gm_episode_changes WHERE seq <= new.seq - 100000; END;
+";
+
+/// The covering index of learning events keeps each task's strategy's
+/// events in time order, delta last: an insert (timestamps rise) lands at
+/// one of a few append points per (task, strategy) instead of anywhere in
+/// the delta order. Raw inserts of 100,000 events into 200,000: 491 ms
+/// against 561 ms (median of 3). Best strategies and statistics read the
+/// same columns from it; their sums now run in time order, as the seed's
+/// do through its task index.
+const V8_SQL: &str = "
+CREATE INDEX IF NOT EXISTS idx_learning_events_task_strategy_at
+    ON learning_events(task_type, strategy_used, timestamp, performance_delta);
+DROP INDEX IF EXISTS idx_learning_events_task_strategy_time;
 ";
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
