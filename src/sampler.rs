@@ -148,7 +148,7 @@ impl Store {
     /// Returns how many episodes were given one.
     pub fn set_episode_priorities(&self, priorities: &[(i64, f64)]) -> Result<usize> {
         for (i, &(_, p)) in priorities.iter().enumerate() {
-            check_priority(p, &format!("priorities[{i}]"))?;
+            non_negative(&format!("priorities[{i}]"), p)?;
         }
         let mut last: HashMap<i64, f64> = HashMap::with_capacity(priorities.len());
         last.extend(priorities.iter().copied());
@@ -170,10 +170,7 @@ impl Sampler {
         beta: f64,
         with_replacement: bool,
     ) -> Result<SampleBatch> {
-        let beta = validate::finite("beta", beta)?;
-        if beta < 0.0 {
-            return Err(invalid("beta", format!("must be >= 0, got {beta}")));
-        }
+        non_negative("beta", beta)?;
         self.refresh(store)?;
         let samples = self.table.sample(&mut self.rng, count, beta, with_replacement)?;
         Ok(SampleBatch {
@@ -187,7 +184,7 @@ impl Sampler {
     /// is gone, out of this sampler's scope, or was replaced).
     pub fn update_priorities(&mut self, store: &Store, updates: &[PriorityUpdate]) -> Result<Vec<usize>> {
         for (i, u) in updates.iter().enumerate() {
-            check_priority(u.priority, &format!("updates[{i}].priority"))?;
+            non_negative(&format!("updates[{i}].priority"), u.priority)?;
         }
         self.refresh(store)?;
         let triples: Vec<(i64, i64, f64)> =
@@ -349,20 +346,17 @@ impl Sampler {
 
 fn check_config(config: &SamplerConfig) -> Result<()> {
     if let Weighting::Prioritized { alpha } = config.weighting {
-        let alpha = validate::finite("alpha", alpha)?;
-        if alpha < 0.0 {
-            return Err(invalid("alpha", format!("must be >= 0, got {alpha}")));
-        }
+        non_negative("alpha", alpha)?;
     }
     validate::finite_opt("min_score", config.min_score)?;
     validate::finite_opt("max_score", config.max_score)?;
     Ok(())
 }
 
-fn check_priority(priority: f64, field: &str) -> Result<()> {
-    let p = validate::finite(field, priority)?;
-    if p < 0.0 {
-        return Err(invalid(field, format!("must be >= 0, got {p}")));
+/// A finite number >= 0 (alpha, beta, a priority).
+fn non_negative(field: &str, value: f64) -> Result<()> {
+    if validate::finite(field, value)? < 0.0 {
+        return Err(invalid(field, format!("must be >= 0, got {value}")));
     }
     Ok(())
 }

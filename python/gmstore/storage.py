@@ -10,7 +10,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -20,9 +20,7 @@ from ._marshal import (InputColumns, ListResult, SlowPath, _BatchColumns, _json_
 from .errors import InvalidArgumentError, SQLiteStorageError, invalid, raise_for
 from .experience import (NOT_AN_EXPERIENCE, decode_experience, decode_gmstore_experience, describe_experience,
                          encode_experience, tensor_array, TensorColumns, UniformBatch)
-
-if TYPE_CHECKING:
-    from .replay import ReplaySampler
+from .replay import ReplaySampler, sampler_config
 
 
 @dataclass
@@ -460,13 +458,11 @@ class SQLiteStorage:
         return {n.GM_MATRIX_BUILT: "built", n.GM_MATRIX_SNAPSHOT: "snapshot"}.get(out.value, "not loaded")
 
     def sampler(self, alpha: Optional[float] = 0.6, context: Optional[str] = None, min_score: Optional[float] = None,
-                max_score: Optional[float] = None, seed: int = 0) -> "ReplaySampler":
+                max_score: Optional[float] = None, seed: int = 0) -> ReplaySampler:
         """A replay sampler over this store's episodes (optionally one
         context, a score range): drawn in proportion to priority**alpha, or
         uniformly with ``alpha=None``. An episode without a priority of its
         own counts at the current maximum. See ``gmstore.replay``."""
-        from .replay import ReplaySampler, sampler_config
-
         config = sampler_config(alpha, context, min_score, max_score, seed)
         out = ctypes.c_void_p()
         raise_for(self._lib.gm_sampler_new(self._h, ctypes.byref(config), ctypes.byref(out)))

@@ -2,7 +2,7 @@
 //! ids from its store and takes the learner's priorities back.
 
 use std::ffi::c_char;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use super::boundary::{boundary, flag, opt_out, opt_text, out, quiet_boundary, slice};
 use super::handle::{gm_store, store_ref};
@@ -100,7 +100,10 @@ static SAMPLERS: Registry<Entry> = Registry::new("sampler");
 
 /// The sampler behind a handle and its store, for one call.
 fn with_sampler<T>(handle: *mut gm_sampler, f: impl FnOnce(&Store, &mut Sampler) -> Result<T>) -> Result<T> {
-    let entry = SAMPLERS.get(handle as usize)?;
+    with_entry(&*SAMPLERS.get(handle as usize)?, f)
+}
+
+fn with_entry<T>(entry: &Entry, f: impl FnOnce(&Store, &mut Sampler) -> Result<T>) -> Result<T> {
     let store = store_ref(entry.store as *mut gm_store)
         .map_err(|_| Error::Misuse("sampler: its store is closed".into()))?;
     let mut sampler = entry
@@ -315,17 +318,8 @@ pub unsafe extern "C" fn gm_sampler_free(sampler: *mut gm_sampler) {
         let Some(entry) = SAMPLERS.remove(sampler as usize) else {
             return;
         };
-        let _ = flush_entry(&entry);
+        let _ = with_entry(&entry, |store, s| s.flush(store));
     })
-}
-
-fn flush_entry(entry: &Arc<Entry>) -> Result<usize> {
-    let store = store_ref(entry.store as *mut gm_store)?;
-    let mut sampler = entry
-        .sampler
-        .lock()
-        .map_err(|_| Error::Internal("sampler: poisoned".into()))?;
-    sampler.flush(&store)
 }
 
 /// Gives `count` episodes priorities of their own (`ids[i]` gets

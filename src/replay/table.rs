@@ -284,10 +284,7 @@ impl ReplayTable {
                         continue;
                     }
                     held.priority = priority;
-                    let w = self.weighting.weight(priority);
-                    let was = self.trees.weight(slot) > 0.0;
-                    self.drawable = self.drawable + usize::from(w > 0.0) - usize::from(was);
-                    self.trees.set_leaf(slot, w);
+                    self.set_leaf_weight(slot, self.weighting.weight(priority));
                     touched.push(slot);
                 }
                 Some(Place::Unscored(index)) if self.unscored[index].1 == generation => {
@@ -312,9 +309,21 @@ impl ReplayTable {
 
     /// Sets a slot's weight, keeping the count of drawable episodes.
     fn set_weight(&mut self, slot: usize, weight: f64) {
+        self.count_drawable(slot, weight);
+        self.trees.set(slot, weight);
+    }
+
+    /// [`ReplayTable::set_weight`] without the nodes above the slot (a
+    /// batch updates them once, with `update_above`).
+    fn set_leaf_weight(&mut self, slot: usize, weight: f64) {
+        self.count_drawable(slot, weight);
+        self.trees.set_leaf(slot, weight);
+    }
+
+    /// Adjusts the count of drawable episodes for a slot about to change.
+    fn count_drawable(&mut self, slot: usize, weight: f64) {
         let was_drawable = self.trees.weight(slot) > 0.0;
         self.drawable = self.drawable + usize::from(weight > 0.0) - usize::from(was_drawable);
-        self.trees.set(slot, weight);
     }
 
     fn free_slot(&mut self, id: i64) -> usize {

@@ -2,17 +2,10 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::change_log::ChangeLog;
 use crate::error::{Error, Result};
 use crate::storage::{Changes, ConceptFeed, ContentMark, MetaRows, Start};
 use crate::{meta, validate};
-
-/// The highest change-log sequence this session sees. Under SQLite's one
-/// writer, sequences commit in order, so "seq > mark" misses nothing.
-fn max_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT coalesce(max(seq), 0) FROM gm_concept_changes")?
-        .query_row([], |r| r.get(0))?)
-}
 
 impl ConceptFeed for Connection {
     fn commit_probe(&self) -> Result<i64> {
@@ -24,29 +17,20 @@ impl ConceptFeed for Connection {
 
     fn content_mark(&self) -> Result<ContentMark> {
         Ok(ContentMark {
-            seq: max_seq(self)?,
+            seq: ChangeLog::Concepts.max_seq(self)?,
             incarnation: self.meta_get(meta::INCARNATION)?,
             snapshot: None,
         })
     }
 
     fn changes_since(&self, mark: &ContentMark) -> Result<Changes> {
-        let oldest: Option<i64> = self
-            .query_row("SELECT min(seq) FROM gm_concept_changes", [], |r| r.get(0))
-            .optional()?
-            .flatten();
-        let changed: Vec<i64> = self
-            .prepare_cached("SELECT DISTINCT concept_id FROM gm_concept_changes WHERE seq > ?1")?
-            .query_map([mark.seq], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let log_gap = oldest.is_some_and(|o| o > mark.seq + 1) && !changed.is_empty();
+        let changed = ChangeLog::Concepts.ids_since(self, mark.seq)?;
         let now = self.content_mark()?;
         // A log that went backwards, or a new incarnation: a restore.
         let replaced = now.seq < mark.seq || now.incarnation != mark.incarnation;
-        Ok(if log_gap || replaced {
-            Changes::Unknown
-        } else {
-            Changes::Since(changed, now)
+        Ok(match changed {
+            Some(ids) if !replaced => Changes::Since(ids, now),
+            _ => Changes::Unknown,
         })
     }
 

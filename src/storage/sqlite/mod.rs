@@ -13,6 +13,7 @@ mod admin;
 pub(crate) mod backup_file;
 pub(crate) mod checkpointer;
 pub(crate) mod migrations;
+mod change_log;
 mod concepts;
 pub(crate) mod connection;
 mod episodes;

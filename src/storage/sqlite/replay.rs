@@ -3,6 +3,7 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::change_log::ChangeLog;
 use crate::error::Result;
 use crate::meta;
 use crate::storage::{MetaRows, ReplayChanges, ReplayMark, ReplayRow, ReplayRows, ReplayScope};
@@ -40,43 +41,29 @@ fn generation(created_at: ValueRef<'_>) -> i64 {
     }
 }
 
-fn max_seq(conn: &Connection) -> Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT coalesce(max(seq), 0) FROM gm_episode_changes")?
-        .query_row([], |r| r.get(0))?)
-}
-
 impl ReplayRows for Connection {
     fn replay_mark(&self) -> Result<ReplayMark> {
         let max_id = self
             .prepare_cached("SELECT coalesce(max(id), 0) FROM episodes")?
             .query_row([], |r| r.get(0))?;
         Ok(ReplayMark {
-            seq: max_seq(self)?,
+            seq: ChangeLog::Episodes.max_seq(self)?,
             max_id,
             incarnation: self.meta_get(meta::INCARNATION)?,
         })
     }
 
     fn replay_changes_since(&self, mark: &ReplayMark) -> Result<ReplayChanges> {
-        let oldest: Option<i64> = self
-            .query_row("SELECT min(seq) FROM gm_episode_changes", [], |r| r.get(0))
-            .optional()?
-            .flatten();
-        let changed: Vec<i64> = self
-            .prepare_cached("SELECT DISTINCT episode_id FROM gm_episode_changes WHERE seq > ?1")?
-            .query_map([mark.seq], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let log_gap = oldest.is_some_and(|o| o > mark.seq + 1) && !changed.is_empty();
+        let changed = ChangeLog::Episodes.ids_since(self, mark.seq)?;
         let mut now = self.replay_mark()?;
         let replaced = now.seq < mark.seq || now.incarnation != mark.incarnation;
-        if log_gap || replaced {
+        let Some(ids) = changed.filter(|_| !replaced) else {
             return Ok(ReplayChanges::Unknown);
-        }
+        };
         // Deleting the newest episode lowers max(id), but AUTOINCREMENT
         // never hands its id out again: keep the higher mark.
         now.max_id = now.max_id.max(mark.max_id);
-        Ok(ReplayChanges::Since(changed, now))
+        Ok(ReplayChanges::Since(ids, now))
     }
 
     fn replay_rows(&self, scope: &ReplayScope<'_>) -> Result<Vec<ReplayRow>> {
