@@ -32,7 +32,7 @@ use gmstore::ffi::learning::{
     gm_strategy_summary_list_free,
 };
 use gmstore::ffi::transactions::{gm_begin, gm_commit};
-use gmstore::{NewEpisode, NewLearningEvent, Options, Store, StrategyQuery};
+use gmstore::{NewEpisode, NewLearningEvent, Options, RetentionPolicy, Store, StrategyQuery};
 use rusqlite::{params, Connection};
 
 const SMALL_EPISODE: usize = 64;
@@ -190,6 +190,59 @@ fn single_store(b: &mut Bench, n: usize) -> (Duration, Duration, Duration, Durat
         }
     });
     (rust, abi, raw, raw_same)
+}
+
+/// Single-episode stores into a store of `fill` episodes: without a
+/// policy, under a cap it never reaches (the check alone), at a cap of
+/// `fill` (each store evicts the oldest, in its own transaction), at that
+/// cap evicting 1% at a time, and the user's own way to the exact cap:
+/// insert, then delete the oldest.
+fn retention_stores(b: &mut Bench, fill: usize, n: usize) -> [Duration; 5] {
+    let data = vec![7u8; SMALL_EPISODE];
+    let caps = [
+        (None, 0),
+        (Some(fill + n), 0),
+        (Some(fill), 0),
+        (Some(fill), fill / 100),
+    ];
+    let mut times = [Duration::ZERO; 5];
+    for (i, (cap, at_once)) in caps.into_iter().enumerate() {
+        let store = gm_db(&b.fresh("gm_retention"));
+        let batch: Vec<_> = (0..fill).map(|_| NewEpisode::new(&data, 0.5, "ctx")).collect();
+        store.store_episodes(&batch).unwrap();
+        let policy = cap.map(|max| RetentionPolicy {
+            max_episodes: Some(max as i64),
+            eviction_batch: at_once as i64,
+            ..RetentionPolicy::default()
+        });
+        store.set_retention_policy(policy.as_ref()).unwrap();
+        times[i] = timed(|| {
+            for _ in 0..n {
+                black_box(store.store_episode(&NewEpisode::new(&data, 0.5, "ctx")).unwrap());
+            }
+        });
+        assert_eq!(
+            store.count_episodes().unwrap() as usize,
+            fill + if i == 2 { 0 } else { n }
+        );
+    }
+    let store = gm_db(&b.fresh("gm_own_delete"));
+    let batch: Vec<_> = (0..fill).map(|_| NewEpisode::new(&data, 0.5, "ctx")).collect();
+    store.store_episodes(&batch).unwrap();
+    times[4] = timed(|| {
+        for _ in 0..n {
+            store.begin().unwrap();
+            black_box(store.store_episode(&NewEpisode::new(&data, 0.5, "ctx")).unwrap());
+            store
+                .execute(
+                    "DELETE FROM episodes WHERE id = (SELECT min(id) FROM episodes)",
+                    &[],
+                )
+                .unwrap();
+            store.commit().unwrap();
+        }
+    });
+    times
 }
 
 /// 1,000-row context query among 50,000 episodes of 50 contexts.
@@ -883,6 +936,26 @@ fn main() {
             "the same concepts by id, Rust API",
             Some((2.0, "<=")),
         ),
+        row(
+            "single store x2,000 into 20,000, retention cap not reached, Rust API",
+            "no policy",
+            Some((1.2, "<=")),
+        ),
+        row(
+            "single store x2,000 at a 20,000-episode cap (each evicts one), Rust API",
+            "no policy",
+            None,
+        ),
+        row(
+            "single store x2,000 at a 20,000-episode cap (each evicts one), Rust API",
+            "insert + DELETE oldest by hand, one transaction each",
+            None,
+        ),
+        row(
+            "single store x2,000 at a 20,000-episode cap, eviction_batch 200, Rust API",
+            "no policy",
+            Some((1.2, "<=")),
+        ),
     ];
     for run in 0..runs {
         eprintln!("run {}/{runs}", run + 1);
@@ -928,6 +1001,11 @@ fn main() {
         record(23, abi_stats, abi_best);
         let (g, r) = concept_by_name(&mut b, 50_000);
         record(24, g, r);
+        let [off, under, at_cap, batched, by_hand] = retention_stores(&mut b, 20_000, 2_000);
+        record(25, under, off);
+        record(26, at_cap, off);
+        record(27, at_cap, by_hand);
+        record(28, batched, off);
     }
     emit_json(&rows, runs);
     println!(

@@ -68,6 +68,22 @@
 #define GM_MAX_TENSORS 1000000
 
 /**
+ * `gm_retention_policy.order`: the lowest id (the oldest insert) first.
+ */
+#define GM_EVICT_OLDEST 0
+
+/**
+ * `gm_retention_policy.order`: the lowest performance score first.
+ */
+#define GM_EVICT_LOWEST_SCORE 1
+
+/**
+ * `gm_retention_policy.order`: the lowest replay priority first;
+ * episodes without one go last.
+ */
+#define GM_EVICT_LOWEST_PRIORITY 2
+
+/**
  * Most episodes one `gm_sampler_sample` or priority call handles.
  */
 #define GM_MAX_SAMPLE_BATCH (1 << 24)
@@ -1354,6 +1370,20 @@ typedef struct gm_stats {
    * Always 0.
    */
   uint8_t reserved[7];
+  /**
+   * Episodes the retention policy has evicted since the store was
+   * created.
+   */
+  int64_t episodes_evicted;
+  /**
+   * 1 when a retention policy is in force (read it with
+   * `gm_get_retention`), else 0.
+   */
+  uint8_t has_retention_policy;
+  /**
+   * Always 0.
+   */
+  uint8_t reserved_tail[7];
 } gm_stats;
 
 /**
@@ -1429,6 +1459,157 @@ typedef struct gm_experience {
    */
   size_t values_json_len;
 } gm_experience;
+
+/**
+ * A retention policy. As an input, plain data owned by the caller and
+ * read only during the call: initialise it with
+ * `gm_retention_policy_init`, then set what you need. Limits apply to
+ * the evictable episodes (all but the protected ones).
+ */
+typedef struct gm_retention_policy {
+  /**
+   * `sizeof(gm_retention_policy)`, set by `gm_retention_policy_init`.
+   */
+  uint32_t struct_size;
+  /**
+   * Which episode goes first under the count and byte limits:
+   * `GM_EVICT_OLDEST` (0), `GM_EVICT_LOWEST_SCORE`,
+   * `GM_EVICT_LOWEST_PRIORITY`. Ties go oldest first.
+   */
+  uint32_t order;
+  /**
+   * 1 to apply `max_episodes`.
+   */
+  uint8_t has_max_episodes;
+  /**
+   * 1 to apply `max_experience_bytes`.
+   */
+  uint8_t has_max_experience_bytes;
+  /**
+   * 1 to apply `max_age_seconds`.
+   */
+  uint8_t has_max_age_seconds;
+  /**
+   * 1 to apply `keep_top_k`.
+   */
+  uint8_t has_keep_top_k;
+  /**
+   * 1: `keep_top_k` per context; 0: overall.
+   */
+  uint8_t top_k_per_context;
+  /**
+   * Reserved; must be 0.
+   */
+  uint8_t reserved[3];
+  /**
+   * Keep at most this many evictable episodes (>= 0).
+   */
+  int64_t max_episodes;
+  /**
+   * Keep at most this many bytes of evictable experiences (>= 0).
+   */
+  int64_t max_experience_bytes;
+  /**
+   * Evict episodes whose `timestamp` is more than this many seconds
+   * before now (finite, >= 0).
+   */
+  double max_age_seconds;
+  /**
+   * Keep only the k best-scoring evictable episodes (>= 0).
+   */
+  int64_t keep_top_k;
+  /**
+   * When the count or byte limit is exceeded, evict at least this many
+   * at once (0 or 1: exactly down to the limit; >= 0). Batches spare a
+   * store at its cap a delete per insert: it then holds between
+   * `max_episodes - eviction_batch + 1` and `max_episodes`.
+   */
+  int64_t eviction_batch;
+  /**
+   * Protected episodes: those whose metadata's top-level key
+   * `protect_key` holds `protect_value`. NULL: none protected.
+   */
+  const char *protect_key;
+  /**
+   * The protected value as JSON text (a string, boolean or integer:
+   * `true`, `"demo"`, `3`); required with `protect_key`.
+   */
+  const char *protect_value;
+} gm_retention_policy;
+
+/**
+ * Episodes evicted, by the rule that evicted them (rules run in this
+ * order). Written into the caller's struct.
+ */
+typedef struct gm_evictions {
+  /**
+   * Older than `max_age_seconds`.
+   */
+  uint64_t by_age;
+  /**
+   * Outside the top k by score.
+   */
+  uint64_t by_top_k;
+  /**
+   * Over `max_episodes`.
+   */
+  uint64_t by_count;
+  /**
+   * Over `max_experience_bytes`.
+   */
+  uint64_t by_bytes;
+} gm_evictions;
+
+/**
+ * The policy in force and the budget's counts, owned by the caller and
+ * freed with `gm_retention_status_free` (which frees the policy's
+ * strings too).
+ */
+typedef struct gm_retention_status {
+  /**
+   * 1 when a policy is in force (`policy` is valid), else 0.
+   */
+  uint8_t has_policy;
+  /**
+   * Always 0.
+   */
+  uint8_t reserved[7];
+  /**
+   * The policy, when `has_policy` is 1.
+   */
+  struct gm_retention_policy policy;
+  /**
+   * Evictable episodes held (counted while a policy is in force).
+   */
+  int64_t episodes;
+  /**
+   * Their experience bytes.
+   */
+  int64_t experience_bytes;
+  /**
+   * Episodes evicted since the store was created.
+   */
+  int64_t evicted_total;
+} gm_retention_status;
+
+/**
+ * What `gm_prune` evicted (or would evict), owned by the caller and freed
+ * with `gm_pruned_free`.
+ */
+typedef struct gm_pruned {
+  /**
+   * Counts by rule.
+   */
+  struct gm_evictions evictions;
+  /**
+   * The evicted episodes' ids in eviction order; NULL when `count` is 0.
+   */
+  const int64_t *ids;
+  /**
+   * Entries in `ids`.
+   */
+  size_t count;
+} gm_pruned;
 
 /**
  * What a sampler draws from and how. Plain data owned by the caller,
@@ -2186,6 +2367,60 @@ gm_status gm_experience_decode(const uint8_t *data,
  * Frees a decoded experience. NULL is a no-op.
  */
 void gm_experience_free(struct gm_experience *experience);
+
+/**
+ * Zeroes `*policy` (no limits, `GM_EVICT_OLDEST`, nothing protected) and
+ * sets its `struct_size`. NULL is a no-op.
+ */
+void gm_retention_policy_init(struct gm_retention_policy *policy);
+
+/**
+ * Sets the store's retention policy (NULL, or one without any limit,
+ * removes it) and applies it at once, in one transaction; writes what
+ * that evicted to `*out_evicted` (may be NULL). From then on every
+ * episode write applies it in its own transaction. Errors:
+ * `GM_ERR_INVALID_ARGUMENT` naming the field (a negative limit, an age
+ * not finite, `top_k_per_context` without `has_keep_top_k`, a protected
+ * key that is empty or holds `"`, a value that is not a JSON string,
+ * boolean or integer, a wrong `struct_size`, a flag not 0 or 1).
+ * Thread-safe.
+ */
+gm_status gm_set_retention_policy(struct gm_store *store,
+                                  const struct gm_retention_policy *policy,
+                                  struct gm_evictions *out_evicted);
+
+/**
+ * Writes the policy in force and the budget's counts to `*out_status`
+ * (free with `gm_retention_status_free`). Thread-safe.
+ */
+gm_status gm_get_retention(struct gm_store *store, struct gm_retention_status **out_status);
+
+/**
+ * Frees a status from `gm_get_retention`, with its policy's strings.
+ * NULL is a no-op.
+ */
+void gm_retention_status_free(struct gm_retention_status *status);
+
+/**
+ * Writes what the calling thread's last episode write on `store`
+ * evicted to `*out_evicted` (all zero when nothing, or no policy).
+ * Thread-safe; each thread sees its own writes.
+ */
+gm_status gm_last_evictions(struct gm_store *store, struct gm_evictions *out_evicted);
+
+/**
+ * Brings the store within its policy (after writes by other programs, or
+ * as time passes a `max_age_seconds`) and writes what it evicted to
+ * `*out_pruned` (free with `gm_pruned_free`). With `dry_run` 1, reports
+ * what it would evict and changes nothing. Backups are never touched.
+ * Thread-safe.
+ */
+gm_status gm_prune(struct gm_store *store, uint8_t dry_run, struct gm_pruned **out_pruned);
+
+/**
+ * Frees a result of `gm_prune`. NULL is a no-op.
+ */
+void gm_pruned_free(struct gm_pruned *pruned);
 
 /**
  * Makes a sampler over `store`'s episodes in `*out_sampler`; free it with

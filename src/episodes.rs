@@ -11,7 +11,7 @@ impl Store {
     /// Stores one episode and returns its id.
     pub fn store_episode(&self, episode: &NewEpisode<'_>) -> Result<i64> {
         let valid = episode.validated()?;
-        self.write(|conn| conn.insert_episode(&valid))
+        self.write_episodes(&[valid.context_hash], false, |conn| conn.insert_episode(&valid))
     }
 
     /// Stores many episodes in one transaction: all or none. Returns their
@@ -23,12 +23,15 @@ impl Store {
             .enumerate()
             .map(|(i, e)| e.validated().map_err(|err| err.within(&format!("episodes[{i}]"))))
             .collect::<Result<Vec<_>>>()?;
+        let contexts: Vec<&str> = valid.iter().map(|e| e.context_hash).collect();
         if let [one] = valid.as_slice() {
             // One insert is atomic by itself: no savepoint, whose page
             // copies dominate a small write inside a caller's transaction.
-            return Ok(vec![self.write(|conn| conn.insert_episode(one))?]);
+            return Ok(vec![
+                self.write_episodes(&contexts, false, |conn| conn.insert_episode(one))?
+            ]);
         }
-        self.write_atomic(|conn| conn.insert_episodes(&valid))
+        self.write_episodes(&contexts, true, |conn| conn.insert_episodes(&valid))
     }
 
     /// The episode with this id, or `None`.

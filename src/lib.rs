@@ -10,7 +10,8 @@
 //! `status`, `error`; the ground floor `clock`, `files`, `meta`,
 //! `validate`, `options`, `experience`, `estimates`; `migrations`; the shared
 //! algorithms `knn` and `replay`; `writer`, `store` (connections and
-//! transactions); the domains `episodes`, `concepts`, `strategies`,
+//! transactions); `retention` (the budget every episode write
+//! applies); the domains `episodes`, `concepts`, `strategies`,
 //! `learning`, `graph`, `search`, `sampler`, `maintenance`, `backup`,
 //! `transfer`; and `ffi` on top.
 #![warn(missing_docs)]
@@ -33,6 +34,7 @@ mod meta;
 mod options;
 mod records;
 mod replay;
+mod retention;
 mod sampler;
 mod search;
 mod status;
@@ -56,6 +58,7 @@ pub use learning::{
 };
 pub use maintenance::{SqlValue, Stats};
 pub use options::{Options, Synchronous};
+pub use retention::{EvictionOrder, Evictions, Protection, Pruned, RetentionPolicy, RetentionStatus};
 pub use sampler::{PriorityUpdate, Sample, SampleBatch, Sampler, SamplerConfig, Weighting};
 pub use search::{Metric, Neighbor, SearchFilter, MAX_K};
 pub use storage::migrations::{file_schema_version, LATEST_VERSION};

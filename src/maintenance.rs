@@ -29,7 +29,10 @@ impl Store {
 
     /// Counts, sizes and versions, read in one snapshot.
     pub fn get_database_stats(&self) -> Result<Stats> {
-        let mut stats = self.read(|conn| conn.stats_snapshot())?;
+        let (mut stats, retention) =
+            self.read(|conn| Ok((conn.stats_snapshot()?, conn.retention_state()?)))?;
+        stats.retention = retention.policy;
+        stats.episodes_evicted = retention.evicted_total;
         stats.last_backup_time = self.last_backup_time()?;
         if self.is_server() {
             // The server reported the size of the store's tables itself.

@@ -3,7 +3,7 @@
 //! so neither imports the other.
 
 use crate::clock::now;
-use crate::error::Result;
+use crate::error::{invalid, Result};
 use crate::validate;
 
 /// A stored episode, as the seed's `Episode` dataclass plus `created_at`.
@@ -269,11 +269,220 @@ pub struct Stats {
     pub embedding_dim: Option<usize>,
     /// Unix time of the newest automatic backup on disk, if any.
     pub last_backup_time: Option<f64>,
+    /// The retention policy in force, if any.
+    pub retention: Option<RetentionPolicy>,
+    /// Episodes retention has evicted since the store was created.
+    pub episodes_evicted: i64,
 }
 
 impl Stats {
     /// `db_size_bytes` in MiB, as the seed's `db_size_mb`.
     pub fn db_size_mb(&self) -> f64 {
         self.db_size_bytes as f64 / (1024.0 * 1024.0)
+    }
+}
+
+/// Which evictable episode goes first when a count or byte limit is
+/// exceeded (Reverb's remover). Ties go oldest (lowest id) first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EvictionOrder {
+    /// The lowest id first: insertion order (Reverb's Fifo).
+    #[default]
+    Oldest,
+    /// The lowest performance score first (Reverb's MinHeap).
+    LowestScore,
+    /// The lowest replay priority first; episodes without one count at
+    /// the maximum, so they go last.
+    LowestPriority,
+}
+
+impl EvictionOrder {
+    /// The name stored in the database and used by the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvictionOrder::Oldest => "oldest",
+            EvictionOrder::LowestScore => "lowest_score",
+            EvictionOrder::LowestPriority => "lowest_priority",
+        }
+    }
+
+    /// The order named `name` (as [`EvictionOrder::name`] gives it).
+    pub fn from_name(name: &str) -> Result<EvictionOrder> {
+        match name {
+            "oldest" => Ok(EvictionOrder::Oldest),
+            "lowest_score" => Ok(EvictionOrder::LowestScore),
+            "lowest_priority" => Ok(EvictionOrder::LowestPriority),
+            other => Err(invalid(
+                "order",
+                format!("'{other}' is not one of oldest, lowest_score, lowest_priority"),
+            )),
+        }
+    }
+}
+
+/// Episodes never evicted: those whose metadata's top-level `key` holds
+/// `value` (a JSON string, boolean or integer, given as JSON text such as
+/// `true` or `"demo"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protection {
+    /// The metadata key (non-empty, no `"`, no control characters).
+    pub key: String,
+    /// The value as JSON text, normalised when the policy is set.
+    pub value: String,
+}
+
+/// A store's retention policy. Every limit is optional; a policy without
+/// any limit keeps everything.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RetentionPolicy {
+    /// Keep at most this many evictable episodes (Reverb's max_size).
+    pub max_episodes: Option<i64>,
+    /// Keep at most this many bytes of evictable experiences.
+    pub max_experience_bytes: Option<i64>,
+    /// Evict episodes whose `timestamp` is more than this many seconds
+    /// before now (Unix seconds, as the seed stamps them).
+    pub max_age_seconds: Option<f64>,
+    /// Keep only the k best-scoring evictable episodes (TorchRL's
+    /// max-value writer)...
+    pub keep_top_k: Option<i64>,
+    /// ...of each context, instead of overall.
+    pub top_k_per_context: bool,
+    /// Episodes outside the budget.
+    pub protect: Option<Protection>,
+    /// Which episode goes first under `max_episodes` and
+    /// `max_experience_bytes`.
+    pub order: EvictionOrder,
+    /// When `max_episodes` or `max_experience_bytes` is exceeded, evict at
+    /// least this many at once (0 or 1: exactly down to the limit). A
+    /// store at its cap otherwise deletes one episode per insert, writing
+    /// the pages of the oldest rows again on every commit; a batch of 1%
+    /// of the cap makes that once per 1% of inserts, and the store holds
+    /// between cap - batch + 1 and cap episodes.
+    pub eviction_batch: i64,
+}
+
+impl RetentionPolicy {
+    /// Whether any limit is set.
+    pub fn limits_anything(&self) -> bool {
+        self.max_episodes.is_some()
+            || self.max_experience_bytes.is_some()
+            || self.max_age_seconds.is_some()
+            || self.keep_top_k.is_some()
+    }
+
+    /// The same policy with every field checked and the protected value
+    /// normalised to compact JSON.
+    pub(crate) fn validated(&self) -> Result<RetentionPolicy> {
+        let count = |field: &str, v: Option<i64>| match v {
+            Some(n) if n < 0 => Err(invalid(field, format!("must be >= 0, got {n}"))),
+            _ => Ok(()),
+        };
+        count("max_episodes", self.max_episodes)?;
+        count("max_experience_bytes", self.max_experience_bytes)?;
+        count("keep_top_k", self.keep_top_k)?;
+        count("eviction_batch", Some(self.eviction_batch))?;
+        if let Some(age) = validate::finite_opt("max_age_seconds", self.max_age_seconds)? {
+            if age < 0.0 {
+                return Err(invalid("max_age_seconds", format!("must be >= 0, got {age}")));
+            }
+        }
+        if self.top_k_per_context && self.keep_top_k.is_none() {
+            return Err(invalid("top_k_per_context", "needs keep_top_k"));
+        }
+        let protect = self.protect.as_ref().map(validated_protection).transpose()?;
+        Ok(RetentionPolicy {
+            protect,
+            ..self.clone()
+        })
+    }
+}
+
+fn validated_protection(p: &Protection) -> Result<Protection> {
+    if p.key.is_empty() || p.key.chars().any(|c| c == '"' || c.is_control()) {
+        return Err(invalid(
+            "protect.key",
+            format!(
+                "{:?}: must be non-empty, without '\"' or control characters",
+                p.key
+            ),
+        ));
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&p.value).map_err(|e| invalid("protect.value", format!("not JSON: {e}")))?;
+    let scalar = match &value {
+        serde_json::Value::String(_) | serde_json::Value::Bool(_) => true,
+        serde_json::Value::Number(n) => n.is_i64() || n.is_u64(),
+        _ => false,
+    };
+    if !scalar {
+        return Err(invalid(
+            "protect.value",
+            format!("{}: must be a JSON string, boolean or integer", p.value),
+        ));
+    }
+    Ok(Protection {
+        key: p.key.clone(),
+        value: value.to_string(),
+    })
+}
+
+/// Episodes evicted, by the rule that evicted them. Rules run in this
+/// order: age, top k, count, bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evictions {
+    /// Older than `max_age_seconds`.
+    pub by_age: u64,
+    /// Outside the top k by score.
+    pub by_top_k: u64,
+    /// Over `max_episodes`.
+    pub by_count: u64,
+    /// Over `max_experience_bytes`.
+    pub by_bytes: u64,
+}
+
+impl Evictions {
+    /// Every episode evicted.
+    pub fn total(&self) -> u64 {
+        self.by_age + self.by_top_k + self.by_count + self.by_bytes
+    }
+}
+
+/// What a prune evicted (or, for a dry run, would evict).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pruned {
+    /// Counts by rule.
+    pub evictions: Evictions,
+    /// The episodes' ids, in eviction order.
+    pub ids: Vec<i64>,
+}
+
+/// The policy and the budget as the database counts it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RetentionStatus {
+    /// The policy in force; `None` when none is set.
+    pub policy: Option<RetentionPolicy>,
+    /// Evictable episodes now held (counted only while a policy is set).
+    pub episodes: i64,
+    /// Their experience bytes.
+    pub experience_bytes: i64,
+    /// Episodes evicted since the store was created.
+    pub evicted_total: i64,
+}
+
+impl RetentionStatus {
+    /// The status a store's row gives: `policy` as stored (with no limit:
+    /// none in force), and the row's counts, which are kept only while a
+    /// policy is in force (zero otherwise, rather than stale).
+    pub(crate) fn counted_under(policy: RetentionPolicy, row: RetentionStatus) -> RetentionStatus {
+        if !policy.limits_anything() {
+            return RetentionStatus {
+                evicted_total: row.evicted_total,
+                ..RetentionStatus::default()
+            };
+        }
+        RetentionStatus {
+            policy: Some(policy),
+            ..row
+        }
     }
 }

@@ -42,6 +42,9 @@ pub struct Store {
     /// Copies the write-ahead log into the file off the callers' threads
     /// (a SQLite file in WAL mode opened read-write); stopped at close.
     checkpointer: Mutex<Option<Checkpointer>>,
+    /// Tells this store from every other opened by the process (reports
+    /// kept per thread name the store they are about).
+    serial: u64,
 }
 
 /// Where the store lives.
@@ -178,6 +181,12 @@ fn rolled_back_by_sqlite(what: &str) -> Error {
     ))
 }
 
+/// A number no other store of this process has had.
+fn next_serial() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn savepoint_name(depth: u32) -> String {
     format!("gm_tx_{depth}")
 }
@@ -209,6 +218,7 @@ impl Store {
             knn: crate::knn::KnnCache::new(),
             access_log: Default::default(),
             checkpointer: Mutex::new(None),
+            serial: next_serial(),
         };
         store.apply_embedding_dim_option()?;
         Ok(store)
@@ -301,6 +311,7 @@ impl Store {
             knn: crate::knn::KnnCache::new(),
             access_log: Default::default(),
             checkpointer: Mutex::new(checkpointer),
+            serial: next_serial(),
         };
         store.apply_embedding_dim_option()?;
         Ok(store)
@@ -319,6 +330,10 @@ impl Store {
     }
 
     /// (device, inode) of the store's file; None in memory or on a server.
+    pub(crate) fn serial(&self) -> u64 {
+        self.serial
+    }
+
     pub(crate) fn file_identity(&self) -> Option<(u64, u64)> {
         self.file_id
     }

@@ -55,6 +55,97 @@ fn stats_text_and_json() {
     assert_eq!(v["schema_version"].as_i64(), Some(gmstore::LATEST_VERSION));
 }
 
+/// Sets a policy, lists what a prune would evict after a write by the
+/// sqlite3 CLI (which the policy cannot stop), then prunes exactly that;
+/// backups made before keep every episode.
+#[test]
+fn retention_and_prune_dry_run_then_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = populated(dir.path());
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = gmstore(args);
+        assert!(out.status.success(), "{args:?}: {:?}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let shown = json(&["retention", &db, "--json"]);
+    assert!(shown["policy"].is_null());
+    let backup = dir.path().join("before.db");
+    assert!(gmstore(&["backup", &db, "--to", backup.to_str().unwrap()])
+        .status
+        .success());
+    let set = json(&[
+        "retention",
+        &db,
+        "--max-episodes",
+        "20",
+        "--order",
+        "lowest_score",
+        "--protect",
+        "pinned=true",
+        "--json",
+    ]);
+    assert_eq!(set["evicted_now"]["by_count"].as_u64(), Some(5));
+    assert_eq!(set["policy"]["max_episodes"].as_i64(), Some(20));
+    assert_eq!(set["policy"]["protect"]["pinned"], serde_json::Value::Bool(true));
+    let out = gmstore(&["retention", &db]);
+    assert!(
+        text(&out).0.contains("at most 20 episodes; lowest score first"),
+        "{:?}",
+        text(&out)
+    );
+
+    let sql = "INSERT INTO episodes(timestamp, experience_data, performance_score, context_hash, metadata) \
+               VALUES (1, x'00', -1.0, 'cli', '{}'), (2, x'00', -2.0, 'cli', '{\"pinned\": true}'), \
+               (3, x'00', 9.0, 'cli', '{}')";
+    let out = Command::new("sqlite3")
+        .arg(&db)
+        .arg(sql)
+        .output()
+        .expect("sqlite3 CLI");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan = json(&["prune", &db, "--dry-run", "--json"]);
+    assert_eq!(plan["evicted"]["by_count"].as_u64(), Some(2));
+    let stats = json(&["stats", &db, "--json"]);
+    assert_eq!(
+        stats["episodes_count"].as_i64(),
+        Some(23),
+        "a dry run changes nothing"
+    );
+    let out = gmstore(&["prune", &db]);
+    assert!(out.status.success());
+    let ids: Vec<String> = plan["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    assert!(
+        text(&out).0.contains(&format!("ids: {}", ids.join(" "))),
+        "{:?}",
+        text(&out)
+    );
+    let stats = json(&["stats", &db, "--json"]);
+    assert_eq!(stats["episodes_count"].as_i64(), Some(21));
+    assert_eq!(stats["episodes_evicted"].as_i64(), Some(7));
+    let before = Store::open_path(&backup).unwrap();
+    assert_eq!(
+        before.count_episodes().unwrap(),
+        25,
+        "backups are untouched by retention"
+    );
+
+    let cleared = json(&["retention", &db, "--clear", "--json"]);
+    assert!(cleared["policy"].is_null());
+    let out = gmstore(&["retention", &db, "--protect", "pinned", "--max-episodes", "3"]);
+    assert!(!out.status.success() && text(&out).1.contains("--protect: expected KEY=JSON"));
+    let out = gmstore(&["retention", &db, "--max-episodes", "3", "--protect", "pinned=[1]"]);
+    assert!(
+        !out.status.success() && text(&out).1.contains("protect.value"),
+        "{:?}",
+        text(&out)
+    );
+}
+
 #[test]
 fn backup_check_vacuum_restore() {
     let dir = tempfile::tempdir().unwrap();

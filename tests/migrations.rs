@@ -41,6 +41,7 @@ fn new_file_gets_the_seed_tables_and_latest_version() {
             "gm_episode_changes",
             "gm_episode_priorities",
             "gm_meta",
+            "gm_retention",
             "gm_schema_version",
             "learning_events"
         ]

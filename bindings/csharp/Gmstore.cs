@@ -838,6 +838,96 @@ namespace Gmstore
             return (long)stored.ToUInt64();
         }
 
+        // ---- retention ----
+
+        /// <summary>gm_retention_policy.order: the oldest first, the lowest score first,
+        /// the lowest replay priority first.</summary>
+        public const uint EvictOldest = 0, EvictLowestScore = 1, EvictLowestPriority = 2;
+
+        /// <summary>Sets the retention policy and applies it at once; every later episode
+        /// write applies it in its own transaction. Limits cover the evictable episodes:
+        /// all but those whose metadata <paramref name="protectKey"/> holds
+        /// <paramref name="protectValueJson"/> (JSON text: "true", "\"demo\""). Null
+        /// limits are not set; no limit at all removes the policy.</summary>
+        public gm_evictions SetRetentionPolicy(long? maxEpisodes = null, long? maxExperienceBytes = null,
+                                               double? maxAgeSeconds = null, long? keepTopK = null,
+                                               bool topKPerContext = false, string protectKey = null,
+                                               string protectValueJson = null, uint order = EvictOldest,
+                                               long evictionBatch = 0)
+        {
+            using (var pins = new Pins())
+            {
+                gm_retention_policy p;
+                Native.gm_retention_policy_init(out p);
+                p.order = order;
+                p.has_max_episodes = (byte)(maxEpisodes.HasValue ? 1 : 0);
+                p.max_episodes = maxEpisodes ?? 0;
+                p.has_max_experience_bytes = (byte)(maxExperienceBytes.HasValue ? 1 : 0);
+                p.max_experience_bytes = maxExperienceBytes ?? 0;
+                p.has_max_age_seconds = (byte)(maxAgeSeconds.HasValue ? 1 : 0);
+                p.max_age_seconds = maxAgeSeconds ?? 0.0;
+                p.has_keep_top_k = (byte)(keepTopK.HasValue ? 1 : 0);
+                p.keep_top_k = keepTopK ?? 0;
+                p.top_k_per_context = (byte)(topKPerContext ? 1 : 0);
+                p.eviction_batch = evictionBatch;
+                p.protect_key = pins.Pin(Utf8.Z(protectKey, "policy.protect_key"));
+                p.protect_value = pins.Pin(Utf8.Z(protectValueJson, "policy.protect_value"));
+                gm_evictions evicted;
+                GmException.Check(Native.gm_set_retention_policy(Handle, new[] { p }, out evicted));
+                return evicted;
+            }
+        }
+
+        /// <summary>Removes the retention policy: nothing is evicted any more.</summary>
+        public void ClearRetentionPolicy()
+        {
+            gm_evictions ignored;
+            GmException.Check(Native.gm_set_retention_policy(Handle, null, out ignored));
+        }
+
+        /// <summary>What this thread's last episode write on this store evicted, by rule.</summary>
+        public gm_evictions LastEvictions()
+        {
+            gm_evictions evicted;
+            GmException.Check(Native.gm_last_evictions(Handle, out evicted));
+            return evicted;
+        }
+
+        /// <summary>The evictable episodes as the database counts them, and every eviction
+        /// so far; false when no policy is in force.</summary>
+        public bool RetentionStatus(out long episodes, out long experienceBytes, out long evictedTotal)
+        {
+            IntPtr p;
+            GmException.Check(Native.gm_get_retention(Handle, out p));
+            try
+            {
+                var s = (gm_retention_status)Marshal.PtrToStructure(p, typeof(gm_retention_status));
+                episodes = s.episodes;
+                experienceBytes = s.experience_bytes;
+                evictedTotal = s.evicted_total;
+                return s.has_policy == 1;
+            }
+            finally { Native.gm_retention_status_free(p); }
+        }
+
+        /// <summary>Evicts what the policy no longer allows (after writes by other programs,
+        /// or as the maximum age passes) and returns the ids, in eviction order; with
+        /// <paramref name="dryRun"/> only lists them.</summary>
+        public long[] Prune(bool dryRun, out gm_evictions evicted)
+        {
+            IntPtr p;
+            GmException.Check(Native.gm_prune(Handle, (byte)(dryRun ? 1 : 0), out p));
+            try
+            {
+                var r = (gm_pruned)Marshal.PtrToStructure(p, typeof(gm_pruned));
+                evicted = r.evictions;
+                var ids = new long[(long)r.count.ToUInt64()];
+                if (ids.Length > 0) Marshal.Copy(r.ids, ids, 0, ids.Length);
+                return ids;
+            }
+            finally { Native.gm_pruned_free(p); }
+        }
+
         // ---- transactions ----
 
         /// <summary>A transaction on this thread: calls this thread makes join it.
@@ -1463,6 +1553,15 @@ namespace Gmstore
         public byte reserved4;
         public byte reserved5;
         public byte reserved6;
+        public long episodes_evicted;
+        public byte has_retention_policy;
+        public byte reserved_tail0;
+        public byte reserved_tail1;
+        public byte reserved_tail2;
+        public byte reserved_tail3;
+        public byte reserved_tail4;
+        public byte reserved_tail5;
+        public byte reserved_tail6;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -1491,6 +1590,62 @@ namespace Gmstore
         public UIntPtr count;
         public IntPtr values_json;
         public UIntPtr values_json_len;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct gm_retention_policy
+    {
+        public uint struct_size;
+        public uint order;
+        public byte has_max_episodes;
+        public byte has_max_experience_bytes;
+        public byte has_max_age_seconds;
+        public byte has_keep_top_k;
+        public byte top_k_per_context;
+        public byte reserved0;
+        public byte reserved1;
+        public byte reserved2;
+        public long max_episodes;
+        public long max_experience_bytes;
+        public double max_age_seconds;
+        public long keep_top_k;
+        public long eviction_batch;
+        public IntPtr protect_key;
+        public IntPtr protect_value;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct gm_evictions
+    {
+        public ulong by_age;
+        public ulong by_top_k;
+        public ulong by_count;
+        public ulong by_bytes;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct gm_retention_status
+    {
+        public byte has_policy;
+        public byte reserved0;
+        public byte reserved1;
+        public byte reserved2;
+        public byte reserved3;
+        public byte reserved4;
+        public byte reserved5;
+        public byte reserved6;
+        public gm_retention_policy policy;
+        public long episodes;
+        public long experience_bytes;
+        public long evicted_total;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct gm_pruned
+    {
+        public gm_evictions evictions;
+        public IntPtr ids;
+        public UIntPtr count;
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -1686,6 +1841,20 @@ namespace Gmstore
         public static extern uint gm_experience_decode(byte[] data, UIntPtr len, out IntPtr out_experience);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern void gm_experience_free(IntPtr experience);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern void gm_retention_policy_init(out gm_retention_policy policy);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_set_retention_policy(StoreHandle store, gm_retention_policy[] policy, out gm_evictions out_evicted);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_get_retention(StoreHandle store, out IntPtr out_status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern void gm_retention_status_free(IntPtr status);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_last_evictions(StoreHandle store, out gm_evictions out_evicted);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_prune(StoreHandle store, byte dry_run, out IntPtr out_pruned);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern void gm_pruned_free(IntPtr pruned);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern uint gm_sampler_new(StoreHandle store, gm_sampler_config[] config, out IntPtr out_sampler);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

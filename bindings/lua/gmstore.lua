@@ -346,6 +346,68 @@ function Store:set_episode_priorities(ids, priorities)
   return tonumber(out_size[0])
 end
 
+--- Retention: a budget for the episodes, applied inside every episode
+--- write. opts: max_episodes, max_experience_bytes, max_age_seconds,
+--- keep_top_k (top_k_per_context = true for one per context),
+--- protect = { key, json_value } (e.g. { "demonstration", "true" }),
+--- order = "oldest" | "lowest_score" | "lowest_priority", eviction_batch.
+--- Applies it at once; returns what that evicted. No limit removes it.
+local EVICTION_ORDERS = { oldest = 0, lowest_score = 1, lowest_priority = 2 } -- GM_EVICT_* (macros)
+
+local function evictions_table(e)
+  return { by_age = tonumber(e.by_age), by_top_k = tonumber(e.by_top_k), by_count = tonumber(e.by_count),
+           by_bytes = tonumber(e.by_bytes) }
+end
+
+function Store:set_retention_policy(opts)
+  opts = opts or {}
+  local p = ffi.new("gm_retention_policy")
+  C.gm_retention_policy_init(p)
+  local order = EVICTION_ORDERS[opts.order or "oldest"]
+  if order == nil then error("order: " .. tostring(opts.order) .. " is not oldest, lowest_score or lowest_priority", 2) end
+  p.order = order
+  if opts.max_episodes ~= nil then p.has_max_episodes, p.max_episodes = 1, opts.max_episodes end
+  if opts.max_experience_bytes ~= nil then
+    p.has_max_experience_bytes, p.max_experience_bytes = 1, opts.max_experience_bytes
+  end
+  if opts.max_age_seconds ~= nil then p.has_max_age_seconds, p.max_age_seconds = 1, opts.max_age_seconds end
+  if opts.keep_top_k ~= nil then p.has_keep_top_k, p.keep_top_k = 1, opts.keep_top_k end
+  p.top_k_per_context = opts.top_k_per_context and 1 or 0
+  p.eviction_batch = opts.eviction_batch or 0
+  local key, value
+  if opts.protect ~= nil then
+    key, value = text(opts.protect[1], "protect_key"), text(opts.protect[2], "protect_value")
+    p.protect_key, p.protect_value = key, value
+  end
+  local evicted = ffi.new("gm_evictions")
+  check(C.gm_set_retention_policy(self:h(), p, evicted))
+  return evictions_table(evicted)
+end
+
+--- Removes the retention policy.
+function Store:clear_retention_policy()
+  check(C.gm_set_retention_policy(self:h(), nil, nil))
+end
+
+--- What this thread's last episode write on this store evicted, by rule.
+function Store:last_evictions()
+  local evicted = ffi.new("gm_evictions")
+  check(C.gm_last_evictions(self:h(), evicted))
+  return evictions_table(evicted)
+end
+
+--- Evicts what the policy no longer allows (dry_run: only lists it);
+--- returns the ids in eviction order and the counts by rule.
+function Store:prune(dry_run)
+  check(C.gm_prune(self:h(), dry_run and 1 or 0, ffi.cast("gm_pruned**", out_ptr)))
+  local r = take("gm_pruned*", C.gm_pruned_free)
+  local ids = {}
+  for i = 0, tonumber(r.count) - 1 do ids[i + 1] = tonumber(r.ids[i]) end
+  local evicted = evictions_table(r.evictions)
+  release(r, C.gm_pruned_free)
+  return ids, evicted
+end
+
 function Store:add_relationship(source_id, target_id, relationship_type, strength)
   check(C.gm_add_relationship(self:h(), source_id, target_id, text(relationship_type, "relationship_type"),
     strength or 1.0))

@@ -313,6 +313,9 @@ typedef struct gm_stats {
   double last_backup_time;
   uint8_t has_last_backup_time;
   uint8_t reserved[7];
+  int64_t episodes_evicted;
+  uint8_t has_retention_policy;
+  uint8_t reserved_tail[7];
 } gm_stats;
 typedef struct gm_buffer {
   const uint8_t *data;
@@ -333,6 +336,42 @@ typedef struct gm_experience {
   const char *values_json;
   size_t values_json_len;
 } gm_experience;
+typedef struct gm_retention_policy {
+  uint32_t struct_size;
+  uint32_t order;
+  uint8_t has_max_episodes;
+  uint8_t has_max_experience_bytes;
+  uint8_t has_max_age_seconds;
+  uint8_t has_keep_top_k;
+  uint8_t top_k_per_context;
+  uint8_t reserved[3];
+  int64_t max_episodes;
+  int64_t max_experience_bytes;
+  double max_age_seconds;
+  int64_t keep_top_k;
+  int64_t eviction_batch;
+  const char *protect_key;
+  const char *protect_value;
+} gm_retention_policy;
+typedef struct gm_evictions {
+  uint64_t by_age;
+  uint64_t by_top_k;
+  uint64_t by_count;
+  uint64_t by_bytes;
+} gm_evictions;
+typedef struct gm_retention_status {
+  uint8_t has_policy;
+  uint8_t reserved[7];
+  struct gm_retention_policy policy;
+  int64_t episodes;
+  int64_t experience_bytes;
+  int64_t evicted_total;
+} gm_retention_status;
+typedef struct gm_pruned {
+  struct gm_evictions evictions;
+  const int64_t *ids;
+  size_t count;
+} gm_pruned;
 typedef struct gm_sampler_config {
   uint32_t weighting;
   uint8_t has_min_score;
@@ -529,6 +568,15 @@ gm_status gm_experience_decode(const uint8_t *data,
                                size_t len,
                                struct gm_experience **out_experience);
 void gm_experience_free(struct gm_experience *experience);
+void gm_retention_policy_init(struct gm_retention_policy *policy);
+gm_status gm_set_retention_policy(struct gm_store *store,
+                                  const struct gm_retention_policy *policy,
+                                  struct gm_evictions *out_evicted);
+gm_status gm_get_retention(struct gm_store *store, struct gm_retention_status **out_status);
+void gm_retention_status_free(struct gm_retention_status *status);
+gm_status gm_last_evictions(struct gm_store *store, struct gm_evictions *out_evicted);
+gm_status gm_prune(struct gm_store *store, uint8_t dry_run, struct gm_pruned **out_pruned);
+void gm_pruned_free(struct gm_pruned *pruned);
 gm_status gm_sampler_new(struct gm_store *store,
                          const struct gm_sampler_config *config,
                          struct gm_sampler **out_sampler);

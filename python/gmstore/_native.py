@@ -196,8 +196,32 @@ class Stats(Structure):
         ("relationships_count", c_int64), ("db_size_bytes", c_uint64), ("db_size_mb", c_double),
         ("schema_version", c_int64), ("page_size", c_int64), ("page_count", c_int64),
         ("freelist_count", c_int64), ("embedding_dim", c_uint64), ("last_backup_time", c_double),
-        ("has_last_backup_time", c_uint8), ("reserved", c_uint8 * 7),
+        ("has_last_backup_time", c_uint8), ("reserved", c_uint8 * 7), ("episodes_evicted", c_int64),
+        ("has_retention_policy", c_uint8), ("reserved_tail", c_uint8 * 7),
     ]
+
+
+class RetentionPolicy(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32), ("order", c_uint32), ("has_max_episodes", c_uint8),
+        ("has_max_experience_bytes", c_uint8), ("has_max_age_seconds", c_uint8), ("has_keep_top_k", c_uint8),
+        ("top_k_per_context", c_uint8), ("reserved", c_uint8 * 3), ("max_episodes", c_int64),
+        ("max_experience_bytes", c_int64), ("max_age_seconds", c_double), ("keep_top_k", c_int64),
+        ("eviction_batch", c_int64), ("protect_key", c_char_p), ("protect_value", c_char_p),
+    ]
+
+
+class Evictions(Structure):
+    _fields_ = [("by_age", c_uint64), ("by_top_k", c_uint64), ("by_count", c_uint64), ("by_bytes", c_uint64)]
+
+
+class RetentionStatus(Structure):
+    _fields_ = [("has_policy", c_uint8), ("reserved", c_uint8 * 7), ("policy", RetentionPolicy),
+                ("episodes", c_int64), ("experience_bytes", c_int64), ("evicted_total", c_int64)]
+
+
+class Pruned(Structure):
+    _fields_ = [("evictions", Evictions), ("ids", c_void_p), ("count", c_size_t)]
 
 
 class Tensor(Structure):
@@ -346,6 +370,13 @@ _SIGNATURES = {
     "gm_sampler_set_rng_state": (_status, [c_void_p, c_char_p, c_size_t]),
     "gm_sampler_free": (None, [c_void_p]),
     "gm_set_episode_priorities": (_status, [_store, c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "gm_retention_policy_init": (None, [POINTER(RetentionPolicy)]),
+    "gm_set_retention_policy": (_status, [_store, POINTER(RetentionPolicy), POINTER(Evictions)]),
+    "gm_get_retention": (_status, [_store, POINTER(POINTER(RetentionStatus))]),
+    "gm_retention_status_free": (None, [POINTER(RetentionStatus)]),
+    "gm_last_evictions": (_status, [_store, POINTER(Evictions)]),
+    "gm_prune": (_status, [_store, c_uint8, POINTER(POINTER(Pruned))]),
+    "gm_pruned_free": (None, [POINTER(Pruned)]),
     "gm_experience_encode": (_status, [c_void_p, c_size_t, c_char_p, POINTER(POINTER(Buffer))]),
     "gm_store_episode_tensors": (_status, [_store, c_void_p, c_size_t, c_char_p, c_double, c_char_p, c_char_p, _pd,
                                            POINTER(c_int64)]),

@@ -48,6 +48,27 @@ class Embedding(bytes):
 
 _FLOAT32 = np.dtype("<f4")
 # gm_episode as the C compiler lays it out (tests/test_abi_mirror.py checks it)
+# gm_retention_policy.order codes, by the names the Python API takes.
+_EVICTION_ORDERS = {"oldest": 0, "lowest_score": 1, "lowest_priority": 2}
+
+
+def _evictions(e: "n.Evictions") -> Dict[str, int]:
+    return {"by_age": e.by_age, "by_top_k": e.by_top_k, "by_count": e.by_count, "by_bytes": e.by_bytes,
+            "total": e.by_age + e.by_top_k + e.by_count + e.by_bytes}
+
+
+def _policy_dict(p: "n.RetentionPolicy") -> Dict[str, Any]:
+    """A policy as set_retention_policy's keyword arguments."""
+    order = {code: name for name, code in _EVICTION_ORDERS.items()}[p.order]
+    protect = {p.protect_key.decode("utf-8"): json.loads(p.protect_value)} if p.protect_key else None
+    return {"max_episodes": p.max_episodes if p.has_max_episodes else None,
+            "max_experience_bytes": p.max_experience_bytes if p.has_max_experience_bytes else None,
+            "max_age_seconds": p.max_age_seconds if p.has_max_age_seconds else None,
+            "keep_top_k": p.keep_top_k if p.has_keep_top_k else None,
+            "top_k_per_context": bool(p.top_k_per_context), "protect": protect, "order": order,
+            "eviction_batch": p.eviction_batch}
+
+
 _EPISODE = struct.Struct("<qdddQQQQQQ")
 
 
@@ -482,6 +503,84 @@ class SQLiteStorage:
                                                       ctypes.byref(stored)))
         return stored.value
 
+    def set_retention_policy(self, max_episodes: Optional[int] = None, max_experience_bytes: Optional[int] = None,
+                             max_age_seconds: Optional[float] = None, keep_top_k: Optional[int] = None,
+                             top_k_per_context: bool = False, protect: Optional[Dict[str, Any]] = None,
+                             order: str = "oldest", eviction_batch: int = 0) -> Dict[str, int]:
+        """Sets the store's retention policy and applies it at once; every
+        later episode write applies it in its own transaction. Limits cover
+        the evictable episodes: all but ``protect`` ones, a one-entry dict
+        of a metadata key and the value that marks them (``{"demo": True}``).
+        ``order`` picks who goes first under the count and byte limits:
+        ``"oldest"``, ``"lowest_score"`` or ``"lowest_priority"``;
+        ``eviction_batch`` evicts at least that many at once when they are
+        exceeded (0: exactly down to the limit), sparing a store at its cap
+        a delete per insert. With no limit at all the policy is removed.
+        Returns what was evicted, by rule."""
+        if protect is not None and (not isinstance(protect, dict) or len(protect) != 1):
+            raise invalid(f"protect: must be a dict of one metadata key and its value, got {protect!r}")
+        p = n.RetentionPolicy()
+        self._lib.gm_retention_policy_init(ctypes.byref(p))
+        p.order = _choice(order, _EVICTION_ORDERS, "order")
+        for name, value in (("max_episodes", max_episodes), ("max_experience_bytes", max_experience_bytes),
+                            ("keep_top_k", keep_top_k)):
+            if value is not None:
+                setattr(p, "has_" + name, 1)
+                setattr(p, name, _integer(value, name))
+        if max_age_seconds is not None:
+            p.has_max_age_seconds = 1
+            p.max_age_seconds = _number(max_age_seconds, "max_age_seconds")
+        p.top_k_per_context = 1 if top_k_per_context else 0
+        p.eviction_batch = _integer(eviction_batch, "eviction_batch")
+        if protect is not None:
+            (key, value), = protect.items()
+            p.protect_key = _text(key, "protect")
+            p.protect_value = json.dumps(value).encode("utf-8")
+        evicted = n.Evictions()
+        raise_for(self._lib.gm_set_retention_policy(self._h, ctypes.byref(p), ctypes.byref(evicted)))
+        return _evictions(evicted)
+
+    def clear_retention_policy(self) -> None:
+        """Removes the retention policy: nothing is evicted any more."""
+        raise_for(self._lib.gm_set_retention_policy(self._h, None, None))
+
+    def get_retention_policy(self) -> Optional[Dict[str, Any]]:
+        """The policy in force as the keyword arguments of
+        ``set_retention_policy``, or None."""
+        return self.retention_status()["policy"]
+
+    def retention_status(self) -> Dict[str, Any]:
+        """The policy in force (or None), the evictable episodes and their
+        experience bytes as the database counts them, and every eviction
+        so far."""
+        out = ctypes.POINTER(n.RetentionStatus)()
+        raise_for(self._lib.gm_get_retention(self._h, ctypes.byref(out)))
+        try:
+            s = out.contents
+            return {"policy": _policy_dict(s.policy) if s.has_policy else None, "episodes": s.episodes,
+                    "experience_bytes": s.experience_bytes, "evicted_total": s.evicted_total}
+        finally:
+            self._lib.gm_retention_status_free(out)
+
+    def last_evictions(self) -> Dict[str, int]:
+        """What this thread's last episode write evicted, by rule."""
+        evicted = n.Evictions()
+        raise_for(self._lib.gm_last_evictions(self._h, ctypes.byref(evicted)))
+        return _evictions(evicted)
+
+    def prune(self, dry_run: bool = False) -> Dict[str, Any]:
+        """Brings the store within its policy (after writes by other
+        programs, or as ``max_age_seconds`` passes): ``{"evicted": {...by
+        rule}, "ids": [...]}``. With ``dry_run`` nothing changes."""
+        out = ctypes.POINTER(n.Pruned)()
+        raise_for(self._lib.gm_prune(self._h, 1 if dry_run else 0, ctypes.byref(out)))
+        try:
+            r = out.contents
+            ids = list((ctypes.c_int64 * r.count).from_address(r.ids)) if r.count else []
+            return {"evicted": _evictions(r.evictions), "ids": ids}
+        finally:
+            self._lib.gm_pruned_free(out)
+
     def nearest_concepts(self, query: Any, k: int = 10, metric: str = "cosine", name_pattern: Optional[str] = None,
                          min_access_count: Optional[int] = None,
                          name_literal: bool = False) -> List[Tuple[int, str, float]]:
@@ -832,6 +931,8 @@ class SQLiteStorage:
                 "embedding_dim": s.embedding_dim or None,
                 "last_backup_time": s.last_backup_time if s.has_last_backup_time else None,
                 "db_path": str(self.db_path),
+                "episodes_evicted": s.episodes_evicted,
+                "retention": self.get_retention_policy() if s.has_retention_policy else None,
             }
         finally:
             self._lib.gm_stats_free(out)

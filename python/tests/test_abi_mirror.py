@@ -30,7 +30,8 @@ STRUCTS = {
     n.PathResult: "gm_path", n.StrategyQuery: "gm_strategy_query", n.StrategySummary: "gm_strategy_summary",
     n.StrategySummaryList: "gm_strategy_summary_list", n.SuggestOptions: "gm_suggest_options",
     n.Suggestion: "gm_suggestion", n.SamplerConfig: "gm_sampler_config", n.Sample: "gm_sample",
-    n.PriorityUpdate: "gm_priority_update",
+    n.PriorityUpdate: "gm_priority_update", n.RetentionPolicy: "gm_retention_policy", n.Evictions: "gm_evictions",
+    n.RetentionStatus: "gm_retention_status", n.Pruned: "gm_pruned",
 }
 # hand-packed formats -> (C typedef, its fields in the format's order)
 PACKED = {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use gmstore::{Options, Store, LATEST_VERSION};
+use gmstore::{EvictionOrder, Evictions, Options, Protection, RetentionPolicy, Store, LATEST_VERSION};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -58,6 +58,54 @@ enum Command {
     },
     /// Load an export into a new or empty database.
     Import { db: PathBuf, input: PathBuf },
+    /// Show the retention policy; with a limit, set it (and apply it at
+    /// once); with --clear, remove it.
+    Retention {
+        db: PathBuf,
+        /// Keep at most this many evictable episodes.
+        #[arg(long)]
+        max_episodes: Option<i64>,
+        /// Keep at most this many bytes of evictable experiences.
+        #[arg(long)]
+        max_bytes: Option<i64>,
+        /// Evict episodes older than this many seconds (by their timestamp).
+        #[arg(long)]
+        max_age: Option<f64>,
+        /// Keep only the k best-scoring evictable episodes...
+        #[arg(long)]
+        keep_top_k: Option<i64>,
+        /// ...of each context.
+        #[arg(long, requires = "keep_top_k")]
+        per_context: bool,
+        /// Never evict episodes whose metadata KEY holds this JSON value
+        /// (KEY=JSON, e.g. demonstration=true).
+        #[arg(long, value_name = "KEY=JSON")]
+        protect: Option<String>,
+        /// Who goes first under --max-episodes and --max-bytes.
+        #[arg(long, default_value = "oldest", value_parser = ["oldest", "lowest_score", "lowest_priority"])]
+        order: String,
+        /// Evict at least this many at once past --max-episodes or
+        /// --max-bytes (0: exactly down to the limit).
+        #[arg(long, default_value_t = 0)]
+        eviction_batch: i64,
+        /// Remove the policy.
+        #[arg(long, conflicts_with_all = ["max_episodes", "max_bytes", "max_age", "keep_top_k", "protect"])]
+        clear: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evict what the retention policy no longer allows (after writes by
+    /// other programs, or as time passes a maximum age).
+    Prune {
+        db: PathBuf,
+        /// List what would be evicted; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 type CliResult = Result<(), String>;
@@ -177,6 +225,8 @@ fn stats(db: &Path, json: bool) -> CliResult {
             "embedding_dim": s.embedding_dim,
             "last_backup_time": s.last_backup_time,
             "backups": backups,
+            "retention": policy_json(s.retention.as_ref()),
+            "episodes_evicted": s.episodes_evicted,
         });
         println!("{value}");
         return Ok(());
@@ -200,6 +250,8 @@ fn stats(db: &Path, json: bool) -> CliResult {
     );
     let last = s.last_backup_time.map_or("none".into(), gmstore::utc_stamp);
     println!("backups         {backups} (newest {last})");
+    println!("retention       {}", policy_text(s.retention.as_ref()));
+    println!("evicted         {} episodes", s.episodes_evicted);
     Ok(())
 }
 
@@ -305,6 +357,155 @@ fn import_into(db: &Path, input: &Path, file: File) -> CliResult {
     Ok(())
 }
 
+/// `KEY=JSON` as a protected subset.
+fn protection(text: &str) -> Result<Protection, String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("--protect: expected KEY=JSON (e.g. demonstration=true), got '{text}'"))?;
+    Ok(Protection {
+        key: key.to_owned(),
+        value: value.to_owned(),
+    })
+}
+
+fn policy_json(p: Option<&RetentionPolicy>) -> serde_json::Value {
+    let Some(p) = p else {
+        return serde_json::Value::Null;
+    };
+    let protect = p.protect.as_ref().map(|x| {
+        let value: serde_json::Value = serde_json::from_str(&x.value).unwrap_or(serde_json::Value::Null);
+        serde_json::json!({ x.key.clone(): value })
+    });
+    serde_json::json!({
+        "max_episodes": p.max_episodes,
+        "max_experience_bytes": p.max_experience_bytes,
+        "max_age_seconds": p.max_age_seconds,
+        "keep_top_k": p.keep_top_k,
+        "top_k_per_context": p.top_k_per_context,
+        "protect": protect,
+        "order": p.order.name(),
+        "eviction_batch": p.eviction_batch,
+    })
+}
+
+/// One line: the limits in force, or "none".
+fn policy_text(p: Option<&RetentionPolicy>) -> String {
+    let Some(p) = p else {
+        return "none".into();
+    };
+    let mut parts = Vec::new();
+    if let Some(n) = p.max_episodes {
+        parts.push(format!("at most {n} episodes"));
+    }
+    if let Some(n) = p.max_experience_bytes {
+        parts.push(format!("at most {n} experience bytes"));
+    }
+    if let Some(age) = p.max_age_seconds {
+        parts.push(format!("none older than {age} s"));
+    }
+    if let Some(k) = p.keep_top_k {
+        let within = if p.top_k_per_context { " per context" } else { "" };
+        parts.push(format!("the best {k} by score{within}"));
+    }
+    let mut text = format!("{}; {} first", parts.join(", "), p.order.name().replace('_', " "));
+    if p.eviction_batch > 1 {
+        text.push_str(&format!(", {} at a time", p.eviction_batch));
+    }
+    if let Some(x) = &p.protect {
+        text.push_str(&format!(
+            "; never episodes whose metadata {} is {}",
+            x.key, x.value
+        ));
+    }
+    text
+}
+
+fn evictions_json(e: &Evictions) -> serde_json::Value {
+    serde_json::json!({
+        "by_age": e.by_age, "by_top_k": e.by_top_k, "by_count": e.by_count, "by_bytes": e.by_bytes,
+        "total": e.total(),
+    })
+}
+
+fn evictions_text(e: &Evictions) -> String {
+    format!(
+        "{} episodes (age {}, top k {}, count {}, bytes {})",
+        e.total(),
+        e.by_age,
+        e.by_top_k,
+        e.by_count,
+        e.by_bytes
+    )
+}
+
+fn retention(db: &Path, change: Option<RetentionPolicy>, json: bool) -> CliResult {
+    let store = if change.is_some() {
+        open_existing(db)?
+    } else {
+        open_to_read(db)?
+    };
+    let evicted = match &change {
+        Some(policy) => Some(
+            store
+                .set_retention_policy(Some(policy).filter(|p| p.limits_anything()))
+                .map_err(err)?,
+        ),
+        None => None,
+    };
+    let status = store.retention_status().map_err(err)?;
+    if json {
+        let value = serde_json::json!({
+            "policy": policy_json(status.policy.as_ref()),
+            "episodes": status.episodes,
+            "experience_bytes": status.experience_bytes,
+            "evicted_total": status.evicted_total,
+            "evicted_now": evicted.as_ref().map(evictions_json),
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    println!("policy   {}", policy_text(status.policy.as_ref()));
+    if status.policy.is_some() {
+        println!(
+            "budget   {} evictable episodes, {} experience bytes",
+            status.episodes, status.experience_bytes
+        );
+    }
+    if let Some(e) = evicted {
+        println!("evicted  {} now", evictions_text(&e));
+    }
+    println!("evicted  {} since the store was created", status.evicted_total);
+    Ok(())
+}
+
+fn prune(db: &Path, dry_run: bool, json: bool) -> CliResult {
+    let store = open_existing(db)?;
+    let pruned = store.prune(dry_run).map_err(err)?;
+    if json {
+        let value = serde_json::json!({
+            "dry_run": dry_run,
+            "evicted": evictions_json(&pruned.evictions),
+            "ids": pruned.ids,
+        });
+        println!("{value}");
+        return Ok(());
+    }
+    let verb = if dry_run { "would evict" } else { "evicted" };
+    println!("{verb} {}", evictions_text(&pruned.evictions));
+    const SHOWN: usize = 50;
+    if !pruned.ids.is_empty() {
+        let ids: Vec<String> = pruned.ids.iter().take(SHOWN).map(i64::to_string).collect();
+        let more = pruned.ids.len().saturating_sub(SHOWN);
+        let tail = if more > 0 {
+            format!(" ... and {more} more (--json lists all)")
+        } else {
+            String::new()
+        };
+        println!("ids: {}{tail}", ids.join(" "));
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Stats { db, json } => stats(&db, json),
@@ -327,6 +528,33 @@ fn run(cli: Cli) -> CliResult {
         Command::Migrate { db } => migrate(&db),
         Command::Export { db, output } => export(&db, output.as_deref()),
         Command::Import { db, input } => import(&db, &input),
+        Command::Retention {
+            db,
+            max_episodes,
+            max_bytes,
+            max_age,
+            keep_top_k,
+            per_context,
+            protect,
+            order,
+            eviction_batch,
+            clear,
+            json,
+        } => {
+            let policy = RetentionPolicy {
+                max_episodes,
+                max_experience_bytes: max_bytes,
+                max_age_seconds: max_age,
+                keep_top_k,
+                top_k_per_context: per_context,
+                protect: protect.as_deref().map(protection).transpose()?,
+                order: EvictionOrder::from_name(&order).map_err(err)?,
+                eviction_batch,
+            };
+            let change = (clear || policy.limits_anything()).then_some(policy);
+            retention(&db, change, json)
+        }
+        Command::Prune { db, dry_run, json } => prune(&db, dry_run, json),
     }
 }
 

@@ -89,6 +89,14 @@ pub struct gm_stats {
     pub has_last_backup_time: u8,
     /// Always 0.
     pub reserved: [u8; 7],
+    /// Episodes the retention policy has evicted since the store was
+    /// created.
+    pub episodes_evicted: i64,
+    /// 1 when a retention policy is in force (read it with
+    /// `gm_get_retention`), else 0.
+    pub has_retention_policy: u8,
+    /// Always 0.
+    pub reserved_tail: [u8; 7],
 }
 
 impl Handed for gm_stats {
@@ -169,6 +177,9 @@ pub unsafe extern "C" fn gm_get_stats(store: *mut gm_store, out_stats: *mut *mut
                 last_backup_time: s.last_backup_time.unwrap_or(0.0),
                 has_last_backup_time: s.last_backup_time.is_some() as u8,
                 reserved: [0; 7],
+                episodes_evicted: s.episodes_evicted,
+                has_retention_policy: s.retention.is_some() as u8,
+                reserved_tail: [0; 7],
             }
             .hand_over(),
         );

@@ -20,6 +20,7 @@ pub mod learning;
 pub mod maintenance;
 pub mod backup;
 pub mod experience;
+pub mod retention;
 pub mod sampler;
 pub mod search;
 pub mod transactions;

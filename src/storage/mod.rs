@@ -32,8 +32,8 @@ use std::path::Path;
 use crate::error::{invalid, Result};
 use crate::meta;
 use crate::records::{
-    Concept, Episode, EpisodeRow, LearningEvent, NewLearningEvent, Relationship, SqlValue, Stats,
-    StrategyMoments, StrategyStats,
+    Concept, Episode, EpisodeRow, EvictionOrder, LearningEvent, NewLearningEvent, Relationship,
+    RetentionPolicy, RetentionStatus, SqlValue, Stats, StrategyMoments, StrategyStats,
 };
 
 pub(crate) mod pg;
@@ -147,12 +147,22 @@ impl Table {
 
 /// Episodes.
 pub(crate) trait EpisodeRows {
-    /// Inserts a checked episode; returns its id.
-    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<i64>;
-    /// Inserts checked episodes in order; returns their ids. An engine with
-    /// round trips per statement sends them together.
-    fn insert_episodes(&self, rows: &[EpisodeRow<'_>]) -> Result<Vec<i64>> {
-        rows.iter().map(|e| self.insert_episode(e)).collect()
+    /// Inserts a checked episode; returns its id and whether a retention
+    /// policy is in force (read by the insert itself, so that checking
+    /// costs a server no round trip).
+    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<(i64, bool)>;
+    /// Inserts checked episodes in order; returns their ids, and whether a
+    /// retention policy is in force. An engine with round trips per
+    /// statement sends them together.
+    fn insert_episodes(&self, rows: &[EpisodeRow<'_>]) -> Result<(Vec<i64>, bool)> {
+        let mut in_force = false;
+        let mut ids = Vec::with_capacity(rows.len());
+        for e in rows {
+            let (id, policy) = self.insert_episode(e)?;
+            ids.push(id);
+            in_force |= policy;
+        }
+        Ok((ids, in_force))
     }
     /// The episode with this id, if any.
     fn episode(&self, id: i64) -> Result<Option<Episode>>;
@@ -218,6 +228,44 @@ pub(crate) trait ReplayRows {
     /// Stores priorities (finite, >= 0) of episodes; ids that are not
     /// episodes are skipped. Returns how many were stored.
     fn set_priorities(&self, priorities: &[(i64, f64)]) -> Result<usize>;
+}
+
+/// Which episodes a retention rule evicts, in eviction order. None of
+/// them is protected.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Victims<'a> {
+    /// Every one with a `timestamp` before this.
+    OlderThan(f64),
+    /// The first `n` in this order.
+    First(EvictionOrder, i64),
+    /// The first in this order whose experiences add up to at least `n`
+    /// bytes, and at least `at_least` of them.
+    FirstBytes {
+        order: EvictionOrder,
+        bytes: i64,
+        at_least: i64,
+    },
+    /// Those below the `k` best by score (ties: newest kept) of one
+    /// context, or of each when `None`.
+    OutsideTopKPerContext(i64, Option<&'a str>),
+}
+
+/// The retention policy, the budget's counts, and evictions. The rules
+/// are `crate::retention`'s; an engine counts, selects and deletes.
+pub(crate) trait RetentionRows {
+    /// The policy in force and the evictable episodes' counts.
+    fn retention_state(&self) -> Result<RetentionStatus>;
+    /// Stores the policy (`None`: no policy) and, for one, starts counting
+    /// the evictable episodes: counts them now, and from here on in the
+    /// same transaction as every episode write, whoever makes it.
+    fn store_retention_policy(&self, policy: Option<&RetentionPolicy>) -> Result<()>;
+    /// Counts the evictable episodes again from the rows (after writes
+    /// the engine's bookkeeping may have missed).
+    fn recount_retention(&self) -> Result<()>;
+    /// The episodes a rule evicts.
+    fn retention_victims(&self, victims: &Victims<'_>) -> Result<Vec<i64>>;
+    /// Deletes these episodes and counts them as evicted.
+    fn evict_episodes(&self, ids: &[i64]) -> Result<()>;
 }
 
 /// Learning events.
@@ -497,6 +545,7 @@ pub(crate) trait Session:
     + MetaRows
     + RelationshipRows
     + ReplayRows
+    + RetentionRows
     + Snapshots
     + TableRows
     + Transactions
@@ -513,6 +562,7 @@ impl<T> Session for T where
         + MetaRows
         + RelationshipRows
         + ReplayRows
+        + RetentionRows
         + Snapshots
         + TableRows
         + Transactions

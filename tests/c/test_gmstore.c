@@ -429,7 +429,7 @@ static void test_stats_and_errors(void) {
     CHECK_OK(gm_get_stats(S, &st));
     CHECK(st != NULL && st->episodes_count == 7 && st->concepts_count == 2);
     CHECK(st != NULL && st->learning_events_count == 11 && st->relationships_count == 2);
-    CHECK(st != NULL && st->schema_version == 8 && st->page_size == 16384 && st->embedding_dim == 4);
+    CHECK(st != NULL && st->schema_version == 9 && st->page_size == 16384 && st->embedding_dim == 4);
     CHECK(st != NULL && st->db_size_bytes > 0 && st->db_size_mb > 0.0);
     gm_stats_free(st);
     gm_stats_free(NULL);
@@ -725,6 +725,28 @@ static gm_status b145(void) { gm_sample out[1]; return gm_sampler_sample(NULL, 1
 static gm_status b146(void) { int64_t id = 1; double p = -2.0; return gm_set_episode_priorities(S, &id, &p, 1, NULL); }
 static gm_status b147(void) { double p = 1.0; return gm_set_episode_priorities(S, NULL, &p, 1, NULL); }
 
+static gm_retention_policy keep_at_most(int64_t n) {
+    gm_retention_policy p;
+    gm_retention_policy_init(&p);
+    p.has_max_episodes = 1;
+    p.max_episodes = n;
+    return p;
+}
+static gm_status b148(void) { gm_retention_policy p = keep_at_most(3); p.struct_size = 8; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b149(void) { gm_retention_policy p = keep_at_most(-1); return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b150(void) { gm_retention_policy p = keep_at_most(3); p.has_max_age_seconds = 1; p.max_age_seconds = NAN; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b151(void) { gm_retention_policy p = keep_at_most(3); p.order = 9; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b152(void) { gm_retention_policy p = keep_at_most(3); p.has_max_episodes = 2; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b153(void) { gm_retention_policy p = keep_at_most(3); p.protect_key = "demo\xff"; p.protect_value = "true"; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b154(void) { gm_retention_policy p = keep_at_most(3); p.protect_key = "demo"; p.protect_value = "tru"; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b155(void) { gm_retention_policy p = keep_at_most(3); p.protect_key = "demo"; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b156(void) { gm_retention_policy p = keep_at_most(3); p.top_k_per_context = 1; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b157(void) { return gm_get_retention(S, NULL); }
+static gm_status b158(void) { gm_pruned *out = NULL; return gm_prune(S, 2, &out); }
+static gm_status b159(void) { gm_evictions e; return gm_last_evictions(NULL, &e); }
+static gm_status b160(void) { gm_retention_policy p = keep_at_most(3); p.reserved[2] = 1; return gm_set_retention_policy(S, &p, NULL); }
+static gm_status b161(void) { gm_retention_policy p = keep_at_most(3); p.protect_key = "a\"b"; p.protect_value = "1"; return gm_set_retention_policy(S, &p, NULL); }
+
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
     {"gm_store_episode: NULL episode", b02, GM_ERR_INVALID_ARGUMENT, "episode: must not be NULL"},
@@ -873,6 +895,20 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_sampler_sample: NULL sampler", b145, GM_ERR_INVALID_ARGUMENT, "sampler: must not be NULL"},
     {"gm_set_episode_priorities: negative", b146, GM_ERR_INVALID_ARGUMENT, "priorities[0]: must be >= 0, got -2"},
     {"gm_set_episode_priorities: NULL ids", b147, GM_ERR_INVALID_ARGUMENT, "ids: is NULL but its length is 1"},
+    {"gm_set_retention_policy: wrong struct_size", b148, GM_ERR_INVALID_ARGUMENT, "policy.struct_size: is 8, expected"},
+    {"gm_set_retention_policy: negative max_episodes", b149, GM_ERR_INVALID_ARGUMENT, "max_episodes: must be >= 0, got -1"},
+    {"gm_set_retention_policy: NaN max_age_seconds", b150, GM_ERR_INVALID_ARGUMENT, "max_age_seconds: must be a finite number, got NaN"},
+    {"gm_set_retention_policy: unknown order", b151, GM_ERR_INVALID_ARGUMENT, "policy.order: unknown order 9"},
+    {"gm_set_retention_policy: flag 2", b152, GM_ERR_INVALID_ARGUMENT, "policy.has_max_episodes: must be 0 or 1"},
+    {"gm_set_retention_policy: key not UTF-8", b153, GM_ERR_INVALID_ARGUMENT, "policy.protect_key: not valid UTF-8"},
+    {"gm_set_retention_policy: value not JSON", b154, GM_ERR_INVALID_ARGUMENT, "protect.value: not JSON"},
+    {"gm_set_retention_policy: key without value", b155, GM_ERR_INVALID_ARGUMENT, "policy.protect_value: is NULL while protect_key is set"},
+    {"gm_set_retention_policy: per context without k", b156, GM_ERR_INVALID_ARGUMENT, "top_k_per_context: needs keep_top_k"},
+    {"gm_get_retention: NULL out_status", b157, GM_ERR_INVALID_ARGUMENT, "out_status: must not be NULL"},
+    {"gm_prune: dry_run 2", b158, GM_ERR_INVALID_ARGUMENT, "dry_run: must be 0 or 1"},
+    {"gm_last_evictions: NULL store", b159, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
+    {"gm_set_retention_policy: reserved byte set", b160, GM_ERR_INVALID_ARGUMENT, "policy.reserved: must be 0"},
+    {"gm_set_retention_policy: key with a quote", b161, GM_ERR_INVALID_ARGUMENT, "protect.key"},
 };
 
 static void test_bad_inputs(void) {
@@ -1287,6 +1323,89 @@ static void test_knn_snapshot(void) {
 }
 
 
+/* A store of at most three evictable episodes: each insert past them
+ * evicts the oldest, a protected demonstration stays outside the budget,
+ * a raw insert is pruned, and every result frees cleanly. */
+static void test_retention(void) {
+    char path[300];
+    snprintf(path, sizeof path, "%s.retention.db", db_path);
+    remove(path);
+    gm_store *a = NULL;
+    CHECK_OK(gm_open(path, NULL, &a));
+    gm_retention_policy p = keep_at_most(3);
+    p.protect_key = "demo";
+    p.protect_value = "true";
+    gm_evictions ev = {9, 9, 9, 9};
+    CHECK_OK(gm_set_retention_policy(a, &p, &ev));
+    CHECK(ev.by_age == 0 && ev.by_top_k == 0 && ev.by_count == 0 && ev.by_bytes == 0);
+
+    gm_episode_input demo = episode_input("play", 0.0);
+    demo.metadata = "{\"demo\": true}";
+    int64_t demo_id = 0, id = 0, first = 0;
+    CHECK_OK(gm_store_episode(a, &demo, &demo_id));
+    for (int i = 0; i < 5; i++) {
+        gm_episode_input in = episode_input("play", i);
+        CHECK_OK(gm_store_episode(a, &in, &id));
+        if (i == 0) first = id;
+        CHECK_OK(gm_last_evictions(a, &ev));
+        CHECK(ev.by_count == (i >= 3 ? 1u : 0u));
+    }
+    int64_t n = 0;
+    CHECK_OK(gm_count_episodes(a, &n));
+    CHECK(n == 4);
+    gm_episode *e = NULL;
+    CHECK(gm_get_episode(a, first, &e) == GM_ERR_NOT_FOUND && e == NULL);
+    CHECK_OK(gm_get_episode(a, demo_id, &e));
+    CHECK(e != NULL);
+    gm_episode_free(e);
+
+    gm_retention_status *st = NULL;
+    CHECK_OK(gm_get_retention(a, &st));
+    CHECK(st != NULL && st->has_policy == 1 && st->policy.has_max_episodes == 1 && st->policy.max_episodes == 3);
+    CHECK(st && st->policy.order == GM_EVICT_OLDEST && strcmp(st->policy.protect_key, "demo") == 0 &&
+          strcmp(st->policy.protect_value, "true") == 0);
+    CHECK(st && st->episodes == 3 && st->evicted_total == 2 && st->experience_bytes == 15);
+    gm_retention_status_free(st);
+    gm_stats *stats = NULL;
+    CHECK_OK(gm_get_stats(a, &stats));
+    CHECK(stats && stats->episodes_evicted == 2 && stats->has_retention_policy == 1);
+    gm_stats_free(stats);
+
+    /* Written around the library: counted by the database, pruned. */
+    CHECK_OK(gm_execute(a, "INSERT INTO episodes(timestamp, experience_data, performance_score, context_hash) "
+                           "VALUES (1, x'00', 0.5, 'raw'), (2, x'00', 0.5, 'raw')", NULL, 0, NULL));
+    gm_pruned *plan = NULL;
+    CHECK_OK(gm_prune(a, 1, &plan));
+    CHECK(plan && plan->count == 2 && plan->evictions.by_count == 2 && plan->ids[0] < plan->ids[1]);
+    CHECK_OK(gm_count_episodes(a, &n));
+    CHECK(n == 6);
+    gm_pruned *done = NULL;
+    CHECK_OK(gm_prune(a, 0, &done));
+    CHECK(done && plan && done->count == 2 && done->ids[0] == plan->ids[0] && done->ids[1] == plan->ids[1]);
+    gm_pruned_free(plan);
+    gm_pruned_free(done);
+    CHECK_OK(gm_prune(a, 0, &done));
+    CHECK(done && done->count == 0 && done->ids == NULL);
+    gm_pruned_free(done);
+
+    /* Removed: nothing is evicted any more. */
+    CHECK_OK(gm_set_retention_policy(a, NULL, NULL));
+    CHECK_OK(gm_get_retention(a, &st));
+    CHECK(st && st->has_policy == 0 && st->policy.protect_key == NULL);
+    gm_retention_status_free(st);
+    for (int i = 0; i < 3; i++) {
+        gm_episode_input in = episode_input("play", i);
+        CHECK_OK(gm_store_episode(a, &in, &id));
+    }
+    CHECK_OK(gm_count_episodes(a, &n));
+    CHECK(n == 7);
+    gm_retention_status_free(NULL);
+    gm_pruned_free(NULL);
+    gm_retention_policy_init(NULL);
+    gm_close(a);
+    remove(path);
+}
+
 static void test_sampler(void) {
     char path[300];
     snprintf(path, sizeof path, "%s.replay.db", db_path);
@@ -1663,6 +1782,7 @@ int main(void) {
     test_search();
     test_knn_snapshot();
     test_sampler();
+    test_retention();
     test_literal_names();
     test_damage_and_raw_sql();
     test_threads();

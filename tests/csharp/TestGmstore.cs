@@ -48,6 +48,7 @@ static class TestGmstore
         ClosedStore(dir);
         KnnSnapshot(dir);
         Replay(dir);
+        Retention(dir);
         Console.WriteLine(passed + " passed, " + failed + " failed");
         return failed == 0 ? 0 : 1;
     }
@@ -64,8 +65,8 @@ static class TestGmstore
             c.AppendFormat("printf(\"{0} size %zu\\n\", sizeof({0}));\n", t.Name);
             foreach (var f in t.GetFields())
             {
-                // reserved3 is byte 3 of the C array `reserved`
-                var m = System.Text.RegularExpressions.Regex.Match(f.Name, @"^(reserved)(\d+)$");
+                // reserved3 is byte 3 of the C array `reserved` (reserved_tail3 of `reserved_tail`)
+                var m = System.Text.RegularExpressions.Regex.Match(f.Name, @"^(reserved(?:_[a-z]+)?)(\d+)$");
                 string cfield = m.Success ? m.Groups[1].Value + "[" + m.Groups[2].Value + "]" : f.Name;
                 c.AppendFormat("printf(\"{0} {1} %zu\\n\", offsetof({0}, {2}));\n", t.Name, f.Name, cfield);
             }
@@ -233,6 +234,38 @@ static class TestGmstore
                 catch (GmException e) { refused = e.Detail.Contains("beta"); }
                 Check(refused, "negative beta refused, naming beta");
             }
+        }
+    }
+
+    static void Retention(string dir)
+    {
+        string db = Path.Combine(dir, "cs_retention.db");
+        File.Delete(db);
+        using (var store = Store.Open(db))
+        {
+            var evicted = store.SetRetentionPolicy(maxEpisodes: 2, protectKey: "demo", protectValueJson: "true");
+            Check(evicted.by_count == 0, "nothing to evict yet");
+            long demo = store.StoreEpisode(new byte[] { 1 }, 0.0, "play", "{\"demo\": true}");
+            long first = store.StoreEpisode(new byte[] { 1 }, 0.0, "play");
+            store.StoreEpisode(new byte[] { 1 }, 0.0, "play");
+            store.StoreEpisode(new byte[] { 1 }, 0.0, "play");
+            Check(store.LastEvictions().by_count == 1, "the third unprotected episode evicts one");
+            Check(store.GetEpisode(first) == null && store.GetEpisode(demo) != null, "the oldest went, the demonstration stayed");
+            long episodes, bytes, total;
+            Check(store.RetentionStatus(out episodes, out bytes, out total) && episodes == 2 && bytes == 2 && total == 1,
+                  "the budget's counts");
+            store.Execute("INSERT INTO episodes(timestamp, experience_data, performance_score, context_hash) VALUES (1, x'00', 0, 'raw')");
+            gm_evictions plan;
+            var ids = store.Prune(true, out plan);
+            Check(ids.Length == 1 && plan.by_count == 1 && store.CountEpisodes() == 4, "a dry run lists and keeps");
+            var done = store.Prune(false, out plan);
+            Check(done.Length == 1 && done[0] == ids[0] && store.CountEpisodes() == 3, "a prune evicts the same");
+            bool refused = false;
+            try { store.SetRetentionPolicy(maxEpisodes: -1); }
+            catch (GmException e) { refused = e.Detail.Contains("max_episodes"); }
+            Check(refused, "a negative maximum refused, naming it");
+            store.ClearRetentionPolicy();
+            Check(!store.RetentionStatus(out episodes, out bytes, out total), "no policy after clearing");
         }
     }
 

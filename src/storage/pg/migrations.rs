@@ -113,6 +113,54 @@ CREATE TRIGGER gm_episodes_deleted AFTER DELETE ON episodes
     ON learning_events(task_type, strategy_used, timestamp, performance_delta);
 DROP INDEX idx_learning_events_task_strategy_time;
 ",
+), (
+    9,
+    "gm_retention: the retention policy, the evictable episodes' counts and evictions (SQLite's v9)",
+    "CREATE TABLE gm_retention (
+    id integer PRIMARY KEY CHECK (id = 1),
+    max_episodes bigint,
+    max_experience_bytes bigint,
+    max_age_seconds double precision,
+    keep_top_k bigint,
+    top_k_per_context boolean NOT NULL DEFAULT false,
+    protect_key text,
+    protect_value text,
+    eviction_order text NOT NULL DEFAULT 'oldest',
+    eviction_batch bigint NOT NULL DEFAULT 0,
+    counted_episodes bigint NOT NULL DEFAULT 0,
+    counted_bytes bigint NOT NULL DEFAULT 0,
+    evicted bigint NOT NULL DEFAULT 0
+);
+INSERT INTO gm_retention(id) VALUES (1);
+CREATE FUNCTION gm_json_field(doc text, key text) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN doc::jsonb -> key;
+EXCEPTION WHEN others THEN
+    RETURN NULL;
+END $$;
+CREATE FUNCTION gm_retention_protected(doc text, key text, value text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE SET search_path FROM CURRENT AS $$
+BEGIN
+    IF key IS NULL OR doc IS NULL THEN
+        RETURN false;
+    END IF;
+    RETURN coalesce(gm_json_field(doc, key) = value::jsonb, false);
+END $$;
+CREATE FUNCTION gm_retention_count() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        UPDATE gm_retention SET counted_episodes = counted_episodes - 1,
+            counted_bytes = counted_bytes - octet_length(OLD.experience_data)
+        WHERE NOT gm_retention_protected(OLD.metadata, protect_key, protect_value);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        UPDATE gm_retention SET counted_episodes = counted_episodes + 1,
+            counted_bytes = counted_bytes + octet_length(NEW.experience_data)
+        WHERE NOT gm_retention_protected(NEW.metadata, protect_key, protect_value);
+    END IF;
+    RETURN NULL;
+END $$;
+",
 )];
 
 /// FNV-1a of a step's SQL: what a store records and checks on every open.

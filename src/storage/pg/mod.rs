@@ -17,9 +17,19 @@ use postgres::{Client, NoTls, Statement};
 use super::MetaRows;
 use crate::error::{Error, Result};
 
+/// Whether a retention policy with any limit is in force, as an
+/// expression an episode insert returns beside its id.
+macro_rules! retention_in_force {
+    () => {
+        "coalesce((SELECT max_episodes IS NOT NULL OR max_experience_bytes IS NOT NULL \
+         OR max_age_seconds IS NOT NULL OR keep_top_k IS NOT NULL FROM gm_retention WHERE id = 1), false)"
+    };
+}
+
 mod migrations;
 mod copies;
 mod replay;
+mod retention;
 mod rows;
 mod target;
 mod tls;

@@ -79,9 +79,14 @@ impl PgSession {
 }
 
 impl EpisodeRows for PgSession {
-    fn insert_episodes(&self, rows: &[EpisodeRow<'_>]) -> Result<Vec<i64>> {
+    fn insert_episodes(&self, rows: &[EpisodeRow<'_>]) -> Result<(Vec<i64>, bool)> {
         if rows.len() < 2 {
-            return rows.iter().map(|e| self.insert_episode(e)).collect();
+            let inserted = rows
+                .iter()
+                .map(|e| self.insert_episode(e))
+                .collect::<Result<Vec<_>>>()?;
+            let in_force = inserted.iter().any(|&(_, in_force)| in_force);
+            return Ok((inserted.into_iter().map(|(id, _)| id).collect(), in_force));
         }
         let ids = self.reserve_ids(Table::Episodes, rows.len())?;
         let size: usize = rows
@@ -103,17 +108,22 @@ impl EpisodeRows for PgSession {
              FROM STDIN (FORMAT binary)",
             &copy.finish(),
         )?;
-        Ok(ids)
+        let in_force = self
+            .query_one(concat!("SELECT ", retention_in_force!()), &[])?
+            .get(0);
+        Ok((ids, in_force))
     }
 
-    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<i64> {
-        Ok(self
-            .query_one(
+    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<(i64, bool)> {
+        let row = self.query_one(
+            concat!(
                 "INSERT INTO episodes (timestamp, experience_data, performance_score, context_hash, metadata) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                &[&e.timestamp, &e.experience_data, &e.performance_score, &e.context_hash, &e.metadata],
-            )?
-            .get(0))
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id, ",
+                retention_in_force!()
+            ),
+            &[&e.timestamp, &e.experience_data, &e.performance_score, &e.context_hash, &e.metadata],
+        )?;
+        Ok((row.get(0), row.get(1)))
     }
 
     fn episode(&self, id: i64) -> Result<Option<Episode>> {
@@ -646,6 +656,8 @@ impl Admin for PgSession {
             page_count: 0,
             freelist_count: 0,
             last_backup_time: None,
+            retention: None,
+            episodes_evicted: 0,
         })
     }
 

@@ -104,6 +104,8 @@ impl Admin for Connection {
                     page_count: 0,
                     freelist_count: 0,
                     last_backup_time: None,
+                    retention: None,
+                    episodes_evicted: 0,
                 })
             })?;
         let pragma = |name: &str| -> Result<i64> { Ok(self.pragma_query_value(None, name, |r| r.get(0))?) };

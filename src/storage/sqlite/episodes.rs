@@ -2,6 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::retention::after_insert;
 use crate::error::Result;
 use crate::records::{Episode, EpisodeRow};
 use crate::storage::EpisodeRows;
@@ -65,8 +66,15 @@ fn query_list(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Re
 }
 
 impl EpisodeRows for Connection {
-    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<i64> {
-        insert(self, e)
+    fn insert_episode(&self, e: &EpisodeRow<'_>) -> Result<(i64, bool)> {
+        let id = insert(self, e)?;
+        Ok((id, after_insert(self, id)?))
+    }
+
+    fn insert_episodes(&self, rows: &[EpisodeRow<'_>]) -> Result<(Vec<i64>, bool)> {
+        let ids: Vec<i64> = rows.iter().map(|e| insert(self, e)).collect::<Result<_>>()?;
+        let in_force = after_insert(self, ids.last().copied().unwrap_or(0))?;
+        Ok((ids, in_force))
     }
 
     fn episode(&self, id: i64) -> Result<Option<Episode>> {

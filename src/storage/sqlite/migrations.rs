@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::files;
 
 /// The schema version this library writes.
-pub const LATEST_VERSION: i64 = 8;
+pub const LATEST_VERSION: i64 = 9;
 
 /// The table that records applied migrations.
 pub const VERSION_TABLE: &str = "gm_schema_version";
@@ -71,6 +71,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 8,
         description: "the covering index of learning events in time order within each strategy",
         sql: V8_SQL,
+    },
+    Migration {
+        version: 9,
+        description: "gm_retention: the retention policy, the evictable episodes' counts and evictions",
+        sql: V9_SQL,
     },
 ];
 
@@ -255,6 +260,30 @@ const V8_SQL: &str = "
 CREATE INDEX IF NOT EXISTS idx_learning_events_task_strategy_at
     ON learning_events(task_type, strategy_used, timestamp, performance_delta);
 DROP INDEX IF EXISTS idx_learning_events_task_strategy_time;
+";
+
+/// Retention (src/retention.rs): one row holding the policy (every limit
+/// NULL: none), the evictable episodes' count and bytes up to
+/// `counted_through_id` (see storage/sqlite/retention.rs for why not an
+/// insert trigger) and the evictions so far.
+const V9_SQL: &str = "
+CREATE TABLE gm_retention (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    max_episodes INTEGER,
+    max_experience_bytes INTEGER,
+    max_age_seconds REAL,
+    keep_top_k INTEGER,
+    top_k_per_context INTEGER NOT NULL DEFAULT 0,
+    protect_key TEXT,
+    protect_value TEXT,
+    eviction_order TEXT NOT NULL DEFAULT 'oldest',
+    eviction_batch INTEGER NOT NULL DEFAULT 0,
+    counted_episodes INTEGER NOT NULL DEFAULT 0,
+    counted_bytes INTEGER NOT NULL DEFAULT 0,
+    counted_through_id INTEGER NOT NULL DEFAULT 0,
+    evicted INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO gm_retention(id) VALUES (1);
 ";
 
 fn table_exists(conn: &Connection, name: &str) -> Result<bool> {

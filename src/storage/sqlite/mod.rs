@@ -23,6 +23,7 @@ mod functions;
 mod graph;
 mod learning;
 mod replay;
+mod retention;
 mod snapshots;
 mod tables;
 
