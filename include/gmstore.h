@@ -2452,6 +2452,23 @@ gm_status gm_sampler_sample(struct gm_sampler *sampler,
                             uint64_t *out_table_size);
 
 /**
+ * As `gm_sampler_sample`, and writes the drawn episodes themselves to
+ * `*out_episodes` (free with `gm_episode_list_free`): `count` items in
+ * draw order, item i the episode of `out_samples[i]` (one drawn twice
+ * comes twice), all in one arena. One call per learner step. Should
+ * another handle delete or replace a drawn episode before it is read,
+ * the sampler catches up and draws again; `GM_ERR_BUSY` if that happens
+ * 8 times running. Thread-safe.
+ */
+gm_status gm_sampler_sample_episodes(struct gm_sampler *sampler,
+                                     size_t count,
+                                     double beta,
+                                     uint8_t with_replacement,
+                                     struct gm_sample *out_samples,
+                                     uint64_t *out_table_size,
+                                     struct gm_episode_list **out_episodes);
+
+/**
  * Applies `count` new priorities where (id, generation) still names the
  * episode drawn. `out_stale` (may be NULL; else room for `count` bytes)
  * receives 1 for each update that was not applied (the episode is gone,

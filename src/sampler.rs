@@ -16,7 +16,8 @@
 
 use std::collections::HashMap;
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, Error, Result};
+use crate::records::Episode;
 use crate::replay::{ReplayRng, ReplayTable, RNG_STATE_BYTES};
 use crate::storage::{ConceptFeed, ReplayChanges, ReplayMark, ReplayRow, ReplayScope};
 use crate::store::Store;
@@ -71,6 +72,10 @@ pub struct PriorityUpdate {
     /// The new priority (finite, >= 0).
     pub priority: f64,
 }
+
+/// Draws of a batch whose episodes changed before they were read, before
+/// `sample_episodes` gives up (each redraw follows the changes first).
+const DRAWS_BEFORE_GIVING_UP: usize = 8;
 
 /// Pending priority updates before a flush is considered...
 const FLUSH_AFTER: usize = 4096;
@@ -177,6 +182,36 @@ impl Sampler {
             samples,
             table_size: self.table.len(),
         })
+    }
+
+    /// As [`Sampler::sample`], with the drawn episodes themselves, in draw
+    /// order (an episode drawn twice comes twice): one call per learner
+    /// step. The episodes are read right after the draw; should another
+    /// handle delete or replace one in between, the sampler catches up
+    /// and draws the batch again.
+    pub fn sample_episodes(
+        &mut self,
+        store: &Store,
+        count: usize,
+        beta: f64,
+        with_replacement: bool,
+    ) -> Result<(SampleBatch, Vec<Episode>)> {
+        for _ in 0..DRAWS_BEFORE_GIVING_UP {
+            let batch = self.sample(store, count, beta, with_replacement)?;
+            let ids: Vec<i64> = batch.samples.iter().map(|s| s.id).collect();
+            let read = store.read(|s| s.episodes_by_ids(&ids))?;
+            let still_drawn = |(e, s): (&Option<Episode>, &Sample)| {
+                e.as_ref()
+                    .is_some_and(|e| e.created_at.to_bits() as i64 == s.generation)
+            };
+            if read.iter().zip(&batch.samples).all(still_drawn) {
+                return Ok((batch, read.into_iter().flatten().collect()));
+            }
+        }
+        Err(Error::Busy(format!(
+            "sample_episodes: episodes were deleted or replaced between the draw and the read \
+             {DRAWS_BEFORE_GIVING_UP} times running"
+        )))
     }
 
     /// Applies new priorities where (id, generation) still names what was

@@ -291,3 +291,48 @@ fn a_deletion_just_before_a_flush_is_still_seen() {
     let batch = sampler.sample(&t.store, 1, 0.0, true).unwrap();
     assert_eq!(batch.table_size, 3, "{more:?} found");
 }
+
+#[test]
+fn one_call_draws_a_batch_with_its_episodes_in_draw_order() {
+    let t = common::temp_store();
+    let payloads: Vec<Vec<u8>> = (0..6u8).map(|i| vec![i; 10 + i as usize]).collect();
+    let rows: Vec<NewEpisode<'_>> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, p)| NewEpisode::new(p, i as f64, "ctx"))
+        .collect();
+    let ids = t.store.store_episodes(&rows).unwrap();
+    let mut sampler = t.store.sampler(prioritized(1.0, 11)).unwrap();
+    let (batch, episodes) = sampler.sample_episodes(&t.store, 64, 0.4, true).unwrap();
+    assert_eq!(
+        (batch.samples.len(), episodes.len(), batch.table_size),
+        (64, 64, 6)
+    );
+    for (s, e) in batch.samples.iter().zip(&episodes) {
+        assert_eq!(s.id, e.id);
+        assert_eq!(s.generation, e.created_at.to_bits() as i64);
+        let i = ids.iter().position(|&id| id == e.id).unwrap();
+        assert_eq!(e.experience_data, payloads[i]);
+    }
+    assert!(
+        episodes
+            .iter()
+            .map(|e| e.id)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            < 64
+    );
+    // Another handle deletes two: the next batch never holds them.
+    let other = Store::open(Options::new(t.path())).unwrap();
+    other
+        .execute(
+            &format!("DELETE FROM episodes WHERE id IN ({}, {})", ids[4], ids[5]),
+            &[],
+        )
+        .unwrap();
+    let (batch, episodes) = sampler.sample_episodes(&t.store, 4, 0.4, false).unwrap();
+    assert_eq!(batch.table_size, 4);
+    let mut drawn: Vec<i64> = episodes.iter().map(|e| e.id).collect();
+    drawn.sort_unstable();
+    assert_eq!(drawn, ids[..4].to_vec());
+}

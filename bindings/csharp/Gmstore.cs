@@ -943,7 +943,13 @@ namespace Gmstore
 
     /// <summary>A drawn batch: the samples in draw order and how many episodes the sampler
     /// held (Reverb's table_size).</summary>
-    public sealed class SampleBatch { public gm_sample[] Samples; public ulong TableSize; }
+    public sealed class SampleBatch
+    {
+        public gm_sample[] Samples;
+        public ulong TableSize;
+        /// <summary>The drawn episodes in draw order, from SampleEpisodes; null from Sample.</summary>
+        public List<Episode> Episodes;
+    }
 
     /// <summary>A replay sampler (Store.NewSampler). Priority updates take effect at once and
     /// reach the database at most every 5 seconds, at Flush and at Dispose. Thread-safe.</summary>
@@ -961,6 +967,19 @@ namespace Gmstore
             GmException.Check(Native.gm_sampler_sample(handle, (UIntPtr)count, beta, (byte)(withReplacement ? 1 : 0),
                 count > 0 ? samples : null, out size));
             return new SampleBatch { Samples = samples, TableSize = size };
+        }
+
+        /// <summary>As Sample, with the drawn episodes themselves (in draw order, one drawn
+        /// twice comes twice), read in the same call: one call per learner step.</summary>
+        public SampleBatch SampleEpisodes(int count, double beta = 0.4, bool withReplacement = true)
+        {
+            var samples = new gm_sample[count];
+            ulong size;
+            IntPtr list;
+            GmException.Check(Native.gm_sampler_sample_episodes(handle, (UIntPtr)count, beta,
+                (byte)(withReplacement ? 1 : 0), count > 0 ? samples : null, out size, out list));
+            var episodes = Lists.Map<gm_episode, Episode>(list, Native.gm_episode_list_free, Episode.From);
+            return new SampleBatch { Samples = samples, TableSize = size, Episodes = episodes };
         }
 
         /// <summary>Applies new priorities where (id, generation) still names what was
@@ -1859,6 +1878,8 @@ namespace Gmstore
         public static extern uint gm_sampler_new(StoreHandle store, gm_sampler_config[] config, out IntPtr out_sampler);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern uint gm_sampler_sample(IntPtr sampler, UIntPtr count, double beta, byte with_replacement, gm_sample[] out_samples, out ulong out_table_size);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
+        public static extern uint gm_sampler_sample_episodes(IntPtr sampler, UIntPtr count, double beta, byte with_replacement, gm_sample[] out_samples, out ulong out_table_size, out IntPtr out_episodes);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]
         public static extern uint gm_sampler_update_priorities(IntPtr sampler, gm_priority_update[] updates, UIntPtr count, byte[] out_stale, out UIntPtr out_stale_count);
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, ExactSpelling = true)]

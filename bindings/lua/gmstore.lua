@@ -290,6 +290,23 @@ function Sampler:sample(count, beta, replace)
   return batch, tonumber(out_u64[0])
 end
 
+--- As sample, with the drawn episodes (tables as get_episode gives them)
+--- in draw order as a third result: one call per learner step.
+function Sampler:sample_episodes(count, beta, replace)
+  local out = ffi.new("gm_sample[?]", math.max(count, 1))
+  check(C.gm_sampler_sample_episodes(self.handle, count, beta or 0.4, replace == false and 0 or 1, out, out_u64,
+    ffi.cast("gm_episode_list**", out_ptr)))
+  local list = take("gm_episode_list*", C.gm_episode_list_free)
+  local batch, episodes = {}, {}
+  for i = 0, count - 1 do
+    local s = out[i]
+    batch[i + 1] = { id = tonumber(s.id), generation = s.generation, probability = s.probability, weight = s.weight }
+    episodes[i + 1] = episode_table(list.items[i])
+  end
+  release(list, C.gm_episode_list_free)
+  return batch, tonumber(out_u64[0]), episodes
+end
+
 --- Applies { id, generation, priority } updates where (id, generation)
 --- still names what was drawn; returns the 1-based indexes that did not.
 function Sampler:update_priorities(updates)

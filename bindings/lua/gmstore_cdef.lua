@@ -586,6 +586,13 @@ gm_status gm_sampler_sample(struct gm_sampler *sampler,
                             uint8_t with_replacement,
                             struct gm_sample *out_samples,
                             uint64_t *out_table_size);
+gm_status gm_sampler_sample_episodes(struct gm_sampler *sampler,
+                                     size_t count,
+                                     double beta,
+                                     uint8_t with_replacement,
+                                     struct gm_sample *out_samples,
+                                     uint64_t *out_table_size,
+                                     struct gm_episode_list **out_episodes);
 gm_status gm_sampler_update_priorities(struct gm_sampler *sampler,
                                        const struct gm_priority_update *updates,
                                        size_t count,

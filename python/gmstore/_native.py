@@ -364,6 +364,8 @@ _SIGNATURES = {
     "gm_knn_matrix_source": (_status, [_store, POINTER(c_uint32)]),
     "gm_sampler_new": (_status, [_store, POINTER(SamplerConfig), POINTER(c_void_p)]),
     "gm_sampler_sample": (_status, [c_void_p, c_size_t, c_double, c_uint8, c_void_p, POINTER(c_uint64)]),
+    "gm_sampler_sample_episodes": (_status, [c_void_p, c_size_t, c_double, c_uint8, c_void_p, POINTER(c_uint64),
+                                             POINTER(POINTER(EpisodeList))]),
     "gm_sampler_update_priorities": (_status, [c_void_p, c_void_p, c_size_t, c_void_p, POINTER(c_size_t)]),
     "gm_sampler_flush": (_status, [c_void_p, POINTER(c_size_t)]),
     "gm_sampler_rng_state": (_status, [c_void_p, c_void_p, c_size_t]),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import numpy as np
 
@@ -35,6 +35,8 @@ class SampleBatch:
     probabilities: np.ndarray
     weights: np.ndarray
     table_size: int
+    #: The drawn episodes, in draw order, when ``sample(..., episodes=True)``.
+    episodes: Optional[List[Any]] = None
 
 
 class ReplaySampler:
@@ -55,16 +57,31 @@ class ReplaySampler:
             raise SQLiteStorageError(n.GM_ERR_MISUSE, "sampler: closed")
         return self._handle
 
-    def sample(self, batch_size: int, beta: float = 0.4, replace: bool = True) -> SampleBatch:
-        """Draws ``batch_size`` episodes; weights are ``(P(i) / P_min)^-beta``."""
+    def sample(self, batch_size: int, beta: float = 0.4, replace: bool = True, episodes: bool = False) -> SampleBatch:
+        """Draws ``batch_size`` episodes; weights are ``(P(i) / P_min)^-beta``.
+        With ``episodes=True`` the batch also holds the drawn episodes
+        (``Episode`` objects, in draw order), read in the same call."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 0:
             raise InvalidArgumentError(n.GM_ERR_INVALID_ARGUMENT,
                                        f"batch_size: must be an int >= 0, got {batch_size!r}")
         out = np.empty(int(batch_size), SAMPLE_DTYPE)
         size = ctypes.c_uint64()
+        if episodes:
+            return self._sample_episodes(out, beta, replace, size)
         raise_for(self._lib.gm_sampler_sample(self._h(), int(batch_size), _number(beta, "beta"), 1 if replace else 0,
                                               out.ctypes.data if len(out) else None, ctypes.byref(size)))
         return SampleBatch(out["id"], out["generation"], out["probability"], out["weight"], size.value)
+
+    def _sample_episodes(self, out: np.ndarray, beta: float, replace: bool, size: ctypes.c_uint64) -> SampleBatch:
+        listed = ctypes.POINTER(n.EpisodeList)()
+        raise_for(self._lib.gm_sampler_sample_episodes(self._h(), len(out), _number(beta, "beta"), 1 if replace else 0,
+                                                       out.ctypes.data if len(out) else None, ctypes.byref(size),
+                                                       ctypes.byref(listed)))
+        try:
+            drawn = self._storage._episodes(listed)
+        finally:
+            self._lib.gm_episode_list_free(listed)
+        return SampleBatch(out["id"], out["generation"], out["probability"], out["weight"], size.value, drawn)
 
     def update_priorities(self, ids: Any, generations: Any, priorities: Any) -> np.ndarray:
         """Applies new priorities where (id, generation) still names what

@@ -108,3 +108,19 @@ def test_bad_arguments_name_their_field(store):
         sampler.sample(1)
     with pytest.raises(InvalidArgumentError, match=r"priorities\[0\]"):
         store.set_episode_priorities([1], [float("inf")])
+
+
+def test_one_call_draws_a_batch_with_its_episodes(store):
+    ids = [store.store_episode({"obs": np.full(3, i, np.float32)}, float(i), "ctx") for i in range(5)]
+    with store.sampler(alpha=1.0, seed=5) as sampler:
+        batch = sampler.sample(32, beta=0.4, episodes=True)
+    assert len(batch.episodes) == 32 and batch.table_size == 5
+    for i, e in zip(batch.ids, batch.episodes):
+        assert e.id == i
+        assert np.array_equal(e.experience()["obs"], np.full(3, ids.index(i), np.float32))
+    assert sampler_free_batch_is_plain(store)
+
+
+def sampler_free_batch_is_plain(store):
+    with store.sampler(seed=1) as sampler:
+        return sampler.sample(4).episodes is None

@@ -131,7 +131,7 @@ impl CRecord for Episode {
     }
 }
 
-fn episode_list(episodes: &[Episode]) -> *mut gm_episode_list {
+pub(crate) fn episode_list(episodes: &[Episode]) -> *mut gm_episode_list {
     into_list(episodes, gm_episode_list::from)
 }
 

@@ -4,11 +4,12 @@
 use std::ffi::c_char;
 use std::sync::Mutex;
 
-use super::boundary::{boundary, flag, opt_out, opt_text, out, quiet_boundary, slice};
+use super::boundary::{boundary, flag, opt_out, opt_text, out, quiet_boundary, slice, Out};
+use super::episodes::{episode_list, gm_episode_list};
 use super::handle::{gm_store, store_ref};
 use super::registry::Registry;
 use crate::error::{invalid, Error, Result};
-use crate::sampler::{PriorityUpdate, Sample, Sampler, SamplerConfig, Weighting};
+use crate::sampler::{PriorityUpdate, Sample, SampleBatch, Sampler, SamplerConfig, Weighting};
 use crate::status::*;
 use crate::Store;
 
@@ -177,26 +178,67 @@ pub unsafe extern "C" fn gm_sampler_sample(
 ) -> gm_status {
     boundary("gm_sampler_sample", || {
         let table_size = opt_out(out_table_size, 0);
-        if count > GM_MAX_SAMPLE_BATCH {
-            return Err(invalid("count", format!("{count} exceeds {GM_MAX_SAMPLE_BATCH}")));
-        }
-        if count > 0 && out_samples.is_null() {
-            return Err(invalid("out_samples", "must not be NULL"));
-        }
+        let dest = sample_room(out_samples, count)?;
         let replacement = flag(with_replacement, "with_replacement")?;
         let batch = with_sampler(sampler, |store, s| s.sample(store, count, beta, replacement))?;
-        if count > 0 {
-            // SAFETY: the caller gives room for `count` samples.
-            let dest = std::slice::from_raw_parts_mut(out_samples, count);
-            for (d, s) in dest.iter_mut().zip(&batch.samples) {
-                *d = c_sample(s);
-            }
-        }
-        if let Some(slot) = table_size {
-            slot.set(batch.table_size as u64);
-        }
+        write_batch(dest, table_size, &batch);
         Ok(())
     })
+}
+
+/// As `gm_sampler_sample`, and writes the drawn episodes themselves to
+/// `*out_episodes` (free with `gm_episode_list_free`): `count` items in
+/// draw order, item i the episode of `out_samples[i]` (one drawn twice
+/// comes twice), all in one arena. One call per learner step. Should
+/// another handle delete or replace a drawn episode before it is read,
+/// the sampler catches up and draws again; `GM_ERR_BUSY` if that happens
+/// 8 times running. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn gm_sampler_sample_episodes(
+    sampler: *mut gm_sampler,
+    count: usize,
+    beta: f64,
+    with_replacement: u8,
+    out_samples: *mut gm_sample,
+    out_table_size: *mut u64,
+    out_episodes: *mut *mut gm_episode_list,
+) -> gm_status {
+    boundary("gm_sampler_sample_episodes", || {
+        let table_size = opt_out(out_table_size, 0);
+        let out_episodes = out(out_episodes, "out_episodes", std::ptr::null_mut())?;
+        let dest = sample_room(out_samples, count)?;
+        let replacement = flag(with_replacement, "with_replacement")?;
+        let (batch, episodes) = with_sampler(sampler, |store, s| {
+            s.sample_episodes(store, count, beta, replacement)
+        })?;
+        write_batch(dest, table_size, &batch);
+        out_episodes.set(episode_list(&episodes));
+        Ok(())
+    })
+}
+
+/// The caller's array for `count` samples, checked.
+unsafe fn sample_room<'a>(out_samples: *mut gm_sample, count: usize) -> Result<&'a mut [gm_sample]> {
+    if count > GM_MAX_SAMPLE_BATCH {
+        return Err(invalid("count", format!("{count} exceeds {GM_MAX_SAMPLE_BATCH}")));
+    }
+    if count == 0 {
+        return Ok(&mut []);
+    }
+    if out_samples.is_null() {
+        return Err(invalid("out_samples", "must not be NULL"));
+    }
+    // SAFETY: the caller gives room for `count` samples.
+    Ok(std::slice::from_raw_parts_mut(out_samples, count))
+}
+
+fn write_batch(dest: &mut [gm_sample], table_size: Option<Out<'_, u64>>, batch: &SampleBatch) {
+    for (d, s) in dest.iter_mut().zip(&batch.samples) {
+        *d = c_sample(s);
+    }
+    if let Some(slot) = table_size {
+        slot.set(batch.table_size as u64);
+    }
 }
 
 fn c_sample(s: &Sample) -> gm_sample {

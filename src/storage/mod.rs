@@ -166,6 +166,12 @@ pub(crate) trait EpisodeRows {
     }
     /// The episode with this id, if any.
     fn episode(&self, id: i64) -> Result<Option<Episode>>;
+    /// The episodes with these ids, in the order given (an id given twice
+    /// comes twice; a missing one is `None`). An engine with round trips
+    /// per statement reads them in one.
+    fn episodes_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<Episode>>> {
+        ids.iter().map(|&id| self.episode(id)).collect()
+    }
     /// A context's episodes, newest first (ties: highest id first).
     fn episodes_by_context(&self, context: &str, min_score: Option<f64>, limit: i64) -> Result<Vec<Episode>>;
     /// Episodes with a timestamp of at least `since`, newest first.

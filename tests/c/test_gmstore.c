@@ -747,6 +747,11 @@ static gm_status b159(void) { gm_evictions e; return gm_last_evictions(NULL, &e)
 static gm_status b160(void) { gm_retention_policy p = keep_at_most(3); p.reserved[2] = 1; return gm_set_retention_policy(S, &p, NULL); }
 static gm_status b161(void) { gm_retention_policy p = keep_at_most(3); p.protect_key = "a\"b"; p.protect_value = "1"; return gm_set_retention_policy(S, &p, NULL); }
 
+static gm_status s162(gm_sampler *s) { gm_sample out[1]; return gm_sampler_sample_episodes(s, 1, 0.0, 1, out, NULL, NULL); }
+static gm_status b162(void) { return with_sampler(s162); }
+static gm_status s163(gm_sampler *s) { gm_episode_list *l = NULL; return gm_sampler_sample_episodes(s, 2, 0.0, 1, NULL, NULL, &l); }
+static gm_status b163(void) { return with_sampler(s163); }
+
 static const bad_case BAD_INPUTS[] = {
     {"gm_store_episode: NULL store", b01, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
     {"gm_store_episode: NULL episode", b02, GM_ERR_INVALID_ARGUMENT, "episode: must not be NULL"},
@@ -909,6 +914,8 @@ static const bad_case BAD_INPUTS[] = {
     {"gm_last_evictions: NULL store", b159, GM_ERR_INVALID_ARGUMENT, "store: must not be NULL"},
     {"gm_set_retention_policy: reserved byte set", b160, GM_ERR_INVALID_ARGUMENT, "policy.reserved: must be 0"},
     {"gm_set_retention_policy: key with a quote", b161, GM_ERR_INVALID_ARGUMENT, "protect.key"},
+    {"gm_sampler_sample_episodes: NULL out_episodes", b162, GM_ERR_INVALID_ARGUMENT, "out_episodes: must not be NULL"},
+    {"gm_sampler_sample_episodes: NULL out_samples", b163, GM_ERR_INVALID_ARGUMENT, "out_samples: must not be NULL"},
 };
 
 static void test_bad_inputs(void) {
@@ -1464,6 +1471,22 @@ static void test_sampler(void) {
     CHECK_OK(gm_sampler_set_rng_state(s, state, sizeof state));
     CHECK_OK(gm_sampler_sample(s, 16, 1.0, 1, again, NULL));
     CHECK(memcmp(first, again, sizeof first) == 0);
+
+    /* One call per learner step: the samples and their episodes, in
+     * draw order, in one list. */
+    gm_sample drawn[12];
+    gm_episode_list *episodes = NULL;
+    CHECK_OK(gm_sampler_sample_episodes(s, 12, 0.4, 1, drawn, &size, &episodes));
+    CHECK(episodes != NULL && episodes->len == 12 && size == 6);
+    for (size_t i = 0; episodes && i < episodes->len; i++) {
+        const gm_episode *e = &episodes->items[i];
+        CHECK(e->id == drawn[i].id && e->experience_len == 5 && e->experience_data[4] == 255);
+        CHECK(strcmp(e->context_hash, "play") == 0);
+    }
+    gm_episode_list_free(episodes);
+    CHECK_OK(gm_sampler_sample_episodes(s, 0, 0.4, 1, NULL, NULL, &episodes));
+    CHECK(episodes != NULL && episodes->len == 0);
+    gm_episode_list_free(episodes);
     gm_sampler_free(s);
 
     /* The priorities persist: after a reopen only batch[0] (4.0) and the

@@ -222,6 +222,10 @@ static class TestGmstore
                 var stale = sampler.UpdatePriorities(updates);
                 Check(stale.Count == 1 && stale[0] == 1, "a wrong generation is stale");
                 Check(sampler.Flush() == 1, "one priority written");
+                var withEpisodes = sampler.SampleEpisodes(5);
+                bool aligned = withEpisodes.Episodes.Count == 5;
+                for (int i = 0; aligned && i < 5; i++) aligned = withEpisodes.Episodes[i].Id == withEpisodes.Samples[i].id;
+                Check(aligned, "episodes come with their samples, in draw order");
                 var state = sampler.RngState();
                 var first = sampler.Sample(8);
                 sampler.SetRngState(state);

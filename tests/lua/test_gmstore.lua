@@ -170,6 +170,10 @@ local stale = sampler:update_priorities({
 })
 check(#stale == 1 and stale[1] == 2, "a wrong generation is stale")
 check(sampler:flush() == 1, "one priority written")
+local drawn, _, drawn_episodes = sampler:sample_episodes(5)
+local aligned = #drawn_episodes == 5
+for i = 1, 5 do aligned = aligned and drawn_episodes[i].id == drawn[i].id end
+check(aligned, "episodes come with their samples, in draw order")
 local state = sampler:rng_state()
 check(#state == 32, "32-byte generator state")
 local first = sampler:sample(8)

@@ -131,6 +131,19 @@ impl EpisodeRows for PgSession {
         Ok(self.query_opt(sql, &[&id])?.as_ref().map(episode))
     }
 
+    fn episodes_by_ids(&self, ids: &[i64]) -> Result<Vec<Option<Episode>>> {
+        let sql = concat!("SELECT ", episode_columns!(), " FROM episodes WHERE id = ANY($1)");
+        let found: HashMap<i64, Episode> = self
+            .query(sql, &[&ids])?
+            .iter()
+            .map(|r| {
+                let e = episode(r);
+                (e.id, e)
+            })
+            .collect();
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    }
+
     fn episodes_by_context(&self, context: &str, min_score: Option<f64>, limit: i64) -> Result<Vec<Episode>> {
         let sql = concat!(
             "SELECT ",
