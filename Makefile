@@ -103,7 +103,7 @@ lint:
 
 # Every Rust suite, then the engine-neutral ones again on a PostgreSQL store
 # (tests/common: GMSTORE_TEST_ENGINE=postgres).
-ENGINE_NEUTRAL := episodes concepts_graph_learning search traversal transactions strategies concurrency model backup knn_snapshot replay retention
+ENGINE_NEUTRAL := episodes concepts_graph_learning search traversal transactions strategies concurrency model backup knn_snapshot replay retention retention_model
 test-rust:
 	$(CARGO) test --release --features cli
 	GMSTORE_TEST_ENGINE=postgres $(CARGO) test --release $(addprefix --test ,$(ENGINE_NEUTRAL))

@@ -60,11 +60,23 @@ def python_steps(path, steps, seed):
         return times, time.perf_counter() - start
 
 
+# What a sampler must hold per episode: id, generation and priority (24
+# bytes), and the sum/min/max trees over them (n leaves and n - 1 inner
+# nodes of three f64: 48 bytes).
+THEORY_BYTES_PER_EPISODE = 72
+
+
 def c_steps(path, steps, seed):
+    """(per-step times, the flush of what they left pending, RSS growth as the sampler loaded)."""
     out = subprocess.run([str(LEARNER_STEP), str(path), str(steps), str(seed)], check=True, capture_output=True,
                          text=True).stdout.split("\n")
-    flush = next(int(line.split()[1]) for line in out if line.startswith("flush"))
-    return [int(line) * 1e-9 for line in out if line and not line.startswith("flush")], flush * 1e-9
+    tagged = {line.split()[0]: int(line.split()[1]) for line in out if line[:1].isalpha()}
+    times = [int(line) * 1e-9 for line in out if line and line[0].isdigit()]
+    c_steps.memory.append(tagged["memory"])
+    return times, tagged["flush"] * 1e-9
+
+
+c_steps.memory = []
 
 
 def cpprb_buffer(n):
@@ -113,6 +125,13 @@ def main():
                 times, flush = (c_steps if name == "c" else python_steps)(path, args.steps, run)
                 sides[name].append((sum(times) + flush) / len(times))
                 medians[name].append(statistics.median(times))
+    memory = statistics.median(c_steps.memory)
+    theory = THEORY_BYTES_PER_EPISODE * args.episodes
+    print(f"sampler memory at {args.episodes:,} episodes: {memory / 1e6:.0f} MB (resident growth as it loads, "
+          f"median of {len(c_steps.memory)}) vs {theory / 1e6:.0f} MB in theory "
+          f"({THEORY_BYTES_PER_EPISODE} bytes per episode): {memory / theory:.2f}x")
+    emit({"suite": "replay_memory", "workload": f"sampler memory at {args.episodes:,} episodes",
+          "memory_bytes": memory, "theory_bytes": theory, "runs": len(c_steps.memory)})
     base = sides["cpprb"]
     print(f"one learner step (sample {BATCH} + update {BATCH}) over {args.episodes:,} episodes, "
           f"mean per step with the flush of its priorities, median of {args.runs} runs")

@@ -353,6 +353,11 @@ def render(ratios, scaling, single, writers, args) -> str:
         if rows:
             out += [f"### {title}", ""] + ratio_table(rows) + [""]
     for row in single:
+        if "memory_bytes" in row:
+            out += [f"- {row['workload']}: {row['memory_bytes'] / 1e6:.0f} MB resident as it loads "
+                    f"(median of {row['runs']}) vs {row['theory_bytes'] / 1e6:.0f} MB in theory: "
+                    f"{row['memory_bytes'] / row['theory_bytes']:.2f}x."]
+            continue
         extra = f", {row['edges']:,} edges" if "edges" in row else ""
         out += [f"- {row['workload']}: {ms(row['gm_s'])} ms, one call{extra}."]
     if scaling:

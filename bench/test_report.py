@@ -112,3 +112,10 @@ def test_writes_per_second_are_writes_over_each_runs_time_with_a_plot(tmp_path):
     assert "| 2 | 6,000 | 4,000 | 1,500-6,000 |" in text
     assert "writes by 1 process(es): " not in text  # not listed again as a one-call row
     assert (tmp_path / "docs" / "w.png").stat().st_size > 1000
+
+
+def test_sampler_memory_is_shown_against_its_theory(tmp_path):
+    rows = ROWS + [{"suite": "replay_memory", "workload": "sampler memory at 1,000,000 episodes",
+                    "memory_bytes": 90e6, "theory_bytes": 72e6, "runs": 3}]
+    text, _, _ = run_report(tmp_path, rows)
+    assert "sampler memory at 1,000,000 episodes: 90 MB resident as it loads (median of 3) vs 72 MB in theory: 1.25x" in text

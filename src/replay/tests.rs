@@ -260,3 +260,18 @@ fn episodes_without_a_priority_count_at_the_maximum() {
         "priority 0 is never drawn; the rest once each"
     );
 }
+
+/// Found by tests/retention_model.rs: a batched priority update on a
+/// table of one episode looped forever (its trees have no inner node).
+#[test]
+fn a_table_of_one_episode_takes_priority_updates() {
+    let mut table = ReplayTable::new(Weighting::Prioritized { alpha: 0.6 });
+    table.put(7, 1, None);
+    let stale = table.set_priorities(&[(7, 1, 3.0), (8, 1, 2.0)]);
+    assert_eq!(stale, vec![1]);
+    let mut rng = ReplayRng::from_seed(1);
+    let batch = table.sample(&mut rng, 4, 0.4, true).unwrap();
+    assert!(batch
+        .iter()
+        .all(|s| s.id == 7 && s.probability == 1.0 && s.weight == 1.0));
+}

@@ -99,6 +99,9 @@ impl WeightTrees {
         for s in slots.iter_mut() {
             *s = (self.capacity + *s) / 2;
         }
+        // Trees of one slot have no node above it (the leaf is the root):
+        // its parent would be node 0, and halving 0 never reaches 1.
+        slots.retain(|&node| node >= 1);
         while !slots.is_empty() {
             slots.sort_unstable();
             slots.dedup();
